@@ -46,8 +46,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__array(values, struct maglev_table);
 	FERRY_PINNED;
+	__array(values, struct maglev_table); /* must be last */
 } maglev_tables SEC(".maps");
 
 struct {
