@@ -1,8 +1,312 @@
-/* TEMPORARY: entry points only, replaced by the datapath. */
+/* Ferry's load-balancing datapath.
+ *
+ * ferry_xdp_lb     XDP on the node uplink: VIP lookup, conntrack, Maglev,
+ *                  tunnel to the backend's node (or pass for a local one).
+ * ferry_tc_uplink  TC ingress on the uplink: decapsulate tunnels addressed to
+ *                  this node, DNAT to the local pod and redirect to its veth.
+ * ferry_tc_pod     TC ingress on a pod's host-side veth: rev-NAT replies to
+ *                  VIP:port; the stack routes them straight to the client.
+ *
+ * A new flow's backend is maglev_tables[service][ferry_flow_hash(flow) % M]
+ * (maglev.h, flow_hash.h), the same on every node, then kept in conntrack.
+ */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
-#include "maps.h"
-SEC("xdp") int ferry_xdp_lb(struct xdp_md *ctx) { return XDP_PASS; }
-SEC("tc") int ferry_tc_uplink(struct __sk_buff *skb) { return TC_ACT_OK; }
-SEC("tc") int ferry_tc_pod(struct __sk_buff *skb) { return TC_ACT_OK; }
+
+#include "common.h"
+#include "conntrack.h"
+#include "encap.h"
+#include "icmp.h"
+#include "maglev.h"
+#include "nat.h"
+#include "parse.h"
+
+FERRY_INLINE const struct ferry_frontend *ferry_frontend_of(const struct ferry_flow_key *flow)
+{
+	struct ferry_frontend_key key = {
+		.vip = flow->dst,
+		.port = flow->dport,
+		.proto = flow->proto,
+		.family = flow->family,
+	};
+
+	return bpf_map_lookup_elem(&frontends, &key);
+}
+
+FERRY_INLINE int ferry_is_vip(const struct ferry_packet *pkt)
+{
+	struct ferry_addr_key key = { .addr = pkt->key.dst, .family = pkt->key.family };
+
+	return bpf_map_lookup_elem(&vips, &key) != 0;
+}
+
+FERRY_INLINE void ferry_count_service(__u32 service_id, __u32 bytes)
+{
+	struct ferry_service_stats *stats = bpf_map_lookup_elem(&service_stats, &service_id);
+
+	if (stats) {
+		stats->packets += 1;
+		stats->bytes += bytes;
+	}
+}
+
+/* Local backends are left to ferry_tc_uplink; others are tunnelled, unless
+ * the tunnel would outgrow the node network's MTU. */
+FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config *cfg,
+				   const struct ferry_packet *pkt, const struct ferry_choice *choice)
+{
+	__u32 outer_len;
+
+	if (choice->node->flags & FERRY_NODE_LOCAL) {
+		ferry_count_event(FERRY_EVENT_LOCAL_PASS);
+		return XDP_PASS;
+	}
+	outer_len = ferry_outer_header_len(choice->node);
+	if (cfg->tunnel_mtu && pkt->ip_len + outer_len > cfg->tunnel_mtu) {
+		/* IPv4 without DF may be fragmented, which XDP cannot do. */
+		if (!pkt->dont_fragment)
+			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		return ferry_xdp_reply_too_big(ctx, pkt, cfg->tunnel_mtu - outer_len);
+	}
+	return ferry_xdp_encap(ctx, choice->node, pkt);
+}
+
+/* A too-big error about a VIP flow goes where the flow goes. The flow is
+ * not recorded: an error does not start one. */
+FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_config *cfg,
+				      const struct ferry_packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ferry_flow_key flow;
+	struct ferry_icmp_error where;
+	const struct ferry_frontend *frontend;
+	struct ferry_choice choice;
+
+	if (!ferry_icmp_error_flow(data, data_end, pkt, &flow, &where))
+		return FERRY_CONTINUE;
+	frontend = ferry_frontend_of(&flow);
+	if (!frontend)
+		return FERRY_CONTINUE;
+	if (!ferry_flow_lookup(&flow, &choice, bpf_ktime_get_coarse_ns()) &&
+	    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
+		return ferry_xdp_drop(FERRY_DROP_NO_BACKEND);
+	ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
+	ferry_count_service(frontend->service_id, pkt->ip_len);
+	if (choice.node->flags & FERRY_NODE_LOCAL) {
+		ferry_count_event(FERRY_EVENT_LOCAL_PASS);
+		return XDP_PASS;
+	}
+	return ferry_xdp_encap(ctx, choice.node, pkt);
+}
+
+SEC("xdp")
+int ferry_xdp_lb(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const struct ferry_config *cfg = ferry_config();
+	const struct ferry_frontend *frontend;
+	struct ferry_packet pkt;
+	struct ferry_choice choice;
+	int rc;
+
+	rc = ferry_parse(data, data_end, &pkt);
+	if (rc == FERRY_PARSE_NOT_IP || !cfg) {
+		ferry_count_event(FERRY_EVENT_PASS_NOT_IP);
+		return XDP_PASS;
+	}
+	if (rc == FERRY_PARSE_MALFORMED) {
+		/* Broken packets to a VIP stop here; others are the stack's. */
+		if (pkt.key.family != FERRY_FAMILY_NONE && ferry_is_vip(&pkt))
+			return ferry_xdp_drop(FERRY_DROP_MALFORMED);
+		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
+		return XDP_PASS;
+	}
+
+	if (pkt.has_l4 && (pkt.key.proto == IPPROTO_ICMP || pkt.key.proto == FERRY_IPPROTO_ICMPV6)) {
+		rc = ferry_xdp_icmp_error(ctx, cfg, &pkt);
+		if (rc != FERRY_CONTINUE)
+			return rc;
+	}
+
+	if (!pkt.has_l4) {
+		/* A later fragment: no ports, so no frontend to find. */
+		if (!ferry_is_vip(&pkt)) {
+			ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
+			return XDP_PASS;
+		}
+		rc = ferry_frag_follow(&pkt, &choice);
+		if (rc != FERRY_CONTINUE)
+			return ferry_xdp_drop(rc);
+		return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
+	}
+
+	frontend = ferry_frontend_of(&pkt.key);
+	if (!frontend) {
+		if (ferry_is_vip(&pkt))
+			return ferry_xdp_drop(FERRY_DROP_NO_SERVICE_PORT);
+		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
+		return XDP_PASS;
+	}
+	rc = ferry_select_backend(&pkt.key, frontend, cfg->flow_hash_seed, &choice);
+	if (rc != FERRY_CONTINUE)
+		return ferry_xdp_drop(rc);
+	if (pkt.is_fragment)
+		ferry_frag_record(&pkt, choice.backend_id);
+	ferry_count_service(frontend->service_id, pkt.ip_len);
+	return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
+}
+
+FERRY_INLINE int ferry_tc_drop(enum ferry_drop_reason reason)
+{
+	ferry_count_drop(reason);
+	return TC_ACT_SHOT;
+}
+
+/* The reply tuple a pod will send, so ferry_tc_pod can restore VIP:port. */
+FERRY_INLINE void ferry_remember_reply(const struct ferry_packet *pkt, const struct ferry_backend *backend)
+{
+	struct ferry_flow_key reply = {
+		.src = backend->addr,
+		.dst = pkt->key.src,
+		.sport = backend->port,
+		.dport = pkt->key.sport,
+		.proto = pkt->key.proto,
+		.family = pkt->key.family,
+	};
+
+	if (bpf_map_lookup_elem(&rev_nat, &reply))
+		return;
+	struct ferry_rev_nat original = { .vip = pkt->key.dst, .vport = pkt->key.dport };
+
+	bpf_map_update_elem(&rev_nat, &reply, &original, BPF_ANY);
+}
+
+/* Hands a packet for a local pod to the pod's veth. */
+FERRY_INLINE int ferry_tc_to_pod(struct __sk_buff *skb, const struct ferry_backend *backend)
+{
+	struct ferry_addr_key key = { .addr = backend->addr, .family = backend->family };
+	const struct ferry_endpoint *endpoint = bpf_map_lookup_elem(&endpoints, &key);
+	__u8 macs[12];
+
+	if (!endpoint)
+		return ferry_tc_drop(FERRY_DROP_NO_LOCAL_ENDPOINT);
+	__builtin_memcpy(macs, endpoint->pod_mac, 6);
+	__builtin_memcpy(macs + 6, endpoint->host_mac, 6);
+	if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0))
+		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+	ferry_count_event(FERRY_EVENT_DNAT_REDIRECT);
+	return bpf_redirect(endpoint->ifindex, 0);
+}
+
+/* Delivers a client -> VIP packet (or an error about such a flow) to the
+ * local pod serving its flow. */
+FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_config *cfg, struct ferry_packet *pkt,
+				  int decapsulated)
+{
+	const struct ferry_frontend *frontend;
+	struct ferry_choice choice;
+	struct ferry_flow_key flow;
+	struct ferry_icmp_error where;
+	int rc;
+
+	if (pkt->has_l4 &&
+	    ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, &flow, &where)) {
+		frontend = ferry_frontend_of(&flow);
+		if (!frontend)
+			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
+		if (!ferry_flow_lookup(&flow, &choice, bpf_ktime_get_coarse_ns()) &&
+		    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
+			return ferry_tc_drop(FERRY_DROP_NO_BACKEND);
+		if (!(choice.node->flags & FERRY_NODE_LOCAL))
+			return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
+		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
+			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+		ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
+		return ferry_tc_to_pod(skb, choice.backend);
+	}
+
+	if (!pkt->has_l4) {
+		if (!ferry_is_vip(pkt))
+			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
+		rc = ferry_frag_follow(pkt, &choice);
+		if (rc != FERRY_CONTINUE)
+			return ferry_tc_drop(rc);
+	} else {
+		frontend = ferry_frontend_of(&pkt->key);
+		if (!frontend)
+			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
+		rc = ferry_select_backend(&pkt->key, frontend, cfg->flow_hash_seed, &choice);
+		if (rc != FERRY_CONTINUE)
+			return ferry_tc_drop(rc);
+		if (pkt->is_fragment)
+			ferry_frag_record(pkt, choice.backend_id);
+	}
+	if (!(choice.node->flags & FERRY_NODE_LOCAL))
+		return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
+	if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
+		ferry_remember_reply(pkt, choice.backend);
+	if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
+		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+	return ferry_tc_to_pod(skb, choice.backend);
+}
+
+FERRY_INLINE int ferry_is_tunnel_to_us(const struct ferry_packet *pkt, const struct ferry_config *cfg)
+{
+	if (pkt->key.proto != IPPROTO_IPIP && pkt->key.proto != IPPROTO_IPV6)
+		return 0;
+	if (pkt->is_fragment)
+		return 0; /* reassembly is the stack's job */
+	return ferry_addr_equal(&pkt->key.dst, pkt->key.family == FERRY_FAMILY_IPV4 ? &cfg->node_v4 : &cfg->node_v6);
+}
+
+/* Headers must sit in the linear part for direct access. */
+#define FERRY_TC_HEADROOM 256
+
+SEC("tc")
+int ferry_tc_uplink(struct __sk_buff *skb)
+{
+	const struct ferry_config *cfg = ferry_config();
+	struct ferry_packet pkt;
+	int decapsulated = 0;
+	int rc;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) != FERRY_PARSE_OK)
+		return TC_ACT_OK;
+	if (ferry_is_tunnel_to_us(&pkt, cfg)) {
+		rc = ferry_tc_decap(skb, &pkt);
+		if (rc != FERRY_CONTINUE)
+			return ferry_tc_drop(rc);
+		decapsulated = 1;
+	}
+	return ferry_tc_deliver(skb, cfg, &pkt, decapsulated);
+}
+
+SEC("tc")
+int ferry_tc_pod(struct __sk_buff *skb)
+{
+	const struct ferry_rev_nat *original;
+	struct ferry_packet pkt;
+
+	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) != FERRY_PARSE_OK ||
+	    !pkt.has_l4 || (pkt.key.proto != IPPROTO_TCP && pkt.key.proto != IPPROTO_UDP))
+		return TC_ACT_OK;
+	original = bpf_map_lookup_elem(&rev_nat, &pkt.key);
+	if (!original)
+		return TC_ACT_OK;
+	/* Copied: the map value may be evicted while we write. */
+	union ferry_addr vip = original->vip;
+	__be16 vport = original->vport;
+
+	if (ferry_nat(skb, &pkt, 0, &vip, vport))
+		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+	ferry_count_event(FERRY_EVENT_REV_NAT);
+	return TC_ACT_OK;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,70 @@
+/* Definitions every program and helper header needs. */
+#ifndef FERRY_BPF_LIB_COMMON_H
+#define FERRY_BPF_LIB_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+
+#define FERRY_INLINE static __always_inline
+
+/* A helper's result when the packet should go on to the next step. Every
+ * other value is an action for the program to return. */
+#define FERRY_CONTINUE (-1)
+
+/* Conventional numbers the uapi headers leave to the C library. */
+#define FERRY_IPPROTO_ICMPV6 58
+#define FERRY_IPV4_DF 0x4000
+#define FERRY_IPV4_MF 0x2000
+#define FERRY_IPV4_OFFSET_MASK 0x1fff
+#define FERRY_AF_INET 2
+#define FERRY_AF_INET6 10
+#define FERRY_TUNNEL_TTL 64
+
+FERRY_INLINE void ferry_count_drop(enum ferry_drop_reason reason)
+{
+	__u32 key = reason;
+	__u64 *count = bpf_map_lookup_elem(&drops, &key);
+
+	if (count)
+		*count += 1;
+}
+
+FERRY_INLINE void ferry_count_event(enum ferry_event event)
+{
+	__u32 key = event;
+	__u64 *count = bpf_map_lookup_elem(&events, &key);
+
+	if (count)
+		*count += 1;
+}
+
+FERRY_INLINE int ferry_xdp_drop(enum ferry_drop_reason reason)
+{
+	ferry_count_drop(reason);
+	return XDP_DROP;
+}
+
+FERRY_INLINE const struct ferry_config *ferry_config(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&config, &key);
+}
+
+FERRY_INLINE int ferry_addr_equal(const union ferry_addr *a, const union ferry_addr *b)
+{
+	return ((a->v6[0] ^ b->v6[0]) | (a->v6[1] ^ b->v6[1]) | (a->v6[2] ^ b->v6[2]) |
+		(a->v6[3] ^ b->v6[3])) == 0;
+}
+
+FERRY_INLINE int ferry_mac_is_zero(const __u8 mac[6])
+{
+	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
+}
+
+#endif /* FERRY_BPF_LIB_COMMON_H */

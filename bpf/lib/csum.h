@@ -1,0 +1,30 @@
+/* Internet checksum arithmetic (RFC 1071) for headers built or edited here. */
+#ifndef FERRY_BPF_LIB_CSUM_H
+#define FERRY_BPF_LIB_CSUM_H
+
+#include <linux/ip.h>
+
+#include "common.h"
+
+FERRY_INLINE __u16 ferry_csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The header checksum of an option-less IPv4 header we wrote. */
+FERRY_INLINE void ferry_ipv4_set_checksum(struct iphdr *ip)
+{
+	__u16 *words = (__u16 *)ip;
+	__u64 sum = 0;
+
+	ip->check = 0;
+	for (int i = 0; i < (int)(sizeof(*ip) / 2); i++)
+		sum += words[i];
+	ip->check = ferry_csum_fold(sum);
+}
+
+#endif /* FERRY_BPF_LIB_CSUM_H */

@@ -1,0 +1,196 @@
+/* ICMP errors about VIP flows.
+ *
+ * A router on the client's path that cannot forward a VIP reply sends
+ * "fragmentation needed" (ICMPv4 3/4) or "packet too big" (ICMPv6 2) to the
+ * VIP. The quoted packet is the reply, VIP -> client, so swapping its
+ * addresses and ports gives the flow as conntrack knows it; the error then
+ * follows that flow to its backend, whose stack lowers the path MTU.
+ *
+ * The load balancer itself answers a packet that would outgrow the node
+ * network's MTU once encapsulated in the same way, so the client lowers its
+ * MTU instead of the packet vanishing.
+ */
+#ifndef FERRY_BPF_LIB_ICMP_H
+#define FERRY_BPF_LIB_ICMP_H
+
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+
+#include "csum.h"
+#include "parse.h"
+
+#define FERRY_ICMPV6_PACKET_TOO_BIG 2
+#define FERRY_IPV6_MIN_MTU 1280
+/* Upper bound on quoted bytes: an IPv4 header with options or an IPv6
+ * header with extension headers, plus 8 bytes of L4. */
+#define FERRY_ICMP_MAX_QUOTE 256
+
+/* The offsets an ICMP error's translation needs, from the frame start. */
+struct ferry_icmp_error {
+	__u32 quote_offset;    /* the quoted IP header */
+	__u32 quote_l4_offset; /* the quoted L4 header */
+};
+
+FERRY_INLINE int ferry_icmp_is_too_big(void *data, void *data_end, const struct ferry_packet *pkt)
+{
+	__u8 *icmp = data + (pkt->l4_offset & 0x1ff);
+
+	if ((void *)(icmp + 2) > data_end)
+		return 0;
+	if (pkt->key.family == FERRY_FAMILY_IPV4)
+		return pkt->key.proto == IPPROTO_ICMP && icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED;
+	return pkt->key.proto == FERRY_IPPROTO_ICMPV6 && icmp[0] == FERRY_ICMPV6_PACKET_TOO_BIG && icmp[1] == 0;
+}
+
+/* Fills flow with the client -> VIP flow a too-big error is about. Returns 1
+ * if pkt is such an error and its quote is a TCP/UDP packet from the
+ * address the error was sent to. */
+FERRY_INLINE int ferry_icmp_error_flow(void *data, void *data_end, const struct ferry_packet *pkt,
+				       struct ferry_flow_key *flow, struct ferry_icmp_error *where)
+{
+	__u32 quote = (pkt->l4_offset & 0x1ff) + 8;
+	__u32 quote_l4;
+	__be16 *ports;
+
+	if (!ferry_icmp_is_too_big(data, data_end, pkt))
+		return 0;
+	__builtin_memset(flow, 0, sizeof(*flow));
+	flow->family = pkt->key.family;
+	if (pkt->key.family == FERRY_FAMILY_IPV4) {
+		struct iphdr *inner = data + quote;
+
+		if ((void *)(inner + 1) > data_end || inner->ihl < 5)
+			return 0;
+		quote_l4 = quote + inner->ihl * 4;
+		flow->proto = inner->protocol;
+		flow->src.v4 = inner->daddr;
+		flow->dst.v4 = inner->saddr;
+	} else {
+		struct ipv6hdr *inner = data + quote;
+
+		if ((void *)(inner + 1) > data_end)
+			return 0;
+		quote_l4 = quote + sizeof(*inner);
+		flow->proto = inner->nexthdr;
+		__builtin_memcpy(flow->src.bytes, &inner->daddr, 16);
+		__builtin_memcpy(flow->dst.bytes, &inner->saddr, 16);
+	}
+	if (flow->proto != IPPROTO_TCP && flow->proto != IPPROTO_UDP)
+		return 0;
+	if (!ferry_addr_equal(&flow->dst, &pkt->key.dst))
+		return 0;
+	ports = data + (quote_l4 & 0x1ff);
+	if ((void *)(ports + 2) > data_end)
+		return 0;
+	flow->sport = ports[1];
+	flow->dport = ports[0];
+	where->quote_offset = quote;
+	where->quote_l4_offset = quote_l4;
+	return 1;
+}
+
+/* Sums [from, from + len) of the frame as 16-bit words. len is even. */
+FERRY_INLINE __u64 ferry_sum_frame(void *data, void *data_end, __u32 from, __u32 len)
+{
+	__u64 sum = 0;
+
+	for (int i = 0; i < (FERRY_ICMP_MAX_QUOTE + 8) / 2; i++) {
+		__u16 *word = data + ((from + i * 2) & 0x3ff);
+
+		if ((__u32)i * 2 >= len || (void *)(word + 1) > data_end)
+			break;
+		sum += *word;
+	}
+	return sum;
+}
+
+/* Turns the frame into a too-big error back to its sender: Ethernet, a new
+ * IP header and the ICMP header are written in front of the original IP
+ * packet, which is cut to the quote. The error comes from the VIP, the
+ * address the client sent to. */
+FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_packet *pkt, __u32 mtu)
+{
+	int v4 = pkt->key.family == FERRY_FAMILY_IPV4;
+	__u32 header_len = v4 ? sizeof(struct iphdr) + 8 : sizeof(struct ipv6hdr) + 8;
+	__u32 quote_len = (pkt->l4_offset - FERRY_L3_OFFSET) + 8;
+	__u8 macs[12];
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 icmp_offset = FERRY_L3_OFFSET + header_len - 8;
+	struct ethhdr *eth;
+	__u64 sum;
+
+	if (quote_len > FERRY_ICMP_MAX_QUOTE || quote_len > pkt->ip_len || data + 12 > data_end)
+		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+	__builtin_memcpy(macs, data, 12);
+	if (bpf_xdp_adjust_head(ctx, -(int)header_len))
+		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (bpf_xdp_adjust_tail(ctx, (int)(FERRY_L3_OFFSET + header_len + quote_len) - (int)bpf_xdp_get_buff_len(ctx)))
+		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+	__builtin_memcpy(eth->h_dest, macs + 6, 6);
+	__builtin_memcpy(eth->h_source, macs, 6);
+	eth->h_proto = ferry_ethertype(pkt->key.family);
+
+	if (v4) {
+		struct iphdr *ip = data + FERRY_L3_OFFSET;
+		struct icmphdr *icmp = (void *)(ip + 1);
+
+		if ((void *)(icmp + 1) > data_end)
+			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		__builtin_memset(ip, 0, sizeof(*ip));
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tot_len = bpf_htons(header_len + quote_len);
+		ip->ttl = FERRY_TUNNEL_TTL;
+		ip->protocol = IPPROTO_ICMP;
+		ip->saddr = pkt->key.dst.v4;
+		ip->daddr = pkt->key.src.v4;
+		ferry_ipv4_set_checksum(ip);
+		__builtin_memset(icmp, 0, sizeof(*icmp));
+		icmp->type = ICMP_DEST_UNREACH;
+		icmp->code = ICMP_FRAG_NEEDED;
+		icmp->un.frag.mtu = bpf_htons(mtu);
+		sum = 0;
+	} else {
+		struct ipv6hdr *ip = data + FERRY_L3_OFFSET;
+		struct icmp6hdr *icmp = (void *)(ip + 1);
+
+		if ((void *)(icmp + 1) > data_end)
+			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		__builtin_memset(ip, 0, sizeof(*ip));
+		ip->version = 6;
+		ip->payload_len = bpf_htons(8 + quote_len);
+		ip->nexthdr = FERRY_IPPROTO_ICMPV6;
+		ip->hop_limit = FERRY_TUNNEL_TTL;
+		__builtin_memcpy(&ip->saddr, pkt->key.dst.bytes, 16);
+		__builtin_memcpy(&ip->daddr, pkt->key.src.bytes, 16);
+		__builtin_memset(icmp, 0, sizeof(*icmp));
+		icmp->icmp6_type = FERRY_ICMPV6_PACKET_TOO_BIG;
+		icmp->icmp6_mtu = bpf_htonl(mtu < FERRY_IPV6_MIN_MTU ? FERRY_IPV6_MIN_MTU : mtu);
+		/* The pseudo-header: addresses, upper-layer length, next header. */
+		sum = bpf_htons(8 + quote_len) + bpf_htons(FERRY_IPPROTO_ICMPV6) +
+		      ferry_sum_frame(data, data_end, FERRY_L3_OFFSET + 8, 32);
+	}
+	sum += ferry_sum_frame(data, data_end, icmp_offset, 8 + quote_len);
+	{
+		__u16 *check = data + icmp_offset + 2;
+
+		if ((void *)(check + 1) > data_end)
+			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		*check = ferry_csum_fold(sum);
+	}
+	ferry_count_event(FERRY_EVENT_ICMP_TOO_BIG_SENT);
+	return XDP_TX;
+}
+
+#endif /* FERRY_BPF_LIB_ICMP_H */

@@ -1,0 +1,188 @@
+/* Parsing Ethernet -> IPv4/IPv6 -> TCP/UDP/ICMP into a flow key.
+ *
+ * Works on [data, data_end) so XDP and TC share it. Decisions:
+ * - IPv4 options are legal and are skipped: the L4 header is found at IHL*4,
+ *   and the options travel untouched inside the tunnel.
+ * - Fragments: only a first fragment carries the ports. A non-first fragment
+ *   is marked so the caller can look up the backend its first fragment got
+ *   (see fragments in maps.h); its ports stay zero.
+ * - IPv6 extension headers (hop-by-hop, routing, destination options,
+ *   fragment) are walked, up to FERRY_IPV6_MAX_EXT of them.
+ * - VLAN tags are not parsed: such frames are not ours and pass.
+ */
+#ifndef FERRY_BPF_LIB_PARSE_H
+#define FERRY_BPF_LIB_PARSE_H
+
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "common.h"
+
+#define FERRY_L3_OFFSET ((__u32)sizeof(struct ethhdr))
+#define FERRY_IPV6_MAX_EXT 4
+
+enum ferry_parse_result {
+	FERRY_PARSE_OK = 0,
+	FERRY_PARSE_NOT_IP,    /* not IPv4/IPv6: not ours */
+	FERRY_PARSE_MALFORMED, /* IP, but headers are truncated or inconsistent */
+};
+
+struct ferry_packet {
+	struct ferry_flow_key key; /* proto and addresses always; ports if has_l4 */
+	__u32 l4_offset;           /* from the start of the frame */
+	__u32 ip_len;              /* IPv4 total length, or IPv6 40 + payload length */
+	__u32 frag_id;             /* IPv4 identification or IPv6 fragment id */
+	__u8 has_l4;               /* the L4 header is present (not a later fragment) */
+	__u8 is_fragment;          /* first or later fragment */
+	__u8 dont_fragment;        /* IPv4 DF; always set for IPv6, which routers never fragment */
+	__u8 tos;                  /* IPv4 TOS or IPv6 traffic class */
+};
+
+FERRY_INLINE int ferry_parse_l4(void *data, void *data_end, struct ferry_packet *pkt)
+{
+	void *l4 = data + (pkt->l4_offset & 0xff);
+
+	switch (pkt->key.proto) {
+	case IPPROTO_TCP: {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
+			return FERRY_PARSE_MALFORMED;
+		pkt->key.sport = tcp->source;
+		pkt->key.dport = tcp->dest;
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > data_end)
+			return FERRY_PARSE_MALFORMED;
+		pkt->key.sport = udp->source;
+		pkt->key.dport = udp->dest;
+		break;
+	}
+	case IPPROTO_ICMP:
+	case FERRY_IPPROTO_ICMPV6:
+		/* Type and code are all a VIP lookup needs; errors are parsed
+		 * further by icmp.h. */
+		if (l4 + 8 > data_end)
+			return FERRY_PARSE_MALFORMED;
+		break;
+	default:
+		break;
+	}
+	pkt->has_l4 = 1;
+	return FERRY_PARSE_OK;
+}
+
+FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packet *pkt)
+{
+	struct iphdr *ip = data + FERRY_L3_OFFSET;
+	__u32 header_len, total_len;
+	__u16 frag;
+
+	if ((void *)(ip + 1) > data_end)
+		return FERRY_PARSE_MALFORMED;
+	header_len = ip->ihl * 4;
+	total_len = bpf_ntohs(ip->tot_len);
+	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
+	    data + FERRY_L3_OFFSET + total_len > data_end)
+		return FERRY_PARSE_MALFORMED;
+
+	pkt->key.family = FERRY_FAMILY_IPV4;
+	pkt->key.proto = ip->protocol;
+	pkt->key.src.v4 = ip->saddr;
+	pkt->key.dst.v4 = ip->daddr;
+	pkt->l4_offset = FERRY_L3_OFFSET + header_len;
+	pkt->ip_len = total_len;
+	pkt->tos = ip->tos;
+	pkt->frag_id = bpf_ntohs(ip->id);
+
+	frag = bpf_ntohs(ip->frag_off);
+	pkt->dont_fragment = (frag & FERRY_IPV4_DF) != 0;
+	pkt->is_fragment = (frag & (FERRY_IPV4_MF | FERRY_IPV4_OFFSET_MASK)) != 0;
+	if (frag & FERRY_IPV4_OFFSET_MASK)
+		return FERRY_PARSE_OK;
+	return ferry_parse_l4(data, data_end, pkt);
+}
+
+struct ferry_ipv6_ext {
+	__u8 nexthdr;
+	__u8 len; /* in 8-octet units, not counting the first 8; 0 for a fragment header */
+	__be16 frag_off;
+	__be32 identification;
+};
+
+FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packet *pkt)
+{
+	struct ipv6hdr *ip = data + FERRY_L3_OFFSET;
+	__u32 offset = FERRY_L3_OFFSET + sizeof(*ip);
+	__u8 nexthdr;
+
+	if ((void *)(ip + 1) > data_end)
+		return FERRY_PARSE_MALFORMED;
+	pkt->ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+	if (ip->version != 6 || data + FERRY_L3_OFFSET + pkt->ip_len > data_end)
+		return FERRY_PARSE_MALFORMED;
+
+	pkt->key.family = FERRY_FAMILY_IPV6;
+	__builtin_memcpy(pkt->key.src.bytes, &ip->saddr, 16);
+	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
+	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
+	pkt->dont_fragment = 1;
+	nexthdr = ip->nexthdr;
+
+	for (int i = 0; i < FERRY_IPV6_MAX_EXT; i++) {
+		struct ferry_ipv6_ext *ext = data + (offset & 0x1ff);
+
+		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING &&
+		    nexthdr != IPPROTO_DSTOPTS && nexthdr != IPPROTO_FRAGMENT)
+			break;
+		if ((void *)(ext + 1) > data_end)
+			return FERRY_PARSE_MALFORMED;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			__u16 frag = bpf_ntohs(ext->frag_off);
+
+			pkt->is_fragment = 1;
+			pkt->frag_id = bpf_ntohl(ext->identification);
+			nexthdr = ext->nexthdr;
+			offset += 8;
+			if (frag & 0xfff8) { /* a later fragment: no L4 header */
+				pkt->key.proto = nexthdr;
+				pkt->l4_offset = offset;
+				return FERRY_PARSE_OK;
+			}
+			continue;
+		}
+		nexthdr = ext->nexthdr;
+		offset += 8 + ext->len * 8;
+	}
+	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	    nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT)
+		return FERRY_PARSE_MALFORMED; /* more extension headers than we walk */
+
+	pkt->key.proto = nexthdr;
+	pkt->l4_offset = offset;
+	return ferry_parse_l4(data, data_end, pkt);
+}
+
+/* Fills pkt from the frame at [data, data_end). */
+FERRY_INLINE int ferry_parse(void *data, void *data_end, struct ferry_packet *pkt)
+{
+	struct ethhdr *eth = data;
+
+	__builtin_memset(pkt, 0, sizeof(*pkt));
+	if ((void *)(eth + 1) > data_end)
+		return FERRY_PARSE_NOT_IP;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return ferry_parse_ipv4(data, data_end, pkt);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return ferry_parse_ipv6(data, data_end, pkt);
+	return FERRY_PARSE_NOT_IP;
+}
+
+#endif /* FERRY_BPF_LIB_PARSE_H */
