@@ -88,7 +88,7 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 	frontend = ferry_frontend_of(&flow);
 	if (!frontend)
 		return FERRY_CONTINUE;
-	if (!ferry_flow_lookup(&flow, &choice, bpf_ktime_get_coarse_ns()) &&
+	if (!ferry_flow_follow(bpf_map_lookup_elem(&flows, &flow), &choice, bpf_ktime_get_coarse_ns()) &&
 	    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
 		return ferry_xdp_drop(FERRY_DROP_NO_BACKEND);
 	ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
@@ -125,6 +125,15 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 	}
 
 	if (pkt.has_l4 && (pkt.key.proto == IPPROTO_ICMP || pkt.key.proto == FERRY_IPPROTO_ICMPV6)) {
+		if (ferry_icmp_is_neighbor_discovery(data, data_end, &pkt)) {
+			ferry_count_event(FERRY_EVENT_PASS_NEIGHBOR_DISCOVERY);
+			return XDP_PASS;
+		}
+		if (ferry_is_vip(&pkt)) {
+			rc = ferry_xdp_echo_reply(ctx, &pkt);
+			if (rc != FERRY_CONTINUE)
+				return rc;
+		}
 		rc = ferry_xdp_icmp_error(ctx, cfg, &pkt);
 		if (rc != FERRY_CONTINUE)
 			return rc;
@@ -216,7 +225,7 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 		frontend = ferry_frontend_of(&flow);
 		if (!frontend)
 			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
-		if (!ferry_flow_lookup(&flow, &choice, bpf_ktime_get_coarse_ns()) &&
+		if (!ferry_flow_follow(bpf_map_lookup_elem(&flows, &flow), &choice, bpf_ktime_get_coarse_ns()) &&
 		    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
 			return ferry_tc_drop(FERRY_DROP_NO_BACKEND);
 		if (!(choice.node->flags & FERRY_NODE_LOCAL))

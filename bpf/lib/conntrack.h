@@ -30,17 +30,14 @@ FERRY_INLINE int ferry_resolve_backend(__u32 backend_id, struct ferry_choice *ch
 	return 1;
 }
 
-/* The backend recorded for a flow, if that backend still exists. */
-FERRY_INLINE struct ferry_flow *ferry_flow_lookup(const struct ferry_flow_key *key, struct ferry_choice *choice,
-						  __u64 now)
+/* Fills choice from a flow's conntrack entry if the backend it names still
+ * exists, and marks the flow as seen. */
+FERRY_INLINE int ferry_flow_follow(struct ferry_flow *flow, struct ferry_choice *choice, __u64 now)
 {
-	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
-
-	if (flow && ferry_resolve_backend(flow->backend_id, choice)) {
-		flow->last_seen_ns = now;
-		return flow;
-	}
-	return 0;
+	if (!flow || !ferry_resolve_backend(flow->backend_id, choice))
+		return 0;
+	flow->last_seen_ns = now;
+	return 1;
 }
 
 FERRY_INLINE void ferry_flow_record(const struct ferry_flow_key *key, __u32 backend_id, __u64 now)

@@ -15,6 +15,17 @@ FERRY_INLINE __u16 ferry_csum_fold(__u64 sum)
 	return (__u16)~sum;
 }
 
+/* RFC 1624: updates a checksum for one 16-bit word changed from `from` to
+ * `to`, all in network order. */
+FERRY_INLINE void ferry_csum_replace16(__u16 *check, __u16 from, __u16 to)
+{
+	__u32 sum = (__u16)~*check;
+
+	sum += (__u16)~from;
+	sum += to;
+	*check = ferry_csum_fold(sum);
+}
+
 /* The header checksum of an option-less IPv4 header we wrote. */
 FERRY_INLINE void ferry_ipv4_set_checksum(struct iphdr *ip)
 {

@@ -22,6 +22,11 @@
 #include "parse.h"
 
 #define FERRY_ICMPV6_PACKET_TOO_BIG 2
+#define FERRY_ICMPV6_ECHO_REQUEST 128
+#define FERRY_ICMPV6_ECHO_REPLY 129
+/* Router solicitation .. redirect (RFC 4861). */
+#define FERRY_ICMPV6_ND_FIRST 133
+#define FERRY_ICMPV6_ND_LAST 137
 #define FERRY_IPV6_MIN_MTU 1280
 /* Upper bound on quoted bytes: an IPv4 header with options or an IPv6
  * header with extension headers, plus 8 bytes of L4. */
@@ -89,6 +94,65 @@ FERRY_INLINE int ferry_icmp_error_flow(void *data, void *data_end, const struct 
 	where->quote_offset = quote;
 	where->quote_l4_offset = quote_l4;
 	return 1;
+}
+
+/* Neighbour discovery is the stack's business whatever address it names:
+ * a router's unicast reachability probe to a VIP must not be dropped. */
+FERRY_INLINE int ferry_icmp_is_neighbor_discovery(void *data, void *data_end, const struct ferry_packet *pkt)
+{
+	__u8 *icmp = data + (pkt->l4_offset & 0x1ff);
+
+	if (pkt->key.proto != FERRY_IPPROTO_ICMPV6 || (void *)(icmp + 1) > data_end)
+		return 0;
+	return icmp[0] >= FERRY_ICMPV6_ND_FIRST && icmp[0] <= FERRY_ICMPV6_ND_LAST;
+}
+
+/* Answers a ping to a VIP in place, so a person can check a VIP is reached
+ * even where no backend is up. Returns FERRY_CONTINUE for any other ICMP. */
+FERRY_INLINE int ferry_xdp_echo_reply(struct xdp_md *ctx, const struct ferry_packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u16 *icmp = data + (pkt->l4_offset & 0x1ff);
+	int v4 = pkt->key.family == FERRY_FAMILY_IPV4;
+	__u8 request = v4 ? ICMP_ECHO : FERRY_ICMPV6_ECHO_REQUEST;
+	__u8 reply = v4 ? ICMP_ECHOREPLY : FERRY_ICMPV6_ECHO_REPLY;
+	__u8 mac[ETH_ALEN];
+	__u16 before;
+
+	if ((void *)(eth + 1) > data_end || (void *)(icmp + 2) > data_end || *(__u8 *)icmp != request ||
+	    pkt->is_fragment)
+		return FERRY_CONTINUE;
+	before = icmp[0];
+	*(__u8 *)icmp = reply;
+	ferry_csum_replace16(&icmp[1], before, icmp[0]);
+
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	if (v4) {
+		struct iphdr *ip = data + FERRY_L3_OFFSET;
+		__u16 *ttl_word = (__u16 *)&ip->ttl;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_ABORTED;
+		before = *ttl_word;
+		ip->ttl = FERRY_TUNNEL_TTL;
+		ferry_csum_replace16(&ip->check, before, *ttl_word);
+		ip->saddr = pkt->key.dst.v4;
+		ip->daddr = pkt->key.src.v4;
+	} else {
+		struct ipv6hdr *ip = data + FERRY_L3_OFFSET;
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_ABORTED;
+		ip->hop_limit = FERRY_TUNNEL_TTL;
+		__builtin_memcpy(&ip->saddr, pkt->key.dst.bytes, 16);
+		__builtin_memcpy(&ip->daddr, pkt->key.src.bytes, 16);
+	}
+	ferry_count_event(FERRY_EVENT_ICMP_ECHO_REPLY);
+	return XDP_TX;
 }
 
 /* Sums [from, from + len) of the frame as 16-bit words. len is even. */

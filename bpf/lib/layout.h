@@ -201,7 +201,9 @@ FERRY_ASSERT_SIZE(struct ferry_service_stats, 16);
 	X(LOCAL_PASS, "local-backend-pass")                                     \
 	X(DECAP, "decap")                                                       \
 	X(DNAT_REDIRECT, "dnat-redirect")                                       \
-	X(REV_NAT, "rev-nat")
+	X(REV_NAT, "rev-nat")                                                   \
+	X(ICMP_ECHO_REPLY, "icmp-echo-reply")                                   \
+	X(PASS_NEIGHBOR_DISCOVERY, "pass-neighbor-discovery")
 
 #define FERRY_ENUM_ITEM(prefix, name) prefix##name,
 #define FERRY_DROP_ENUM(name, text) FERRY_ENUM_ITEM(FERRY_DROP_, name)

@@ -30,9 +30,9 @@ FERRY_INLINE int ferry_select_backend(const struct ferry_flow_key *key, const st
 				      __u32 seed, struct ferry_choice *choice)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct ferry_flow *stale;
+	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
 
-	if (ferry_flow_lookup(key, choice, now)) {
+	if (ferry_flow_follow(flow, choice, now)) {
 		ferry_count_event(FERRY_EVENT_FLOW_HIT);
 		return FERRY_CONTINUE;
 	}
@@ -40,10 +40,9 @@ FERRY_INLINE int ferry_select_backend(const struct ferry_flow_key *key, const st
 		return FERRY_DROP_NO_BACKEND;
 
 	/* A flow whose backend went away is moved, not dropped. */
-	stale = bpf_map_lookup_elem(&flows, key);
-	if (stale) {
-		stale->backend_id = choice->backend_id;
-		stale->last_seen_ns = now;
+	if (flow) {
+		flow->backend_id = choice->backend_id;
+		flow->last_seen_ns = now;
 		ferry_count_event(FERRY_EVENT_FLOW_RESCHEDULED);
 		return FERRY_CONTINUE;
 	}

@@ -87,16 +87,17 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packe
 
 	if ((void *)(ip + 1) > data_end)
 		return FERRY_PARSE_MALFORMED;
+	/* Addresses first: the caller drops a broken packet only if it is
+	 * addressed to a VIP. */
+	pkt->key.family = FERRY_FAMILY_IPV4;
+	pkt->key.proto = ip->protocol;
+	pkt->key.src.v4 = ip->saddr;
+	pkt->key.dst.v4 = ip->daddr;
 	header_len = ip->ihl * 4;
 	total_len = bpf_ntohs(ip->tot_len);
 	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
 	    data + FERRY_L3_OFFSET + total_len > data_end)
 		return FERRY_PARSE_MALFORMED;
-
-	pkt->key.family = FERRY_FAMILY_IPV4;
-	pkt->key.proto = ip->protocol;
-	pkt->key.src.v4 = ip->saddr;
-	pkt->key.dst.v4 = ip->daddr;
 	pkt->l4_offset = FERRY_L3_OFFSET + header_len;
 	pkt->ip_len = total_len;
 	pkt->tos = ip->tos;
@@ -125,13 +126,12 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packe
 
 	if ((void *)(ip + 1) > data_end)
 		return FERRY_PARSE_MALFORMED;
-	pkt->ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
-	if (ip->version != 6 || data + FERRY_L3_OFFSET + pkt->ip_len > data_end)
-		return FERRY_PARSE_MALFORMED;
-
 	pkt->key.family = FERRY_FAMILY_IPV6;
 	__builtin_memcpy(pkt->key.src.bytes, &ip->saddr, 16);
 	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
+	pkt->ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+	if (ip->version != 6 || data + FERRY_L3_OFFSET + pkt->ip_len > data_end)
+		return FERRY_PARSE_MALFORMED;
 	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 	pkt->dont_fragment = 1;
 	nexthdr = ip->nexthdr;

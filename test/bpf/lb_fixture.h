@@ -1,0 +1,108 @@
+// A test fixture that loads the ferry_lb object (nothing pinned), fills its
+// maps directly and runs packets through its programs with
+// BPF_PROG_TEST_RUN. Each test gets a fresh object, so maps start empty.
+#ifndef FERRY_TEST_BPF_LB_FIXTURE_H_
+#define FERRY_TEST_BPF_LB_FIXTURE_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "layout.h"
+#include "test/packet/address.h"
+#include "test/packet/builder.h"
+
+struct ferry_lb;
+struct bpf_program;
+
+namespace ferry::bpftest {
+
+using packet::Bytes;
+using packet::IpAddress;
+using packet::MacAddress;
+
+inline constexpr uint8_t kTcp = 6;
+inline constexpr uint8_t kUdp = 17;
+
+// The verdicts a test run returns.
+inline constexpr int kXdpDrop = 1;
+inline constexpr int kXdpPass = 2;
+inline constexpr int kXdpTx = 3;
+inline constexpr int kXdpRedirect = 4;
+inline constexpr int kTcOk = 0;
+inline constexpr int kTcShot = 2;
+inline constexpr int kTcRedirect = 7;
+
+struct NodeSpec {
+  IpAddress tunnel_src, tunnel_dst;
+  MacAddress source_mac, next_hop_mac;
+  uint32_t egress_ifindex = 0;
+  uint8_t flags = 0;  // FERRY_NODE_*
+};
+
+struct BackendSpec {
+  IpAddress addr;  // the pod
+  uint16_t port;
+  uint32_t node_id;
+  bool active = true;
+};
+
+struct EndpointSpec {
+  uint32_t ifindex;
+  MacAddress pod_mac, host_mac;
+};
+
+struct RunResult {
+  int verdict = -1;
+  Bytes output;
+};
+
+// A flow key in the datapath's layout; ports in host order.
+ferry_flow_key FlowKey(const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
+                       uint8_t proto);
+
+class LbFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Defaults: flow hash seed 0x5eed, tunnel MTU 1500, node addresses unset.
+  void SetConfig(const ferry_config& config);
+  ferry_config Config() const;
+  void SetNode(uint32_t node_id, const NodeSpec& node);
+  void SetBackend(uint32_t backend_id, const BackendSpec& backend);
+  // Adds (vip, port, proto) -> service and counts the frontend in vips.
+  void SetFrontend(const IpAddress& vip, uint16_t port, uint8_t proto, uint32_t service_id,
+                   uint32_t maglev_size);
+  // Creates the service's Maglev table (one slot per entry of backend_ids)
+  // and swaps it in, replacing any previous one.
+  void SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids);
+  void SetEndpoint(const IpAddress& pod, const EndpointSpec& endpoint);
+  void SetRevNat(const ferry_flow_key& reply, const IpAddress& vip, uint16_t vport);
+
+  RunResult RunXdp(const Bytes& frame) const;
+  RunResult RunTcUplink(const Bytes& frame) const;
+  RunResult RunTcPod(const Bytes& frame) const;
+
+  // Per-CPU counters summed over CPUs.
+  uint64_t Drops(ferry_drop_reason reason) const;
+  uint64_t Events(ferry_event event) const;
+  ferry_service_stats ServiceStats(uint32_t service_id) const;
+  std::optional<ferry_flow> Flow(const ferry_flow_key& key) const;
+  std::optional<ferry_rev_nat> RevNat(const ferry_flow_key& reply) const;
+  // Every nonzero drop and event counter, for failure messages.
+  std::string CounterSummary() const;
+
+  ferry_lb* skel_ = nullptr;
+
+ private:
+  RunResult Run(const bpf_program* program, const Bytes& frame) const;
+  uint64_t SumPerCpu(int map_fd, uint32_t key) const;
+  void Update(int map_fd, const void* key, const void* value, const char* what);
+};
+
+}  // namespace ferry::bpftest
+
+#endif  // FERRY_TEST_BPF_LB_FIXTURE_H_

@@ -1,0 +1,94 @@
+#include "test/packet/address.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace ferry::packet {
+namespace {
+
+template <typename T>
+T ValueOrThrow(absl::StatusOr<T> parsed) {
+  if (!parsed.ok()) throw std::invalid_argument(std::string(parsed.status().message()));
+  return *std::move(parsed);
+}
+
+}  // namespace
+
+absl::StatusOr<IpAddress> IpAddress::Parse(std::string_view text) {
+  const std::string terminated(text);
+  IpAddress address;
+  if (inet_pton(AF_INET, terminated.c_str(), address.bytes.data()) == 1) {
+    address.family = FERRY_FAMILY_IPV4;
+    return address;
+  }
+  if (inet_pton(AF_INET6, terminated.c_str(), address.bytes.data()) == 1) {
+    address.family = FERRY_FAMILY_IPV6;
+    return address;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", terminated, "\" is neither an IPv4 nor an IPv6 address"));
+}
+
+IpAddress IpAddress::FromFerry(const union ferry_addr& addr, uint8_t family) {
+  IpAddress address;
+  address.family = family;
+  std::memcpy(address.bytes.data(), addr.bytes, family == FERRY_FAMILY_IPV4 ? 4 : 16);
+  return address;
+}
+
+IpAddress::IpAddress(const char* literal) : IpAddress(ValueOrThrow(Parse(literal))) {}
+
+std::string IpAddress::ToString() const {
+  if (family != FERRY_FAMILY_IPV4 && family != FERRY_FAMILY_IPV6) {
+    return absl::StrCat("<no address, family ", family, ">");
+  }
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes.data(), text, sizeof(text));
+  return text;
+}
+
+union ferry_addr IpAddress::ToFerry() const {
+  union ferry_addr addr = {};
+  std::memcpy(addr.bytes, bytes.data(), size());
+  return addr;
+}
+
+struct ferry_addr_key IpAddress::ToFerryKey() const {
+  struct ferry_addr_key key = {};
+  key.addr = ToFerry();
+  key.family = family;
+  return key;
+}
+
+absl::StatusOr<MacAddress> MacAddress::Parse(std::string_view text) {
+  const std::string terminated(text);
+  const std::vector<std::string> parts = absl::StrSplit(terminated, ':');
+  MacAddress mac;
+  bool valid = parts.size() == mac.bytes.size();
+  for (size_t i = 0; valid && i < parts.size(); ++i) {
+    valid = parts[i].size() == 2 && std::isxdigit(static_cast<unsigned char>(parts[i][0])) &&
+            std::isxdigit(static_cast<unsigned char>(parts[i][1]));
+    if (valid) mac.bytes[i] = static_cast<uint8_t>(std::stoul(parts[i], nullptr, 16));
+  }
+  if (!valid) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", terminated, "\" is not a MAC address (expected six hex pairs: 02:00:00:00:00:01)"));
+  }
+  return mac;
+}
+
+MacAddress::MacAddress(const char* literal) : MacAddress(ValueOrThrow(Parse(literal))) {}
+
+std::string MacAddress::ToString() const {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3],
+                         bytes[4], bytes[5]);
+}
+
+}  // namespace ferry::packet
