@@ -1,0 +1,118 @@
+// Attaching and replacing programs on a veth inside a namespace the test
+// creates (label bpf: root, no traffic).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include "agent/datapath/datapath.h"
+#include "agent/datapath/testing/fixtures.h"
+#include "gtest/gtest.h"
+
+namespace ferry::datapath {
+namespace {
+
+using testing::LoadDatapath;
+using testing::ScopedNetns;
+using testing::ScopedPinDir;
+
+uint32_t ProgramId(int prog_fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
+}
+
+uint32_t XdpGenericId(int ifindex) {
+  uint32_t id = 0;
+  return bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) == 0 ? id : 0;
+}
+
+// The id of Ferry's TC ingress filter, 0 if there is none.
+uint32_t TcIngressId(int ifindex) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0xfe77, .priority = 1);
+  return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
+}
+
+class AttachTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(netns_.status().ok()) << netns_.status();
+    ASSERT_TRUE(netns_.Exec("ip link add up0 type veth peer name up1 && "
+                            "ip link set up0 up && ip link set up1 up")
+                    .ok());
+    auto old_build = LoadDatapath(old_pins_.path());
+    auto new_build = LoadDatapath(new_pins_.path());
+    ASSERT_TRUE(old_build.ok() && new_build.ok());
+    old_build_ = std::move(*old_build);
+    new_build_ = std::move(*new_build);
+  }
+
+  ScopedNetns netns_{"dp-attach"};
+  ScopedPinDir old_pins_{"dp-attach-old"};
+  ScopedPinDir new_pins_{"dp-attach-new"};
+  std::unique_ptr<Datapath> old_build_;
+  std::unique_ptr<Datapath> new_build_;
+};
+
+TEST_F(AttachTest, XdpIsReplacedByANewerBuildAndDetached) {
+  ASSERT_TRUE(netns_.Run([&] {
+    const int ifindex = if_nametoindex("up0");
+    ASSERT_GT(ifindex, 0);
+    ASSERT_TRUE(old_build_->AttachXdp(ifindex, XdpMode::kGeneric).ok());
+    EXPECT_EQ(XdpGenericId(ifindex), ProgramId(old_build_->ProgramFd(Program::kXdpLb)));
+    absl::Status replaced = new_build_->AttachXdp(ifindex, XdpMode::kGeneric);
+    ASSERT_TRUE(replaced.ok()) << replaced;
+    EXPECT_EQ(XdpGenericId(ifindex), ProgramId(new_build_->ProgramFd(Program::kXdpLb)));
+    ASSERT_TRUE(new_build_->DetachXdp(ifindex, XdpMode::kGeneric).ok());
+    EXPECT_EQ(XdpGenericId(ifindex), 0u);
+    EXPECT_TRUE(new_build_->DetachXdp(ifindex, XdpMode::kGeneric).ok()) << "idempotent";
+  }).ok());
+}
+
+TEST_F(AttachTest, XdpLeavesSomeoneElsesProgramAlone) {
+  ASSERT_TRUE(netns_.Run([&] {
+    const int ifindex = if_nametoindex("up0");
+    bpf_insn pass[2] = {};
+    pass[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = XDP_PASS
+    pass[0].dst_reg = BPF_REG_0;
+    pass[0].imm = XDP_PASS;
+    pass[1].code = BPF_JMP | BPF_EXIT;
+    const int other = bpf_prog_load(BPF_PROG_TYPE_XDP, "other_xdp", "GPL", pass, 2, nullptr);
+    ASSERT_GE(other, 0);
+    ASSERT_EQ(bpf_xdp_attach(ifindex, other, XDP_FLAGS_SKB_MODE, nullptr), 0);
+    const absl::Status status = old_build_->AttachXdp(ifindex, XdpMode::kGeneric);
+    EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+    EXPECT_NE(status.message().find("other_xdp"), absl::string_view::npos) << status;
+    EXPECT_FALSE(old_build_->DetachXdp(ifindex, XdpMode::kGeneric).ok());
+    EXPECT_EQ(XdpGenericId(ifindex), ProgramId(other));
+    bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
+    close(other);
+  }).ok());
+}
+
+TEST_F(AttachTest, TcIngressIsReplacedInPlaceAndDetached) {
+  ASSERT_TRUE(netns_.Run([&] {
+    const int ifindex = if_nametoindex("up0");
+    ASSERT_TRUE(old_build_->AttachTcIngress(ifindex, Program::kTcUplink).ok());
+    EXPECT_EQ(TcIngressId(ifindex), ProgramId(old_build_->ProgramFd(Program::kTcUplink)));
+    absl::Status replaced = new_build_->AttachTcIngress(ifindex, Program::kTcUplink);
+    ASSERT_TRUE(replaced.ok()) << replaced;
+    EXPECT_EQ(TcIngressId(ifindex), ProgramId(new_build_->ProgramFd(Program::kTcUplink)));
+    ASSERT_TRUE(new_build_->AttachTcIngress(ifindex, Program::kTcPod).ok());
+    EXPECT_EQ(TcIngressId(ifindex), ProgramId(new_build_->ProgramFd(Program::kTcPod)));
+    ASSERT_TRUE(new_build_->DetachTcIngress(ifindex).ok());
+    EXPECT_EQ(TcIngressId(ifindex), 0u);
+    EXPECT_TRUE(new_build_->DetachTcIngress(ifindex).ok()) << "idempotent";
+    EXPECT_TRUE(absl::IsInvalidArgument(new_build_->AttachTcIngress(ifindex, Program::kXdpLb)));
+  }).ok());
+}
+
+TEST_F(AttachTest, TcDetachWithoutClsactIsFine) {
+  ASSERT_TRUE(netns_.Run([&] {
+    EXPECT_TRUE(old_build_->DetachTcIngress(if_nametoindex("up1")).ok());
+  }).ok());
+}
+
+}  // namespace
+}  // namespace ferry::datapath

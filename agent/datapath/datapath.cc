@@ -1,0 +1,191 @@
+#include "agent/datapath/datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ferry_lb.skel.h"
+
+namespace ferry::datapath {
+namespace {
+
+constexpr uint32_t kMaxConntrackEntries = 16u << 20;
+constexpr uint32_t kMaxTableEntries = 1u << 20;
+
+absl::Status CheckSize(absl::string_view field, uint32_t value, uint32_t max) {
+  if (value == 0 || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map size ", field, " = ", value, ": expected 1 to ", max));
+  }
+  return absl::OkStatus();
+}
+
+// A map that libbpf would refuse to reuse, explained: libbpf itself only says
+// "parameter mismatch". Returns OK when nothing is pinned at the map's path.
+absl::Status CheckPinnedMapCompatible(const bpf_map* map) {
+  const char* pin_path = bpf_map__pin_path(map);
+  if (pin_path == nullptr || access(pin_path, F_OK) != 0) return absl::OkStatus();
+  Fd pinned(bpf_obj_get(pin_path));
+  if (!pinned.valid()) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("opening pinned map ", pin_path));
+  }
+  bpf_map_info info{};
+  uint32_t info_len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(pinned.get(), &info, &info_len) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("reading pinned map ", pin_path));
+  }
+  std::vector<std::string> differences;
+  auto compare = [&](absl::string_view what, uint64_t pinned_value, uint64_t wanted) {
+    if (pinned_value != wanted) {
+      differences.push_back(absl::StrCat(what, " ", pinned_value, " pinned, ", wanted,
+                                         " in this build"));
+    }
+  };
+  compare("type", info.type, bpf_map__type(map));
+  compare("key size", info.key_size, bpf_map__key_size(map));
+  compare("value size", info.value_size, bpf_map__value_size(map));
+  compare("max_entries", info.max_entries, bpf_map__max_entries(map));
+  compare("flags", info.map_flags, bpf_map__map_flags(map));
+  if (differences.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "pinned map '", bpf_map__name(map), "' at ", pin_path,
+      " is incompatible with this build or configuration (", absl::StrJoin(differences, "; "),
+      "): restore the old map sizes, or remove the pin (its state, such as established "
+      "flows, is lost)"));
+}
+
+absl::Status CreatePinDir(const std::filesystem::path& pin_dir) {
+  std::error_code error;
+  std::filesystem::create_directories(pin_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("creating pin directory ", pin_dir.string(), ": ", error.message(),
+                     " (is bpffs mounted at /sys/fs/bpf?)"));
+  }
+  // Pinned maps hold flows and addresses: only root may open them.
+  if (chmod(pin_dir.c_str(), 0700) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("chmod 0700 ", pin_dir.string()));
+  }
+  return absl::OkStatus();
+}
+
+struct SkeletonDeleter {
+  void operator()(ferry_lb* skeleton) const { ferry_lb__destroy(skeleton); }
+};
+
+}  // namespace
+
+absl::Status ValidateMapSizes(const MapSizes& sizes) {
+  const std::pair<absl::string_view, std::pair<uint32_t, uint32_t>> checks[] = {
+      {"services", {sizes.services, kMaxTableEntries}},
+      {"vips", {sizes.vips, kMaxTableEntries}},
+      {"backends", {sizes.backends, kMaxTableEntries}},
+      {"nodes", {sizes.nodes, kMaxTableEntries}},
+      {"flows", {sizes.flows, kMaxConntrackEntries}},
+      {"fragments", {sizes.fragments, kMaxTableEntries}},
+      {"rev_nat", {sizes.rev_nat, kMaxConntrackEntries}},
+      {"endpoints", {sizes.endpoints, kMaxTableEntries}},
+      {"frontends", {sizes.frontends, kMaxTableEntries}},
+  };
+  for (const auto& [field, value_and_max] : checks) {
+    if (absl::Status status = CheckSize(field, value_and_max.first, value_and_max.second);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::filesystem::path> DefaultPinDir(absl::string_view node_name) {
+  if (node_name.empty() || node_name == "." || node_name == ".." ||
+      node_name.find('/') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node name '", node_name, "' cannot name a pin directory under ", kPinRoot));
+  }
+  return std::filesystem::path(std::string(kPinRoot)) / std::string(node_name);
+}
+
+absl::Status RemovePinDir(const std::filesystem::path& pin_dir) {
+  std::error_code error;
+  std::filesystem::remove_all(pin_dir, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("removing pin directory ", pin_dir.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const Options& options) {
+  if (absl::Status status = ValidateMapSizes(options.sizes); !status.ok()) return status;
+  std::filesystem::path pin_dir = options.pin_dir;
+  if (pin_dir.empty()) {
+    absl::StatusOr<std::filesystem::path> default_dir = DefaultPinDir(options.node_name);
+    if (!default_dir.ok()) return default_dir.status();
+    pin_dir = *default_dir;
+  }
+  if (absl::Status status = CreatePinDir(pin_dir); !status.ok()) return status;
+
+  const std::string pin_root = pin_dir.string();
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root.c_str());
+  std::unique_ptr<ferry_lb, SkeletonDeleter> skeleton(ferry_lb__open_opts(&open_opts));
+  if (!skeleton) {
+    return absl::ErrnoToStatus(errno, "opening the ferry_lb BPF object");
+  }
+  auto& maps = skeleton->maps;
+  const MapSizes& sizes = options.sizes;
+  const std::pair<bpf_map*, uint32_t> resized[] = {
+      {maps.frontends, sizes.frontends},    {maps.vips, sizes.vips},
+      {maps.maglev_tables, sizes.services}, {maps.service_stats, sizes.services},
+      {maps.backends, sizes.backends},      {maps.nodes, sizes.nodes},
+      {maps.flows, sizes.flows},            {maps.fragments, sizes.fragments},
+      {maps.rev_nat, sizes.rev_nat},        {maps.endpoints, sizes.endpoints},
+  };
+  for (const auto& [map, entries] : resized) {
+    if (int err = bpf_map__set_max_entries(map, entries); err != 0) {
+      return absl::ErrnoToStatus(-err, absl::StrCat("sizing map ", bpf_map__name(map)));
+    }
+  }
+  bpf_map* map;
+  bpf_object__for_each_map(map, skeleton->obj) {
+    if (absl::Status status = CheckPinnedMapCompatible(map); !status.ok()) return status;
+  }
+  if (int err = ferry_lb__load(skeleton.get()); err != 0) {
+    return absl::ErrnoToStatus(-err, absl::StrCat("loading the ferry_lb BPF object (maps in ",
+                                                  pin_root, "); libbpf's log above has the detail"));
+  }
+  return std::unique_ptr<Datapath>(new Datapath(skeleton.release(), std::move(pin_dir)));
+}
+
+Datapath::~Datapath() { ferry_lb__destroy(skeleton_); }
+
+int Datapath::ProgramFd(Program program) const {
+  switch (program) {
+    case Program::kXdpLb:
+      return bpf_program__fd(skeleton_->progs.ferry_xdp_lb);
+    case Program::kTcUplink:
+      return bpf_program__fd(skeleton_->progs.ferry_tc_uplink);
+    case Program::kTcPod:
+      return bpf_program__fd(skeleton_->progs.ferry_tc_pod);
+  }
+  return -1;
+}
+
+absl::StatusOr<LbMaps> Datapath::OpenMaps() const {
+  return LbMaps::Open([this](absl::string_view name) -> absl::StatusOr<Fd> {
+    const std::string map_name(name);
+    const int fd = bpf_object__find_map_fd_by_name(skeleton_->obj, map_name.c_str());
+    if (fd < 0) return absl::NotFoundError(absl::StrCat("the BPF object has no map ", name));
+    Fd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("duplicating map ", name));
+    return copy;
+  });
+}
+
+absl::Status Datapath::Unpin() { return RemovePinDir(pin_dir_); }
+
+}  // namespace ferry::datapath

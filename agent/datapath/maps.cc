@@ -1,0 +1,299 @@
+#include "agent/datapath/maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agent/datapath/map_io.h"
+#include "agent/datapath/names.h"
+#include "agent/maglev/maglev.h"
+
+namespace ferry::datapath {
+
+using internal::Delete;
+using internal::Lookup;
+using internal::MapError;
+using internal::ReadAllTyped;
+using internal::Update;
+
+namespace {
+
+ferry_addr_key VipOf(const ferry_frontend_key& key) {
+  ferry_addr_key vip{};
+  vip.addr = key.vip;
+  vip.family = key.family;
+  return vip;
+}
+
+// Sums a per-CPU value of T (an array of u64 fields) over every CPU.
+template <typename T>
+absl::StatusOr<T> SumPerCpu(int fd, absl::string_view map, uint32_t index) {
+  static_assert(sizeof(T) % sizeof(uint64_t) == 0);
+  absl::StatusOr<int> cpus = internal::PossibleCpus();
+  if (!cpus.ok()) return cpus.status();
+  const size_t stride = internal::PerCpuStride(sizeof(T));
+  std::vector<uint64_t> raw(*cpus * stride / sizeof(uint64_t));
+  absl::StatusOr<bool> found = Lookup(fd, map, &index, raw.data());
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError(absl::StrCat("no index ", index, " in ", map));
+  constexpr size_t kFields = sizeof(T) / sizeof(uint64_t);
+  uint64_t sums[kFields] = {};
+  for (int cpu = 0; cpu < *cpus; ++cpu) {
+    for (size_t f = 0; f < kFields; ++f) sums[f] += raw[cpu * stride / sizeof(uint64_t) + f];
+  }
+  T total;
+  std::memcpy(&total, sums, sizeof(T));
+  return total;
+}
+
+absl::StatusOr<std::vector<NamedCount>> NamedCounts(int fd, absl::string_view map,
+                                                    std::span<const absl::string_view> names) {
+  std::vector<NamedCount> counts;
+  counts.reserve(names.size());
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    absl::StatusOr<uint64_t> count = SumPerCpu<uint64_t>(fd, map, i);
+    if (!count.ok()) return count.status();
+    counts.push_back({names[i], *count});
+  }
+  return counts;
+}
+
+template <typename Key, typename Value, typename Keep>
+absl::StatusOr<Entries<Key, Value>> ReadFiltered(int fd, absl::string_view map, Keep keep) {
+  absl::StatusOr<Entries<Key, Value>> all = ReadAllTyped<Key, Value>(fd, map);
+  if (!all.ok()) return all.status();
+  std::erase_if(*all, [&](const auto& entry) { return !keep(entry.second); });
+  return all;
+}
+
+}  // namespace
+
+absl::StatusOr<LbMaps> LbMaps::Open(
+    absl::FunctionRef<absl::StatusOr<Fd>(absl::string_view map_name)> open_map) {
+  LbMaps maps;
+  const std::pair<Map LbMaps::*, absl::string_view> kMaps[] = {
+      {&LbMaps::frontends_, FERRY_MAP_FRONTENDS},
+      {&LbMaps::vips_, FERRY_MAP_VIPS},
+      {&LbMaps::maglev_tables_, FERRY_MAP_MAGLEV},
+      {&LbMaps::backends_, FERRY_MAP_BACKENDS},
+      {&LbMaps::nodes_, FERRY_MAP_NODES},
+      {&LbMaps::flows_, FERRY_MAP_FLOWS},
+      {&LbMaps::rev_nat_, FERRY_MAP_REV_NAT},
+      {&LbMaps::endpoints_, FERRY_MAP_ENDPOINTS},
+      {&LbMaps::config_, FERRY_MAP_CONFIG},
+      {&LbMaps::service_stats_, FERRY_MAP_SERVICE_STATS},
+      {&LbMaps::drops_, FERRY_MAP_DROPS},
+      {&LbMaps::events_, FERRY_MAP_EVENTS},
+  };
+  for (const auto& [member, name] : kMaps) {
+    absl::StatusOr<Fd> fd = open_map(name);
+    if (!fd.ok()) return fd.status();
+    maps.*member = Map{std::move(*fd), name};
+  }
+  return maps;
+}
+
+absl::StatusOr<LbMaps> LbMaps::OpenPinned(const std::filesystem::path& pin_dir,
+                                          Access access) {
+  std::error_code error;
+  if (!std::filesystem::exists(pin_dir / FERRY_MAP_FRONTENDS, error)) {
+    return absl::NotFoundError(absl::StrCat("no pinned maps at ", pin_dir.string()));
+  }
+  return Open([&](absl::string_view name) -> absl::StatusOr<Fd> {
+    const std::filesystem::path path = pin_dir / std::string(name);
+    LIBBPF_OPTS(bpf_obj_get_opts, opts,
+                .file_flags = access == Access::kReadOnly ? uint32_t{BPF_F_RDONLY} : 0u);
+    Fd fd(bpf_obj_get_opts(path.c_str(), &opts));
+    if (!fd.valid()) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("opening pinned map ", path.string()));
+    }
+    return fd;
+  });
+}
+
+absl::Status LbMaps::AdjustVipCount(const ferry_frontend_key& key, int delta) {
+  const ferry_addr_key vip = VipOf(key);
+  ferry_vip value{};
+  absl::StatusOr<bool> found = Lookup(vips_.fd.get(), vips_.name, &vip, &value);
+  if (!found.ok()) return found.status();
+  const int64_t frontends = int64_t{value.frontends} + delta;
+  if (frontends <= 0) return Delete(vips_.fd.get(), vips_.name, &vip);
+  value.frontends = static_cast<uint32_t>(frontends);
+  return Update(vips_.fd.get(), vips_.name, &vip, &value);
+}
+
+absl::Status LbMaps::UpsertFrontend(const ferry_frontend_key& key,
+                                    const ferry_frontend& value) {
+  ferry_frontend existing;
+  absl::StatusOr<bool> found = Lookup(frontends_.fd.get(), frontends_.name, &key, &existing);
+  if (!found.ok()) return found.status();
+  if (*found) return Update(frontends_.fd.get(), frontends_.name, &key, &value);
+  if (absl::Status status = AdjustVipCount(key, +1); !status.ok()) return status;
+  absl::Status status = Update(frontends_.fd.get(), frontends_.name, &key, &value);
+  if (!status.ok()) AdjustVipCount(key, -1).IgnoreError();  // the original error matters
+  return status;
+}
+
+absl::Status LbMaps::DeleteFrontend(const ferry_frontend_key& key) {
+  ferry_frontend existing;
+  absl::StatusOr<bool> found = Lookup(frontends_.fd.get(), frontends_.name, &key, &existing);
+  if (!found.ok() || !*found) return found.status();
+  if (absl::Status status = Delete(frontends_.fd.get(), frontends_.name, &key); !status.ok()) {
+    return status;
+  }
+  return AdjustVipCount(key, -1);
+}
+
+absl::Status LbMaps::SetMaglevTable(uint32_t service_id,
+                                    std::span<const uint32_t> backend_ids) {
+  if (backend_ids.empty() || backend_ids.size() > maglev::kMaxTableSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Maglev table of service ", service_id, " has ", backend_ids.size(),
+                     " slots; expected 1 to ", maglev::kMaxTableSize));
+  }
+  const uint32_t slots = static_cast<uint32_t>(backend_ids.size());
+  // The kernel accepts an inner map only if type, key/value sizes and flags
+  // equal the template's (bpf/lib/maps.h: ARRAY, u32 -> u32,
+  // BPF_F_INNER_MAP); BPF_F_INNER_MAP is what lets max_entries differ.
+  LIBBPF_OPTS(bpf_map_create_opts, create_opts, .map_flags = BPF_F_INNER_MAP);
+  Fd table(bpf_map_create(BPF_MAP_TYPE_ARRAY, "ferry_maglev", sizeof(uint32_t),
+                          sizeof(uint32_t), slots, &create_opts));
+  if (!table.valid()) {
+    return MapError(absl::StrCat("creating the Maglev table (", slots, " slots) of service ",
+                                 service_id, " for"),
+                    maglev_tables_.name, errno);
+  }
+  std::vector<uint32_t> keys(slots);
+  std::iota(keys.begin(), keys.end(), 0u);
+  uint32_t count = slots;
+  LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+  if (bpf_map_update_batch(table.get(), keys.data(), backend_ids.data(), &count,
+                           &batch_opts) != 0) {
+    return MapError(absl::StrCat("filling the Maglev table of service ", service_id, " for"),
+                    maglev_tables_.name, errno);
+  }
+  const uint32_t table_fd = static_cast<uint32_t>(table.get());
+  return Update(maglev_tables_.fd.get(), maglev_tables_.name, &service_id, &table_fd);
+}
+
+absl::StatusOr<std::vector<uint32_t>> LbMaps::ReadMaglevTable(uint32_t service_id) const {
+  uint32_t table_id = 0;
+  absl::StatusOr<bool> found =
+      Lookup(maglev_tables_.fd.get(), maglev_tables_.name, &service_id, &table_id);
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return absl::NotFoundError(absl::StrCat("service ", service_id, " has no Maglev table"));
+  }
+  Fd table(bpf_map_get_fd_by_id(table_id));
+  if (!table.valid()) {
+    return MapError(absl::StrCat("opening map id ", table_id, " (Maglev table of service ",
+                                 service_id, ") from"),
+                    maglev_tables_.name, errno);
+  }
+  absl::StatusOr<Entries<uint32_t, uint32_t>> slots =
+      ReadAllTyped<uint32_t, uint32_t>(table.get(), "maglev table");
+  if (!slots.ok()) return slots.status();
+  std::vector<uint32_t> backend_ids(slots->size());
+  for (const auto& [slot, backend_id] : *slots) {
+    if (slot < backend_ids.size()) backend_ids[slot] = backend_id;
+  }
+  return backend_ids;
+}
+
+absl::Status LbMaps::DeleteMaglevTable(uint32_t service_id) {
+  return Delete(maglev_tables_.fd.get(), maglev_tables_.name, &service_id);
+}
+
+absl::Status LbMaps::UpsertBackend(uint32_t backend_id, const ferry_backend& backend) {
+  return Update(backends_.fd.get(), backends_.name, &backend_id, &backend);
+}
+
+absl::Status LbMaps::DeleteBackend(uint32_t backend_id) {
+  return UpsertBackend(backend_id, ferry_backend{});
+}
+
+absl::Status LbMaps::UpsertNode(uint32_t node_id, const ferry_node& node) {
+  return Update(nodes_.fd.get(), nodes_.name, &node_id, &node);
+}
+
+absl::Status LbMaps::DeleteNode(uint32_t node_id) { return UpsertNode(node_id, ferry_node{}); }
+
+absl::Status LbMaps::UpsertEndpoint(const IpAddress& pod, const ferry_endpoint& endpoint) {
+  return Update(endpoints_.fd.get(), endpoints_.name, &pod, &endpoint);
+}
+
+absl::Status LbMaps::DeleteEndpoint(const IpAddress& pod) {
+  return Delete(endpoints_.fd.get(), endpoints_.name, &pod);
+}
+
+absl::Status LbMaps::SetConfig(const ferry_config& config) {
+  const uint32_t index = 0;
+  return Update(config_.fd.get(), config_.name, &index, &config);
+}
+
+absl::StatusOr<ferry_config> LbMaps::GetConfig() const {
+  const uint32_t index = 0;
+  ferry_config config{};
+  absl::StatusOr<bool> found = Lookup(config_.fd.get(), config_.name, &index, &config);
+  if (!found.ok()) return found.status();
+  return config;  // an array slot always exists
+}
+
+absl::Status LbMaps::ClearServiceStats(uint32_t service_id) {
+  absl::StatusOr<int> cpus = internal::PossibleCpus();
+  if (!cpus.ok()) return cpus.status();
+  const std::vector<uint8_t> zeros(*cpus * internal::PerCpuStride(sizeof(ferry_service_stats)));
+  return Update(service_stats_.fd.get(), service_stats_.name, &service_id, zeros.data());
+}
+
+absl::StatusOr<Entries<ferry_frontend_key, ferry_frontend>> LbMaps::ListFrontends() const {
+  return ReadAllTyped<ferry_frontend_key, ferry_frontend>(frontends_.fd.get(), frontends_.name);
+}
+
+absl::StatusOr<Entries<IpAddress, ferry_vip>> LbMaps::ListVips() const {
+  return ReadAllTyped<IpAddress, ferry_vip>(vips_.fd.get(), vips_.name);
+}
+
+absl::StatusOr<Entries<uint32_t, ferry_backend>> LbMaps::ListBackends() const {
+  return ReadFiltered<uint32_t, ferry_backend>(
+      backends_.fd.get(), backends_.name,
+      [](const ferry_backend& b) { return (b.flags & FERRY_BACKEND_ACTIVE) != 0; });
+}
+
+absl::StatusOr<Entries<uint32_t, ferry_node>> LbMaps::ListNodes() const {
+  return ReadFiltered<uint32_t, ferry_node>(
+      nodes_.fd.get(), nodes_.name,
+      [](const ferry_node& n) { return n.family != FERRY_FAMILY_NONE; });
+}
+
+absl::StatusOr<Entries<IpAddress, ferry_endpoint>> LbMaps::ListEndpoints() const {
+  return ReadAllTyped<IpAddress, ferry_endpoint>(endpoints_.fd.get(), endpoints_.name);
+}
+
+absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> LbMaps::ListFlows() const {
+  return ReadAllTyped<ferry_flow_key, ferry_flow>(flows_.fd.get(), flows_.name);
+}
+
+absl::StatusOr<Entries<ferry_flow_key, ferry_rev_nat>> LbMaps::ListRevNat() const {
+  return ReadAllTyped<ferry_flow_key, ferry_rev_nat>(rev_nat_.fd.get(), rev_nat_.name);
+}
+
+absl::StatusOr<ferry_service_stats> LbMaps::ServiceStats(uint32_t service_id) const {
+  return SumPerCpu<ferry_service_stats>(service_stats_.fd.get(), service_stats_.name,
+                                        service_id);
+}
+
+absl::StatusOr<std::vector<NamedCount>> LbMaps::DropCounts() const {
+  return NamedCounts(drops_.fd.get(), drops_.name, DropReasonNames());
+}
+
+absl::StatusOr<std::vector<NamedCount>> LbMaps::EventCounts() const {
+  return NamedCounts(events_.fd.get(), events_.name, EventNames());
+}
+
+}  // namespace ferry::datapath

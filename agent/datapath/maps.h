@@ -1,0 +1,111 @@
+// Typed access to the datapath's maps, either of a loaded Datapath or of the
+// maps pinned under a node's pin directory (ferryctl reads them with no agent
+// running). Keys and values are the layout.h structs, in network byte order.
+//
+// Writers are for one process at a time (the node's agent): the vips
+// reference counts below are read-modify-write, not atomic across writers.
+#ifndef FERRY_AGENT_DATAPATH_MAPS_H_
+#define FERRY_AGENT_DATAPATH_MAPS_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/datapath/addr.h"
+#include "agent/datapath/fd.h"
+#include "layout.h"
+
+namespace ferry::datapath {
+
+template <typename Key, typename Value>
+using Entries = std::vector<std::pair<Key, Value>>;
+
+struct NamedCount {
+  absl::string_view name;  // from layout.h's X-macros
+  uint64_t count;         // summed over all CPUs
+};
+
+class LbMaps {
+ public:
+  enum class Access { kReadOnly, kReadWrite };
+
+  // Opens every map through `open_map(name)` (name as in layout.h's
+  // FERRY_MAP_*).
+  static absl::StatusOr<LbMaps> Open(
+      absl::FunctionRef<absl::StatusOr<Fd>(absl::string_view map_name)> open_map);
+  // Opens the maps pinned in pin_dir. NotFound names the directory when no
+  // maps are pinned there.
+  static absl::StatusOr<LbMaps> OpenPinned(const std::filesystem::path& pin_dir,
+                                           Access access);
+
+  // Frontends. The vips map counts the frontends of each VIP: these two keep
+  // it consistent (a VIP appears with its first frontend and disappears with
+  // its last), so callers never write vips themselves.
+  absl::Status UpsertFrontend(const ferry_frontend_key& key, const ferry_frontend& value);
+  // OK if the frontend does not exist.
+  absl::Status DeleteFrontend(const ferry_frontend_key& key);
+
+  // Replaces service_id's Maglev table (slot -> backend id) in one step: a
+  // new inner array is filled, then swapped into maglev_tables, so a packet
+  // sees either the old table or the new one. The frontends' maglev_size
+  // must equal backend_ids.size() once both are written.
+  absl::Status SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids);
+  // NotFound if the service has no table.
+  absl::StatusOr<std::vector<uint32_t>> ReadMaglevTable(uint32_t service_id) const;
+  // OK if the service has no table.
+  absl::Status DeleteMaglevTable(uint32_t service_id);
+
+  // backends and nodes are arrays: deleting zeroes the slot (a backend
+  // without FERRY_BACKEND_ACTIVE, a node with family NONE, is absent).
+  absl::Status UpsertBackend(uint32_t backend_id, const ferry_backend& backend);
+  absl::Status DeleteBackend(uint32_t backend_id);
+  absl::Status UpsertNode(uint32_t node_id, const ferry_node& node);
+  absl::Status DeleteNode(uint32_t node_id);
+  absl::Status UpsertEndpoint(const IpAddress& pod, const ferry_endpoint& endpoint);
+  // OK if the endpoint does not exist.
+  absl::Status DeleteEndpoint(const IpAddress& pod);
+
+  absl::Status SetConfig(const ferry_config& config);
+  absl::StatusOr<ferry_config> GetConfig() const;
+
+  // Zeroes a service's counters, e.g. before its id is given to a new
+  // service.
+  absl::Status ClearServiceStats(uint32_t service_id);
+
+  absl::StatusOr<Entries<ferry_frontend_key, ferry_frontend>> ListFrontends() const;
+  absl::StatusOr<Entries<IpAddress, ferry_vip>> ListVips() const;
+  // Active backends only.
+  absl::StatusOr<Entries<uint32_t, ferry_backend>> ListBackends() const;
+  // Nodes with a family only.
+  absl::StatusOr<Entries<uint32_t, ferry_node>> ListNodes() const;
+  absl::StatusOr<Entries<IpAddress, ferry_endpoint>> ListEndpoints() const;
+  absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> ListFlows() const;
+  absl::StatusOr<Entries<ferry_flow_key, ferry_rev_nat>> ListRevNat() const;
+
+  absl::StatusOr<ferry_service_stats> ServiceStats(uint32_t service_id) const;
+  // One entry per drop reason / event, in enum order, zeros included.
+  absl::StatusOr<std::vector<NamedCount>> DropCounts() const;
+  absl::StatusOr<std::vector<NamedCount>> EventCounts() const;
+
+ private:
+  struct Map {
+    Fd fd;
+    absl::string_view name;
+  };
+
+  LbMaps() = default;
+  absl::Status AdjustVipCount(const ferry_frontend_key& key, int delta);
+
+  Map frontends_, vips_, maglev_tables_, backends_, nodes_, flows_, rev_nat_, endpoints_,
+      config_, service_stats_, drops_, events_;
+};
+
+}  // namespace ferry::datapath
+
+#endif  // FERRY_AGENT_DATAPATH_MAPS_H_

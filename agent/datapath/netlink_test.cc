@@ -1,0 +1,93 @@
+// Next-hop resolution against a real routing table, neighbour table and
+// link, inside a namespace the test creates (label e2e).
+#include "agent/datapath/netlink.h"
+
+#include <net/if.h>
+
+#include "agent/datapath/testing/fixtures.h"
+#include "gtest/gtest.h"
+
+namespace ferry::datapath {
+namespace {
+
+using testing::ScopedNetns;
+
+constexpr uint8_t kLocalMac[6] = {0x02, 0xfe, 0x77, 0, 0, 0x01};
+constexpr uint8_t kNodeMac[6] = {0x02, 0xfe, 0x77, 0, 0, 0x02};
+
+class NetlinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(netns_.status().ok()) << netns_.status();
+    // eth0 is this node's uplink; its peer only needs to exist for carrier.
+    const absl::Status setup = netns_.Exec(
+        "ip link add eth0 address 02:fe:77:00:00:01 type veth peer name peer0 && "
+        "ip link set eth0 up && ip link set peer0 up && "
+        "ip addr add 198.18.0.1/24 dev eth0 && "
+        "ip -6 addr add 2001:db8:0:1::1/64 dev eth0 nodad && "
+        "ip neigh add 198.18.0.2 lladdr 02:fe:77:00:00:02 dev eth0 nud permanent && "
+        "ip -6 neigh add 2001:db8:0:1::2 lladdr 02:fe:77:00:00:02 dev eth0 nud permanent && "
+        "ip route add 198.18.17.0/24 via 198.18.0.2 && "
+        "ip -6 route add 2001:db8:16:1::/64 via 2001:db8:0:1::2");
+    ASSERT_TRUE(setup.ok()) << setup;
+  }
+
+  // Resolves inside the namespace.
+  absl::StatusOr<ferry_node> Resolve(const char* destination, int* eth0_index) {
+    absl::StatusOr<ferry_node> result = absl::InternalError("not run");
+    const absl::Status entered = netns_.Run([&] {
+      *eth0_index = if_nametoindex("eth0");
+      result = ResolveNode(ParseAddress(destination).value());
+    });
+    if (!entered.ok()) return entered;
+    return result;
+  }
+
+  void ExpectNode(const char* destination, const char* source) {
+    int eth0 = 0;
+    absl::StatusOr<ferry_node> node = Resolve(destination, &eth0);
+    ASSERT_TRUE(node.ok()) << destination << ": " << node.status();
+    EXPECT_EQ(FormatAddress(node->tunnel_dst, node->family), destination);
+    EXPECT_EQ(FormatAddress(node->tunnel_src, node->family), source);
+    EXPECT_EQ(node->egress_ifindex, static_cast<uint32_t>(eth0));
+    EXPECT_EQ(0, memcmp(node->next_hop_mac, kNodeMac, 6));
+    EXPECT_EQ(0, memcmp(node->source_mac, kLocalMac, 6));
+    EXPECT_EQ(node->flags, 0);
+  }
+
+  ScopedNetns netns_{"dp-nl"};
+};
+
+TEST_F(NetlinkTest, ResolvesAnOnLinkIpv4Node) { ExpectNode("198.18.0.2", "198.18.0.1"); }
+
+TEST_F(NetlinkTest, ResolvesAnIpv4DestinationThroughItsGateway) {
+  ExpectNode("198.18.17.9", "198.18.0.1");
+}
+
+TEST_F(NetlinkTest, ResolvesAnOnLinkIpv6Node) {
+  ExpectNode("2001:db8:0:1::2", "2001:db8:0:1::1");
+}
+
+TEST_F(NetlinkTest, ResolvesAnIpv6DestinationThroughItsGateway) {
+  ExpectNode("2001:db8:16:1::9", "2001:db8:0:1::1");
+}
+
+TEST_F(NetlinkTest, UnresolvedNeighbourIsUnavailable) {
+  int eth0 = 0;
+  for (const char* destination : {"198.18.0.3", "2001:db8:0:1::3"}) {
+    const absl::Status status = Resolve(destination, &eth0).status();
+    EXPECT_TRUE(absl::IsUnavailable(status)) << destination << ": " << status;
+    EXPECT_NE(status.message().find(destination), absl::string_view::npos) << status;
+  }
+}
+
+TEST_F(NetlinkTest, NoRouteIsNotFound) {
+  int eth0 = 0;
+  for (const char* destination : {"198.18.200.1", "2001:db8:200::1"}) {
+    const absl::Status status = Resolve(destination, &eth0).status();
+    EXPECT_TRUE(absl::IsNotFound(status)) << destination << ": " << status;
+  }
+}
+
+}  // namespace
+}  // namespace ferry::datapath

@@ -1,0 +1,90 @@
+// ferryctl: the datapath's state, read from the pinned maps.
+#include <time.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agent/datapath/datapath.h"
+#include "agent/datapath/maps.h"
+#include "tools/ferryctl/args.h"
+#include "tools/ferryctl/format.h"
+#include "tools/ferryctl/snapshot.h"
+
+namespace ferry::ctl {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+uint64_t MonotonicNowNs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return uint64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+template <typename Rows, typename TableFn, typename JsonFn>
+int Print(const absl::StatusOr<Rows>& rows, Output output, TableFn table, JsonFn json) {
+  if (!rows.ok()) {
+    std::cerr << "ferryctl: reading the maps: " << rows.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (output == Output::kJson) {
+    std::cout << json(*rows).dump(2) << "\n";
+  } else {
+    std::cout << table(*rows);
+  }
+  return 0;
+}
+
+int Run(const std::vector<std::string>& args) {
+  absl::StatusOr<Invocation> invocation = ParseArgs(args);
+  if (!invocation.ok()) {
+    std::cerr << "ferryctl: " << invocation.status().message() << "\n\n" << Usage();
+    return kExitUsage;
+  }
+  if (invocation->command == Command::kHelp) {
+    std::cout << Usage();
+    return 0;
+  }
+  absl::StatusOr<std::filesystem::path> pin_dir =
+      ResolvePinDir(*invocation, std::string(datapath::kPinRoot));
+  if (!pin_dir.ok()) {
+    std::cerr << "ferryctl: " << pin_dir.status().message() << "\n";
+    return absl::IsInvalidArgument(pin_dir.status()) ? kExitUsage : kExitFailure;
+  }
+  absl::StatusOr<datapath::LbMaps> maps =
+      datapath::LbMaps::OpenPinned(*pin_dir, datapath::LbMaps::Access::kReadOnly);
+  if (absl::IsNotFound(maps.status())) {
+    std::cerr << "ferryctl: no pinned maps at " << pin_dir->string()
+              << ": is ferryd running on this node, or is --node right?\n";
+    return kExitFailure;
+  }
+  if (!maps.ok()) {
+    std::cerr << "ferryctl: " << maps.status().message() << "\n";
+    return kExitFailure;
+  }
+  const Output output = invocation->output;
+  const bool all = invocation->all;
+  switch (invocation->command) {
+    case Command::kLbList:
+      return Print(ReadFrontends(*maps), output, LbTable, LbJson);
+    case Command::kCtList:
+      return Print(ReadFlows(*maps, MonotonicNowNs()), output, FlowTable, FlowJson);
+    case Command::kDrops:
+      return Print(
+          ReadCounters(*maps), output,
+          [all](const Counters& c) { return CounterTable(c, all); },
+          [all](const Counters& c) { return CounterJson(c, all); });
+    case Command::kHelp:
+      break;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry::ctl
+
+int main(int argc, char** argv) {
+  return ferry::ctl::Run(std::vector<std::string>(argv + 1, argv + argc));
+}
