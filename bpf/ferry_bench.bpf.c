@@ -161,7 +161,6 @@ int ferry_bench_lru_insert(struct xdp_md *ctx)
 	key.src.v4 = lru_key_counter++;
 	key.dst.v4 = bpf_htonl(0xc613000a); /* 198.19.0.10 */
 	flow.created_ns = bpf_ktime_get_coarse_ns();
-	flow.last_seen_ns = flow.created_ns;
 	if (bpf_map_update_elem(&lru_probe, &key, &flow, BPF_ANY)) {
 		lru_insert_failures++;
 		return XDP_ABORTED;

@@ -21,18 +21,6 @@
 #include "nat.h"
 #include "parse.h"
 
-FERRY_INLINE const struct ferry_frontend *ferry_frontend_of(const struct ferry_flow_key *flow)
-{
-	struct ferry_frontend_key key = {
-		.vip = flow->dst,
-		.port = flow->dport,
-		.proto = flow->proto,
-		.family = flow->family,
-	};
-
-	return bpf_map_lookup_elem(&frontends, &key);
-}
-
 FERRY_INLINE int ferry_is_vip(const struct ferry_packet *pkt)
 {
 	struct ferry_addr_key key = { .addr = pkt->key.dst, .family = pkt->key.family };
@@ -80,24 +68,40 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ferry_flow_key flow;
 	struct ferry_icmp_error where;
-	const struct ferry_frontend *frontend;
 	struct ferry_choice choice;
+	__u32 service_id;
+	int rc;
 
 	if (!ferry_icmp_error_flow(data, data_end, pkt, &flow, &where))
 		return FERRY_CONTINUE;
-	frontend = ferry_frontend_of(&flow);
-	if (!frontend)
+	rc = ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id);
+	if (rc == FERRY_NOT_A_FRONTEND)
 		return FERRY_CONTINUE;
-	if (!ferry_flow_follow(bpf_map_lookup_elem(&flows, &flow), &choice, bpf_ktime_get_coarse_ns()) &&
-	    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
-		return ferry_xdp_drop(FERRY_DROP_NO_BACKEND);
+	if (rc != FERRY_CONTINUE)
+		return ferry_xdp_drop(rc);
 	ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
-	ferry_count_service(frontend->service_id, pkt->ip_len);
+	ferry_count_service(service_id, pkt->ip_len);
 	if (choice.node->flags & FERRY_NODE_LOCAL) {
 		ferry_count_event(FERRY_EVENT_LOCAL_PASS);
 		return XDP_PASS;
 	}
 	return ferry_xdp_encap(ctx, choice.node, pkt);
+}
+
+/* The backend of a packet to a (possible) VIP, with its service. Returns
+ * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop reason. */
+FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct ferry_packet *pkt,
+				  struct ferry_choice *choice, __u32 *service_id)
+{
+	int rc;
+
+	/* A later fragment has no ports: it follows its first fragment. */
+	if (!pkt->has_l4)
+		return ferry_is_vip(pkt) ? ferry_frag_follow(pkt, choice, service_id) : FERRY_NOT_A_FRONTEND;
+	rc = ferry_flow_backend(&pkt->key, cfg->flow_hash_seed, choice, service_id);
+	if (rc == FERRY_CONTINUE && pkt->is_fragment)
+		ferry_frag_record(pkt, choice->backend_id, *service_id);
+	return rc;
 }
 
 SEC("xdp")
@@ -106,9 +110,9 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	const struct ferry_config *cfg = ferry_config();
-	const struct ferry_frontend *frontend;
 	struct ferry_packet pkt;
 	struct ferry_choice choice;
+	__u32 service_id;
 	int rc;
 
 	rc = ferry_parse(data, data_end, &pkt);
@@ -116,9 +120,13 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 		ferry_count_event(FERRY_EVENT_PASS_NOT_IP);
 		return XDP_PASS;
 	}
+	if (pkt.key.family == FERRY_FAMILY_NONE || !ferry_maybe_vip(&pkt.key.dst)) {
+		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
+		return XDP_PASS;
+	}
 	if (rc == FERRY_PARSE_MALFORMED) {
 		/* Broken packets to a VIP stop here; others are the stack's. */
-		if (pkt.key.family != FERRY_FAMILY_NONE && ferry_is_vip(&pkt))
+		if (ferry_is_vip(&pkt))
 			return ferry_xdp_drop(FERRY_DROP_MALFORMED);
 		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
 		return XDP_PASS;
@@ -139,31 +147,16 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 			return rc;
 	}
 
-	if (!pkt.has_l4) {
-		/* A later fragment: no ports, so no frontend to find. */
-		if (!ferry_is_vip(&pkt)) {
-			ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
-			return XDP_PASS;
-		}
-		rc = ferry_frag_follow(&pkt, &choice);
-		if (rc != FERRY_CONTINUE)
-			return ferry_xdp_drop(rc);
-		return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
-	}
-
-	frontend = ferry_frontend_of(&pkt.key);
-	if (!frontend) {
+	rc = ferry_backend_of(cfg, &pkt, &choice, &service_id);
+	if (rc == FERRY_NOT_A_FRONTEND) {
 		if (ferry_is_vip(&pkt))
 			return ferry_xdp_drop(FERRY_DROP_NO_SERVICE_PORT);
 		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
 		return XDP_PASS;
 	}
-	rc = ferry_select_backend(&pkt.key, frontend, cfg->flow_hash_seed, &choice);
 	if (rc != FERRY_CONTINUE)
 		return ferry_xdp_drop(rc);
-	if (pkt.is_fragment)
-		ferry_frag_record(&pkt, choice.backend_id);
-	ferry_count_service(frontend->service_id, pkt.ip_len);
+	ferry_count_service(service_id, pkt.ip_len);
 	return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
 }
 
@@ -214,20 +207,19 @@ FERRY_INLINE int ferry_tc_to_pod(struct __sk_buff *skb, const struct ferry_backe
 FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_config *cfg, struct ferry_packet *pkt,
 				  int decapsulated)
 {
-	const struct ferry_frontend *frontend;
 	struct ferry_choice choice;
 	struct ferry_flow_key flow;
 	struct ferry_icmp_error where;
+	__u32 service_id;
 	int rc;
 
 	if (pkt->has_l4 &&
 	    ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, &flow, &where)) {
-		frontend = ferry_frontend_of(&flow);
-		if (!frontend)
+		rc = ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id);
+		if (rc == FERRY_NOT_A_FRONTEND)
 			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
-		if (!ferry_flow_follow(bpf_map_lookup_elem(&flows, &flow), &choice, bpf_ktime_get_coarse_ns()) &&
-		    !ferry_maglev_pick(&flow, frontend, cfg->flow_hash_seed, &choice))
-			return ferry_tc_drop(FERRY_DROP_NO_BACKEND);
+		if (rc != FERRY_CONTINUE)
+			return ferry_tc_drop(rc);
 		if (!(choice.node->flags & FERRY_NODE_LOCAL))
 			return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
 		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
@@ -236,22 +228,11 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 		return ferry_tc_to_pod(skb, choice.backend);
 	}
 
-	if (!pkt->has_l4) {
-		if (!ferry_is_vip(pkt))
-			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
-		rc = ferry_frag_follow(pkt, &choice);
-		if (rc != FERRY_CONTINUE)
-			return ferry_tc_drop(rc);
-	} else {
-		frontend = ferry_frontend_of(&pkt->key);
-		if (!frontend)
-			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
-		rc = ferry_select_backend(&pkt->key, frontend, cfg->flow_hash_seed, &choice);
-		if (rc != FERRY_CONTINUE)
-			return ferry_tc_drop(rc);
-		if (pkt->is_fragment)
-			ferry_frag_record(pkt, choice.backend_id);
-	}
+	rc = ferry_backend_of(cfg, pkt, &choice, &service_id);
+	if (rc == FERRY_NOT_A_FRONTEND)
+		return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
+	if (rc != FERRY_CONTINUE)
+		return ferry_tc_drop(rc);
 	if (!(choice.node->flags & FERRY_NODE_LOCAL))
 		return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
 	if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
@@ -291,6 +272,8 @@ int ferry_tc_uplink(struct __sk_buff *skb)
 		if (rc != FERRY_CONTINUE)
 			return ferry_tc_drop(rc);
 		decapsulated = 1;
+	} else if (!ferry_maybe_vip(&pkt.key.dst)) {
+		return TC_ACT_OK;
 	}
 	return ferry_tc_deliver(skb, cfg, &pkt, decapsulated);
 }

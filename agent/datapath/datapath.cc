@@ -2,7 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -175,16 +174,7 @@ int Datapath::ProgramFd(Program program) const {
   return -1;
 }
 
-absl::StatusOr<LbMaps> Datapath::OpenMaps() const {
-  return LbMaps::Open([this](absl::string_view name) -> absl::StatusOr<Fd> {
-    const std::string map_name(name);
-    const int fd = bpf_object__find_map_fd_by_name(skeleton_->obj, map_name.c_str());
-    if (fd < 0) return absl::NotFoundError(absl::StrCat("the BPF object has no map ", name));
-    Fd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
-    if (!copy.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("duplicating map ", name));
-    return copy;
-  });
-}
+absl::StatusOr<LbMaps> Datapath::OpenMaps() const { return LbMaps::FromObject(skeleton_->obj); }
 
 absl::Status Datapath::Unpin() { return RemovePinDir(pin_dir_); }
 

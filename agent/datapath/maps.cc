@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <numeric>
@@ -12,6 +14,7 @@
 #include "agent/datapath/map_io.h"
 #include "agent/datapath/names.h"
 #include "agent/maglev/maglev.h"
+#include "flow_hash.h"
 
 namespace ferry::datapath {
 
@@ -79,6 +82,7 @@ absl::StatusOr<LbMaps> LbMaps::Open(
   const std::pair<Map LbMaps::*, absl::string_view> kMaps[] = {
       {&LbMaps::frontends_, FERRY_MAP_FRONTENDS},
       {&LbMaps::vips_, FERRY_MAP_VIPS},
+      {&LbMaps::vip_filter_, FERRY_MAP_VIP_FILTER},
       {&LbMaps::maglev_tables_, FERRY_MAP_MAGLEV},
       {&LbMaps::backends_, FERRY_MAP_BACKENDS},
       {&LbMaps::nodes_, FERRY_MAP_NODES},
@@ -96,6 +100,17 @@ absl::StatusOr<LbMaps> LbMaps::Open(
     maps.*member = Map{std::move(*fd), name};
   }
   return maps;
+}
+
+absl::StatusOr<LbMaps> LbMaps::FromObject(const bpf_object* object) {
+  return Open([object](absl::string_view name) -> absl::StatusOr<Fd> {
+    const std::string map_name(name);
+    const int fd = bpf_object__find_map_fd_by_name(object, map_name.c_str());
+    if (fd < 0) return absl::NotFoundError(absl::StrCat("the BPF object has no map ", name));
+    Fd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("duplicating map ", name));
+    return copy;
+  });
 }
 
 absl::StatusOr<LbMaps> LbMaps::OpenPinned(const std::filesystem::path& pin_dir,
@@ -116,15 +131,48 @@ absl::StatusOr<LbMaps> LbMaps::OpenPinned(const std::filesystem::path& pin_dir,
   });
 }
 
+absl::Status LbMaps::AdjustVipFilter(const ferry_addr_key& vip, int delta) {
+  const uint32_t slot = ferry_vip_filter_slot(&vip.addr);
+  uint32_t vips_here = 0;
+  absl::StatusOr<bool> found = Lookup(vip_filter_.fd.get(), vip_filter_.name, &slot, &vips_here);
+  if (!found.ok()) return found.status();
+  vips_here = static_cast<uint32_t>(std::max<int64_t>(int64_t{vips_here} + delta, 0));
+  return Update(vip_filter_.fd.get(), vip_filter_.name, &slot, &vips_here);
+}
+
 absl::Status LbMaps::AdjustVipCount(const ferry_frontend_key& key, int delta) {
   const ferry_addr_key vip = VipOf(key);
   ferry_vip value{};
   absl::StatusOr<bool> found = Lookup(vips_.fd.get(), vips_.name, &vip, &value);
   if (!found.ok()) return found.status();
   const int64_t frontends = int64_t{value.frontends} + delta;
-  if (frontends <= 0) return Delete(vips_.fd.get(), vips_.name, &vip);
+  if (frontends <= 0) {
+    // The filter slot goes last, so the datapath never skips a live VIP.
+    if (absl::Status status = Delete(vips_.fd.get(), vips_.name, &vip); !status.ok()) {
+      return status;
+    }
+    return *found ? AdjustVipFilter(vip, -1) : absl::OkStatus();
+  }
+  if (!*found) {
+    // The filter slot goes first, for the same reason.
+    if (absl::Status status = AdjustVipFilter(vip, +1); !status.ok()) return status;
+  }
   value.frontends = static_cast<uint32_t>(frontends);
   return Update(vips_.fd.get(), vips_.name, &vip, &value);
+}
+
+absl::Status LbMaps::DeleteFlowsTo(const ferry_frontend_key& key) {
+  absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> flows = ListFlows();
+  if (!flows.ok()) return flows.status();
+  for (const auto& [flow, value] : *flows) {
+    if (flow.family == key.family && flow.proto == key.proto && flow.dport == key.port &&
+        std::memcmp(&flow.dst, &key.vip, sizeof(flow.dst)) == 0) {
+      if (absl::Status status = Delete(flows_.fd.get(), flows_.name, &flow); !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LbMaps::UpsertFrontend(const ferry_frontend_key& key,
@@ -146,7 +194,8 @@ absl::Status LbMaps::DeleteFrontend(const ferry_frontend_key& key) {
   if (absl::Status status = Delete(frontends_.fd.get(), frontends_.name, &key); !status.ok()) {
     return status;
   }
-  return AdjustVipCount(key, -1);
+  if (absl::Status status = AdjustVipCount(key, -1); !status.ok()) return status;
+  return DeleteFlowsTo(key);
 }
 
 absl::Status LbMaps::SetMaglevTable(uint32_t service_id,

@@ -21,6 +21,8 @@
 #include "agent/datapath/fd.h"
 #include "layout.h"
 
+struct bpf_object;
+
 namespace ferry::datapath {
 
 template <typename Key, typename Value>
@@ -39,16 +41,21 @@ class LbMaps {
   // FERRY_MAP_*).
   static absl::StatusOr<LbMaps> Open(
       absl::FunctionRef<absl::StatusOr<Fd>(absl::string_view map_name)> open_map);
+  // Opens the maps of a loaded BPF object (duplicated fds: the LbMaps may
+  // outlive the object).
+  static absl::StatusOr<LbMaps> FromObject(const bpf_object* object);
   // Opens the maps pinned in pin_dir. NotFound names the directory when no
   // maps are pinned there.
   static absl::StatusOr<LbMaps> OpenPinned(const std::filesystem::path& pin_dir,
                                            Access access);
 
-  // Frontends. The vips map counts the frontends of each VIP: these two keep
-  // it consistent (a VIP appears with its first frontend and disappears with
-  // its last), so callers never write vips themselves.
+  // Frontends. The vips map counts the frontends of each VIP and vip_filter
+  // the VIPs of each filter slot: these two keep both consistent (a VIP
+  // appears with its first frontend and disappears with its last), so callers
+  // never write them themselves.
   absl::Status UpsertFrontend(const ferry_frontend_key& key, const ferry_frontend& value);
-  // OK if the frontend does not exist.
+  // Also forgets the frontend's flows: the datapath trusts a conntrack hit
+  // without looking the frontend up. OK if the frontend does not exist.
   absl::Status DeleteFrontend(const ferry_frontend_key& key);
 
   // Replaces service_id's Maglev table (slot -> backend id) in one step: a
@@ -101,8 +108,10 @@ class LbMaps {
 
   LbMaps() = default;
   absl::Status AdjustVipCount(const ferry_frontend_key& key, int delta);
+  absl::Status AdjustVipFilter(const ferry_addr_key& vip, int delta);
+  absl::Status DeleteFlowsTo(const ferry_frontend_key& key);
 
-  Map frontends_, vips_, maglev_tables_, backends_, nodes_, flows_, rev_nat_, endpoints_,
+  Map frontends_, vips_, vip_filter_, maglev_tables_, backends_, nodes_, flows_, rev_nat_, endpoints_,
       config_, service_stats_, drops_, events_;
 };
 

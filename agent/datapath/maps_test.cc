@@ -1,6 +1,14 @@
 // Typed map access against real maps (label bpf).
 #include "agent/datapath/maps.h"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "flow_hash.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
@@ -69,6 +77,70 @@ TEST_F(MapsTest, VipsCountTheirFrontends) {
   EXPECT_EQ(VipFrontends(*maps_, "198.19.0.10"), 1u);
   ASSERT_TRUE(maps_->DeleteFrontend(Frontend("198.19.0.10", 53, IPPROTO_UDP)).ok());
   EXPECT_EQ(maps_->ListVips()->size(), 1u) << "the last frontend takes its VIP along";
+}
+
+// The map pinned as `name`, for what LbMaps has no accessor for: the
+// datapath's own writes, the filter's slots.
+Fd Pinned(const testing::ScopedPinDir& pins, const char* name) {
+  Fd fd(bpf_obj_get((pins.path() / name).c_str()));
+  EXPECT_TRUE(fd.valid()) << name << ": " << std::strerror(errno);
+  return fd;
+}
+
+uint32_t VipFilterSlotCount(const testing::ScopedPinDir& pins, const char* vip) {
+  const ferry_addr_key key = ParseAddress(vip).value();
+  const uint32_t slot = ferry_vip_filter_slot(&key.addr);
+  uint32_t count = 0;
+  EXPECT_EQ(bpf_map_lookup_elem(Pinned(pins, FERRY_MAP_VIP_FILTER).get(), &slot, &count), 0);
+  return count;
+}
+
+// The datapath turns traffic away by vip_filter before any lookup, so a VIP's
+// slot must count it from its first frontend to its last.
+TEST_F(MapsTest, VipFilterCountsEachVipOnce) {
+  EXPECT_EQ(VipFilterSlotCount(pins_, "198.19.0.10"), 0u);
+  ASSERT_TRUE(maps_->UpsertFrontend(Frontend("198.19.0.10", 80), {1, 7}).ok());
+  ASSERT_TRUE(maps_->UpsertFrontend(Frontend("198.19.0.10", 443), {2, 7}).ok());
+  ASSERT_TRUE(maps_->UpsertFrontend(Frontend("2001:db8:19::10", 80), {3, 7}).ok());
+  EXPECT_EQ(VipFilterSlotCount(pins_, "198.19.0.10"), 1u);
+  EXPECT_EQ(VipFilterSlotCount(pins_, "2001:db8:19::10"), 1u);
+
+  ASSERT_TRUE(maps_->DeleteFrontend(Frontend("198.19.0.10", 80)).ok());
+  EXPECT_EQ(VipFilterSlotCount(pins_, "198.19.0.10"), 1u) << "port 443 still serves it";
+  ASSERT_TRUE(maps_->DeleteFrontend(Frontend("198.19.0.10", 443)).ok());
+  EXPECT_EQ(VipFilterSlotCount(pins_, "198.19.0.10"), 0u);
+  EXPECT_EQ(VipFilterSlotCount(pins_, "2001:db8:19::10"), 1u);
+}
+
+// A conntrack hit is trusted without a frontend lookup, so deleting a
+// frontend must take its flows along, and only its flows.
+TEST_F(MapsTest, DeletingAFrontendForgetsItsFlows) {
+  ASSERT_TRUE(maps_->UpsertFrontend(Frontend("198.19.0.10", 80), {1, 7}).ok());
+  ASSERT_TRUE(maps_->UpsertFrontend(Frontend("198.19.0.10", 443), {2, 7}).ok());
+  const Fd flows = Pinned(pins_, FERRY_MAP_FLOWS);
+  auto flow_to = [](uint16_t client_port, uint16_t vip_port) {
+    ferry_flow_key key = {};
+    key.src = ParseAddress("198.18.100.2").value().addr;
+    key.dst = ParseAddress("198.19.0.10").value().addr;
+    key.sport = htons(client_port);
+    key.dport = htons(vip_port);
+    key.proto = IPPROTO_TCP;
+    key.family = FERRY_FAMILY_IPV4;
+    return key;
+  };
+  const ferry_flow value = {.backend_id = 1, .service_id = 1, .created_ns = 0};
+  for (uint16_t client_port = 40000; client_port < 40010; ++client_port) {
+    for (uint16_t vip_port : {80, 443}) {
+      const ferry_flow_key key = flow_to(client_port, vip_port);
+      ASSERT_EQ(bpf_map_update_elem(flows.get(), &key, &value, BPF_ANY), 0);
+    }
+  }
+
+  ASSERT_TRUE(maps_->DeleteFrontend(Frontend("198.19.0.10", 80)).ok());
+  auto left = maps_->ListFlows();
+  ASSERT_TRUE(left.ok()) << left.status();
+  ASSERT_EQ(left->size(), 10u);
+  for (const auto& [key, flow] : *left) EXPECT_EQ(ntohs(key.dport), 443);
 }
 
 TEST_F(MapsTest, MaglevTableSwapsWholeAndMayChangeSize) {

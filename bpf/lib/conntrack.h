@@ -31,18 +31,19 @@ FERRY_INLINE int ferry_resolve_backend(__u32 backend_id, struct ferry_choice *ch
 }
 
 /* Fills choice from a flow's conntrack entry if the backend it names still
- * exists, and marks the flow as seen. */
-FERRY_INLINE int ferry_flow_follow(struct ferry_flow *flow, struct ferry_choice *choice, __u64 now)
+ * exists. */
+FERRY_INLINE int ferry_flow_follow(const struct ferry_flow *flow, struct ferry_choice *choice)
 {
-	if (!flow || !ferry_resolve_backend(flow->backend_id, choice))
-		return 0;
-	flow->last_seen_ns = now;
-	return 1;
+	return flow && ferry_resolve_backend(flow->backend_id, choice);
 }
 
-FERRY_INLINE void ferry_flow_record(const struct ferry_flow_key *key, __u32 backend_id, __u64 now)
+FERRY_INLINE void ferry_flow_record(const struct ferry_flow_key *key, __u32 backend_id, __u32 service_id)
 {
-	struct ferry_flow flow = { .backend_id = backend_id, .created_ns = now, .last_seen_ns = now };
+	struct ferry_flow flow = {
+		.backend_id = backend_id,
+		.service_id = service_id,
+		.created_ns = bpf_ktime_get_coarse_ns(),
+	};
 
 	bpf_map_update_elem(&flows, key, &flow, BPF_ANY);
 }
@@ -58,18 +59,21 @@ FERRY_INLINE void ferry_frag_key_of(const struct ferry_packet *pkt, struct ferry
 }
 
 /* A first fragment records its backend for the fragments that follow. */
-FERRY_INLINE void ferry_frag_record(const struct ferry_packet *pkt, __u32 backend_id)
+FERRY_INLINE void ferry_frag_record(const struct ferry_packet *pkt, __u32 backend_id, __u32 service_id)
 {
+	struct ferry_flow flow = {
+		.backend_id = backend_id,
+		.service_id = service_id,
+		.created_ns = bpf_ktime_get_coarse_ns(),
+	};
 	struct ferry_frag_key key;
-	__u64 now = bpf_ktime_get_coarse_ns();
-	struct ferry_flow flow = { .backend_id = backend_id, .created_ns = now, .last_seen_ns = now };
 
 	ferry_frag_key_of(pkt, &key);
 	bpf_map_update_elem(&fragments, &key, &flow, BPF_ANY);
 }
 
 /* A later fragment goes where its first fragment went. */
-FERRY_INLINE int ferry_frag_follow(const struct ferry_packet *pkt, struct ferry_choice *choice)
+FERRY_INLINE int ferry_frag_follow(const struct ferry_packet *pkt, struct ferry_choice *choice, __u32 *service_id)
 {
 	struct ferry_frag_key key;
 	struct ferry_flow *flow;
@@ -78,6 +82,7 @@ FERRY_INLINE int ferry_frag_follow(const struct ferry_packet *pkt, struct ferry_
 	flow = bpf_map_lookup_elem(&fragments, &key);
 	if (!flow || !ferry_resolve_backend(flow->backend_id, choice))
 		return FERRY_DROP_FRAGMENT_WITHOUT_FLOW;
+	*service_id = flow->service_id;
 	ferry_count_event(FERRY_EVENT_FRAGMENT_FOLLOWED);
 	return FERRY_CONTINUE;
 }

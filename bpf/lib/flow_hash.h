@@ -55,4 +55,12 @@ FERRY_HASH_INLINE __u32 ferry_flow_hash(const struct ferry_flow_key *key, __u32 
 	return ferry_hash_finish(h, sizeof(*key));
 }
 
+/* The vip_filter slot of an address (Fibonacci hashing of its words). */
+FERRY_HASH_INLINE __u32 ferry_vip_filter_slot(const union ferry_addr *addr)
+{
+	__u32 folded = addr->v6[0] ^ addr->v6[1] ^ addr->v6[2] ^ addr->v6[3];
+
+	return ((folded * 2654435761u) >> 20) & (FERRY_VIP_FILTER_SLOTS - 1);
+}
+
 #endif /* FERRY_BPF_LIB_FLOW_HASH_H */

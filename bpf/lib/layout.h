@@ -19,6 +19,7 @@
 /* Pinned map names are ABI with ferryctl and older agents: change with care. */
 #define FERRY_MAP_FRONTENDS "frontends"
 #define FERRY_MAP_VIPS "vips"
+#define FERRY_MAP_VIP_FILTER "vip_filter"
 #define FERRY_MAP_MAGLEV "maglev_tables"
 #define FERRY_MAP_BACKENDS "backends"
 #define FERRY_MAP_NODES "nodes"
@@ -71,11 +72,13 @@ FERRY_ASSERT_SIZE(struct ferry_flow_key, 40);
  * rehash, a node acting as both) finds it wherever it was recorded. */
 struct ferry_flow {
 	__u32 backend_id;
-	__u32 pad;
-	__u64 created_ns; /* bpf_ktime_get_coarse_ns() */
-	__u64 last_seen_ns;
+	__u32 service_id; /* the frontend's, so a removed service's flows can be found */
+	/* bpf_ktime_get_coarse_ns() when first seen. No last-seen time: the LRU
+	 * ages flows out, and stamping every packet would cost a clock read and
+	 * a write on the hottest path. */
+	__u64 created_ns;
 };
-FERRY_ASSERT_SIZE(struct ferry_flow, 24);
+FERRY_ASSERT_SIZE(struct ferry_flow, 16);
 
 /* Non-first fragments carry no ports: they follow the first fragment's
  * backend through (src, dst, IP identification, protocol). */
@@ -102,6 +105,11 @@ struct ferry_frontend {
 	__u32 maglev_size; /* M: slots in this service's Maglev table */
 };
 FERRY_ASSERT_SIZE(struct ferry_frontend, 8);
+
+/* vip_filter: a count of the VIPs whose address hashes to each slot
+ * (ferry_vip_filter_slot). Most packets on an uplink are for no VIP; one
+ * array lookup turns them away before any hash map is touched. */
+#define FERRY_VIP_FILTER_SLOTS 4096
 
 /* Value of vips: any VIP that has at least one frontend. Traffic to a known
  * VIP on a port it does not serve is dropped rather than handed to a stack

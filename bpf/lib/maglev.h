@@ -1,12 +1,37 @@
-/* Choosing a flow's backend: conntrack first, then the service's Maglev
- * table. Every node holds the same table for a service, so a flow that
- * reaches another node (ECMP rehash, LB restart) lands on the same backend
- * even without its conntrack entry. */
+/* Choosing a flow's backend: conntrack first, as nearly every packet
+ * belongs to a known flow, then the service's Maglev table. Every node holds
+ * the same table for a service, so a flow that reaches another node (ECMP
+ * rehash, LB restart) lands on the same backend even without its conntrack
+ * entry. */
 #ifndef FERRY_BPF_LIB_MAGLEV_H
 #define FERRY_BPF_LIB_MAGLEV_H
 
 #include "conntrack.h"
 #include "flow_hash.h"
+
+/* ferry_flow_backend's answer when the flow's VIP:port is no frontend. */
+#define FERRY_NOT_A_FRONTEND (-2)
+
+/* Whether an address may be a VIP; no means certainly not. */
+FERRY_INLINE int ferry_maybe_vip(const union ferry_addr *addr)
+{
+	__u32 slot = ferry_vip_filter_slot(addr);
+	__u32 *vips_here = bpf_map_lookup_elem(&vip_filter, &slot);
+
+	return vips_here && *vips_here;
+}
+
+FERRY_INLINE const struct ferry_frontend *ferry_frontend_of(const struct ferry_flow_key *flow)
+{
+	struct ferry_frontend_key key = {
+		.vip = flow->dst,
+		.port = flow->dport,
+		.proto = flow->proto,
+		.family = flow->family,
+	};
+
+	return bpf_map_lookup_elem(&frontends, &key);
+}
 
 /* The Maglev pick for a flow, without recording it. */
 FERRY_INLINE int ferry_maglev_pick(const struct ferry_flow_key *key, const struct ferry_frontend *frontend,
@@ -24,29 +49,63 @@ FERRY_INLINE int ferry_maglev_pick(const struct ferry_flow_key *key, const struc
 	return backend_id && ferry_resolve_backend(*backend_id, choice);
 }
 
-/* Picks and records the backend of a flow. Returns FERRY_CONTINUE with
- * choice filled, or a drop reason. */
-FERRY_INLINE int ferry_select_backend(const struct ferry_flow_key *key, const struct ferry_frontend *frontend,
-				      __u32 seed, struct ferry_choice *choice)
+/* The backend the service's table gives a flow. Returns FERRY_CONTINUE
+ * with choice and *service_id filled, FERRY_NOT_A_FRONTEND, or a drop
+ * reason. */
+FERRY_INLINE int ferry_maglev_backend(const struct ferry_flow_key *key, __u32 seed, struct ferry_choice *choice,
+				      __u32 *service_id)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	const struct ferry_frontend *frontend = ferry_frontend_of(key);
+
+	if (!frontend)
+		return FERRY_NOT_A_FRONTEND;
+	*service_id = frontend->service_id;
+	return ferry_maglev_pick(key, frontend, seed, choice) ? FERRY_CONTINUE : FERRY_DROP_NO_BACKEND;
+}
+
+/* The backend a flow has, or would get, recording nothing: for ICMP errors
+ * about a flow, which do not start one. Returns as ferry_maglev_backend. */
+FERRY_INLINE int ferry_flow_backend_peek(const struct ferry_flow_key *key, __u32 seed, struct ferry_choice *choice,
+					 __u32 *service_id)
+{
 	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
 
-	if (ferry_flow_follow(flow, choice, now)) {
+	if (ferry_flow_follow(flow, choice)) {
+		*service_id = flow->service_id;
+		return FERRY_CONTINUE;
+	}
+	return ferry_maglev_backend(key, seed, choice, service_id);
+}
+
+/* The backend of a client -> VIP flow, recorded in conntrack. Returns as
+ * ferry_maglev_backend.
+ *
+ * A conntrack hit is trusted without a frontend lookup: removing a backend
+ * makes its flows re-resolve here, and whoever removes a frontend removes its
+ * flows (they carry the service id). */
+FERRY_INLINE int ferry_flow_backend(const struct ferry_flow_key *key, __u32 seed, struct ferry_choice *choice,
+				    __u32 *service_id)
+{
+	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
+	int rc;
+
+	if (ferry_flow_follow(flow, choice)) {
+		*service_id = flow->service_id;
 		ferry_count_event(FERRY_EVENT_FLOW_HIT);
 		return FERRY_CONTINUE;
 	}
-	if (!ferry_maglev_pick(key, frontend, seed, choice))
-		return FERRY_DROP_NO_BACKEND;
+	rc = ferry_maglev_backend(key, seed, choice, service_id);
+	if (rc != FERRY_CONTINUE)
+		return rc;
 
 	/* A flow whose backend went away is moved, not dropped. */
 	if (flow) {
 		flow->backend_id = choice->backend_id;
-		flow->last_seen_ns = now;
+		flow->service_id = *service_id;
 		ferry_count_event(FERRY_EVENT_FLOW_RESCHEDULED);
 		return FERRY_CONTINUE;
 	}
-	ferry_flow_record(key, choice->backend_id, now);
+	ferry_flow_record(key, choice->backend_id, *service_id);
 	ferry_count_event(FERRY_EVENT_FLOW_NEW);
 	return FERRY_CONTINUE;
 }

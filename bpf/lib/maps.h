@@ -31,6 +31,14 @@ struct {
 	FERRY_PINNED;
 } vips SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FERRY_VIP_FILTER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	FERRY_PINNED;
+} vip_filter SEC(".maps");
+
 /* One Maglev table per service, slot -> backend id. BPF_F_INNER_MAP lets each
  * service's table have its own size; replacing a service's entry in the outer
  * map swaps its whole table at once, so no packet sees a half-written one. */

@@ -51,6 +51,9 @@ void LbFixture::SetUp() {
   }
   const int rc = ferry_lb__load(skel_);
   ASSERT_EQ(rc, 0) << "loading ferry_lb: " << Errno(rc);
+  absl::StatusOr<datapath::LbMaps> maps = datapath::LbMaps::FromObject(skel_->obj);
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  maps_.emplace(*std::move(maps));
   ferry_config config = {};
   config.flow_hash_seed = kDefaultSeed;
   config.tunnel_mtu = kDefaultTunnelMtu;
@@ -58,6 +61,7 @@ void LbFixture::SetUp() {
 }
 
 void LbFixture::TearDown() {
+  maps_.reset();
   ferry_lb__destroy(skel_);
   skel_ = nullptr;
 }
@@ -109,33 +113,13 @@ void LbFixture::SetFrontend(const IpAddress& vip, uint16_t port, uint8_t proto, 
   key.proto = proto;
   key.family = vip.family;
   const ferry_frontend frontend = {.service_id = service_id, .maglev_size = maglev_size};
-  Update(bpf_map__fd(skel_->maps.frontends), &key, &frontend, "frontends");
-
-  const ferry_addr_key vip_key = vip.ToFerryKey();
-  const int vips_fd = bpf_map__fd(skel_->maps.vips);
-  ferry_vip value = {};
-  bpf_map_lookup_elem(vips_fd, &vip_key, &value);  // absent: starts at zero
-  value.frontends += 1;
-  Update(vips_fd, &vip_key, &value, "vips");
+  const absl::Status status = maps_->UpsertFrontend(key, frontend);
+  ASSERT_TRUE(status.ok()) << status;
 }
 
 void LbFixture::SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids) {
-  // BPF_F_INNER_MAP, as in the outer map's template, lets each table have
-  // its own size.
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-  const int table = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_test", sizeof(uint32_t), sizeof(uint32_t),
-                                   static_cast<uint32_t>(backend_ids.size()), &opts);
-  ASSERT_GE(table, 0) << "creating a Maglev table of " << backend_ids.size() << " slots: " << Errno(table);
-  for (uint32_t slot = 0; slot < backend_ids.size(); ++slot) {
-    const int rc = bpf_map_update_elem(table, &slot, &backend_ids[slot], BPF_ANY);
-    if (rc != 0) {
-      close(table);
-      FAIL() << "filling Maglev slot " << slot << ": " << Errno(rc);
-    }
-  }
-  const int rc = bpf_map_update_elem(bpf_map__fd(skel_->maps.maglev_tables), &service_id, &table, BPF_ANY);
-  close(table);  // the outer map holds it now
-  ASSERT_EQ(rc, 0) << "installing the Maglev table of service " << service_id << ": " << Errno(rc);
+  const absl::Status status = maps_->SetMaglevTable(service_id, backend_ids);
+  ASSERT_TRUE(status.ok()) << status;
 }
 
 void LbFixture::SetEndpoint(const IpAddress& pod, const EndpointSpec& spec) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "agent/datapath/maps.h"
 #include "layout.h"
 #include "test/packet/address.h"
 #include "test/packet/builder.h"
@@ -96,6 +97,8 @@ class LbFixture : public ::testing::Test {
   std::string CounterSummary() const;
 
   ferry_lb* skel_ = nullptr;
+  // Writers that keep vips and vip_filter consistent, as the agent's do.
+  std::optional<datapath::LbMaps> maps_;
 
  private:
   RunResult Run(const bpf_program* program, const Bytes& frame) const;

@@ -187,6 +187,7 @@ TEST_F(XdpLbTest, Ipv4TcpSynIsTunnelledInIpip) {
   EXPECT_EQ(Events(FERRY_EVENT_ENCAP_TX), 1u);
 }
 
+
 // A UDP datagram to an IPv4 VIP is sent in IPIP the same way.
 TEST_F(XdpLbTest, Ipv4UdpIsTunnelledInIpip) {
   const Bytes input = FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns).Payload("query").Build();

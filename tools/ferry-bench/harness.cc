@@ -64,14 +64,7 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Load(uint32_t flow_table_size)
     return absl::ErrnoToStatus(-err, "loading the ferry_bench object");
   }
 
-  absl::StatusOr<datapath::LbMaps> maps =
-      datapath::LbMaps::Open([&](absl::string_view name) -> absl::StatusOr<datapath::Fd> {
-        const bpf_map* found = bpf_object__find_map_by_name(lb->obj, std::string(name).c_str());
-        if (found == nullptr) {
-          return absl::NotFoundError(absl::StrCat("ferry_lb has no map ", name));
-        }
-        return datapath::Fd(dup(bpf_map__fd(found)));
-      });
+  absl::StatusOr<datapath::LbMaps> maps = datapath::LbMaps::FromObject(lb->obj);
   if (!maps.ok()) return maps.status();
   const int cpus = libbpf_num_possible_cpus();
   const uint32_t entries_per_cpu =

@@ -69,7 +69,8 @@ absl::Status ProgramService(datapath::LbMaps& maps, const FamilyPlan& plan,
     ferry_node node{};
     node.tunnel_dst = IpAddress(plan.remote_node(k).c_str()).ToFerry();
     node.tunnel_src = IpAddress(plan.this_node).ToFerry();
-    std::copy(RemoteNodeMac(k).bytes.begin(), RemoteNodeMac(k).bytes.end(), node.next_hop_mac);
+    const MacAddress next_hop = RemoteNodeMac(k);
+    std::copy(next_hop.bytes.begin(), next_hop.bytes.end(), node.next_hop_mac);
     std::copy(kNodeMac.bytes.begin(), kNodeMac.bytes.end(), node.source_mac);
     node.egress_ifindex = ingress_ifindex;
     node.family = plan.family;

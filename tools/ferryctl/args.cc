@@ -41,7 +41,7 @@ std::string Usage() {
          "\n"
          "commands:\n"
          "  bpf lb list   frontends, their Maglev backends and service counters\n"
-         "  bpf ct list   load-balanced flows: client, VIP, backend, age, idle time\n"
+         "  bpf ct list   load-balanced flows: client, VIP, backend, age\n"
          "  bpf drops     drop reasons and events that counted something\n"
          "                (--all: list the zeros too)\n"
          "\n"

@@ -112,12 +112,12 @@ nlohmann::json LbJson(std::span<const FrontendRow> frontends) {
 }
 
 std::string FlowTable(std::span<const FlowRow> flows) {
-  Table table({"CLIENT", "VIP", "PROTO", "BACKEND", "NODE", "AGE", "IDLE"});
+  Table table({"CLIENT", "VIP", "PROTO", "BACKEND", "NODE", "AGE"});
   for (const FlowRow& flow : flows) {
     table.AddRow({JoinHostPort(flow.client, flow.client_port), JoinHostPort(flow.vip, flow.vip_port),
                   flow.protocol, BackendText(flow.backend),
                   flow.backend.known ? NodeText(flow.backend.node) : "",
-                  FormatDuration(flow.age_ns), FormatDuration(flow.idle_ns)});
+                  FormatDuration(flow.age_ns)});
   }
   return table.Render();
 }
@@ -132,8 +132,7 @@ nlohmann::json FlowJson(std::span<const FlowRow> flows) {
                     {"protocol", flow.protocol},
                     {"family", flow.family},
                     {"backend", BackendJson(flow.backend)},
-                    {"age_ns", flow.age_ns},
-                    {"idle_ns", flow.idle_ns}});
+                    {"age_ns", flow.age_ns}});
   }
   return {{"flows", std::move(list)}};
 }

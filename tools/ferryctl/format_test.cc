@@ -110,20 +110,19 @@ TEST(FormatTest, FlowTableShowsClientVipBackendAndTimes) {
   flow.family = "ipv6";
   flow.backend = Backend(9, "2001:db8:16:1::5", 8080, "2001:db8:0:1::11", false, 0);
   flow.age_ns = 75'000'000'000;
-  flow.idle_ns = 2'000'000'000;
   FlowRow orphan = flow;
   orphan.client_port = 40001;
   orphan.backend = BackendRow();
   orphan.backend.id = 77;
   const std::vector<FlowRow> flows = {flow, orphan};
-  // Columns: 23 + 2, 20 + 2, 5 + 2, 23 + 2, 16 + 2, 5 + 2, then IDLE.
+  // Columns: 23 + 2, 20 + 2, 5 + 2, 23 + 2, 16 + 2, then AGE.
   EXPECT_EQ(FlowTable(flows),
             "CLIENT                   VIP                   PROTO  BACKEND                  "
-            "NODE              AGE    IDLE\n"
+            "NODE              AGE\n"
             "[2001:db8:100::2]:40000  [2001:db8:19::10]:80  tcp    [2001:db8:16:1::5]:8080  "
-            "2001:db8:0:1::11  1m15s  2s\n"
+            "2001:db8:0:1::11  1m15s\n"
             "[2001:db8:100::2]:40001  [2001:db8:19::10]:80  tcp    ? (backend 77 unknown)   "
-            "                  1m15s  2s\n");
+            "                  1m15s\n");
   const nlohmann::json json = FlowJson(flows);
   EXPECT_EQ(json["flows"][0]["client"], "2001:db8:100::2");
   EXPECT_EQ(json["flows"][0]["client_port"], 40000);

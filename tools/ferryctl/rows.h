@@ -47,7 +47,6 @@ struct FlowRow {
   std::string family;
   BackendRow backend;  // slots unused
   uint64_t age_ns = 0;
-  uint64_t idle_ns = 0;
 };
 
 struct CounterRow {

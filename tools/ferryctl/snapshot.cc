@@ -143,7 +143,6 @@ absl::StatusOr<std::vector<FlowRow>> ReadFlows(const datapath::LbMaps& maps,
     row.family = FamilyName(key.family);
     row.backend = directory->Backend(flow.backend_id);
     row.age_ns = since(flow.created_ns);
-    row.idle_ns = since(flow.last_seen_ns);
     rows.push_back(std::move(row));
   }
   return rows;
