@@ -212,33 +212,28 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 	struct ferry_icmp_error where;
 	__u32 service_id;
 	int rc;
+	int error = pkt->has_l4 && ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end,
+							 pkt, &flow, &where);
 
-	if (pkt->has_l4 &&
-	    ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end, pkt, &flow, &where)) {
-		rc = ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id);
-		if (rc == FERRY_NOT_A_FRONTEND)
-			return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
-		if (rc != FERRY_CONTINUE)
-			return ferry_tc_drop(rc);
-		if (!(choice.node->flags & FERRY_NODE_LOCAL))
-			return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
-		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
-			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
-		ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
-		return ferry_tc_to_pod(skb, choice.backend);
-	}
-
-	rc = ferry_backend_of(cfg, pkt, &choice, &service_id);
+	rc = error ? ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id)
+		   : ferry_backend_of(cfg, pkt, &choice, &service_id);
 	if (rc == FERRY_NOT_A_FRONTEND)
 		return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
 	if (rc != FERRY_CONTINUE)
 		return ferry_tc_drop(rc);
 	if (!(choice.node->flags & FERRY_NODE_LOCAL))
 		return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
-	if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
-		ferry_remember_reply(pkt, choice.backend);
-	if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
-		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+
+	if (error) {
+		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
+			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+		ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
+	} else {
+		if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
+			ferry_remember_reply(pkt, choice.backend);
+		if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
+			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+	}
 	return ferry_tc_to_pod(skb, choice.backend);
 }
 
