@@ -1,0 +1,56 @@
+// Real TCP traffic for e2e tests: the pods' server (ferry-test-server) and a
+// client that opens many connections from inside a namespace and checks
+// every answer.
+#ifndef FERRY_TEST_E2E_TRAFFIC_H_
+#define FERRY_TEST_E2E_TRAFFIC_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "test/e2e/netns.h"
+
+namespace ferry::netns {
+
+// Starts ferry-test-server (at server_path) in the namespace, answering as
+// `pod_name` on `port`, and returns once it listens.
+absl::StatusOr<std::unique_ptr<Process>> StartTestServer(const Namespace& ns,
+                                                         const std::string& server_path,
+                                                         const std::string& pod_name,
+                                                         uint16_t port);
+
+struct TcpClientOptions {
+  std::string address;  // IPv4 or IPv6 text
+  uint16_t port = 0;
+  int connections = 1;
+  // Each connection sends "<token_prefix>-<i>"; the answer must carry it.
+  std::string token_prefix = "token";
+  absl::Duration connection_timeout = absl::Seconds(2);
+  // The run stops starting connections after this, whatever is left, or
+  // after this many failures: a broken path fails fast.
+  absl::Duration total_timeout = absl::Seconds(120);
+  int max_failures = 20;
+};
+
+struct TcpClientReport {
+  int attempted = 0;
+  int completed = 0;  // answered with the right token
+  std::map<std::string, int> by_pod;
+  std::vector<std::string> errors;  // the first few failures, described
+  int error_count = 0;
+  absl::Duration elapsed;
+};
+
+// Opens options.connections TCP connections one after the other from inside
+// `ns`. Fails only if the run cannot start; failed connections are counted
+// in the report.
+absl::StatusOr<TcpClientReport> RunTcpClients(const Namespace& ns,
+                                              const TcpClientOptions& options);
+
+}  // namespace ferry::netns
+
+#endif  // FERRY_TEST_E2E_TRAFFIC_H_
