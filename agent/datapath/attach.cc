@@ -154,14 +154,19 @@ absl::Status Datapath::AttachTcIngress(int ifindex, Program program) {
     return absl::InvalidArgumentError("ferry_xdp_lb is an XDP program, not a TC one");
   }
   bpf_tc_hook hook = IngressHook(ifindex);
-  if (int err = bpf_tc_hook_create(&hook); err != 0 && err != -EEXIST) {
-    return absl::ErrnoToStatus(-err,
+  const int created = bpf_tc_hook_create(&hook);
+  if (created != 0 && created != -EEXIST) {
+    return absl::ErrnoToStatus(-created,
                                absl::StrCat("creating clsact on ", InterfaceName(ifindex)));
   }
-  absl::StatusOr<AttachedProgram> current = AttachedTcIngress(ifindex);
-  if (!current.ok()) return current.status();
-  if (current->id != 0 && !current->is_ferry) {
-    return ForeignProgramError("TC ingress", ifindex, *current);
+  // A clsact just created holds no filter; querying its empty chain would
+  // only make libbpf print the kernel's "Cannot find specified filter chain".
+  if (created == -EEXIST) {
+    absl::StatusOr<AttachedProgram> current = AttachedTcIngress(ifindex);
+    if (!current.ok()) return current.status();
+    if (current->id != 0 && !current->is_ferry) {
+      return ForeignProgramError("TC ingress", ifindex, *current);
+    }
   }
   bpf_tc_opts attach = FerryFilter();
   attach.prog_fd = ProgramFd(program);
