@@ -25,6 +25,18 @@
 #define FERRY_AF_INET6 10
 #define FERRY_TUNNEL_TTL 64
 
+/* A network-order 16-bit field in host order, with its range known to the
+ * verifier: before Linux 6.4 it forgets the bounds of a byte swap, and
+ * packet pointer arithmetic with an unbounded value is refused. The barrier
+ * stops clang from dropping the mask it considers redundant. */
+FERRY_INLINE __u32 ferry_ntohs_bounded(__be16 value)
+{
+	__u32 host = bpf_ntohs(value);
+
+	barrier_var(host);
+	return host & 0xffff;
+}
+
 FERRY_INLINE void ferry_count_drop(enum ferry_drop_reason reason)
 {
 	__u32 key = reason;

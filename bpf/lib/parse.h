@@ -94,7 +94,7 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packe
 	pkt->key.src.v4 = ip->saddr;
 	pkt->key.dst.v4 = ip->daddr;
 	header_len = ip->ihl * 4;
-	total_len = bpf_ntohs(ip->tot_len);
+	total_len = ferry_ntohs_bounded(ip->tot_len);
 	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
 	    data + FERRY_L3_OFFSET + total_len > data_end)
 		return FERRY_PARSE_MALFORMED;
@@ -129,7 +129,7 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packe
 	pkt->key.family = FERRY_FAMILY_IPV6;
 	__builtin_memcpy(pkt->key.src.bytes, &ip->saddr, 16);
 	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
-	pkt->ip_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+	pkt->ip_len = sizeof(*ip) + ferry_ntohs_bounded(ip->payload_len);
 	if (ip->version != 6 || data + FERRY_L3_OFFSET + pkt->ip_len > data_end)
 		return FERRY_PARSE_MALFORMED;
 	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
