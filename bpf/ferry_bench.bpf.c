@@ -16,6 +16,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "flow_hash.h"
 #include "layout.h"
 
 #define FERRY_BENCH_MAX_PACKET 256
@@ -143,6 +144,40 @@ int ferry_bench_minimal(struct xdp_md *ctx)
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
 	return XDP_TX;
+}
+
+/* The memory's floor under any flow table as large as flows: one flow
+ * record written to a random slot of a per-CPU array of as many slots; no
+ * key hashing, no lock, no allocation. user space sizes it. */
+struct flow_record {
+	struct ferry_flow_key key;
+	struct ferry_flow flow;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_record);
+} array_probe SEC(".maps");
+
+__u32 array_probe_slots; /* written by user space: array_probe's max_entries */
+__u32 array_write_counter;
+
+SEC("xdp")
+int ferry_bench_array_write(struct xdp_md *ctx)
+{
+	__u32 written = array_write_counter++;
+	__u32 slot = ferry_hash_finish(written, 4) % (array_probe_slots | 1);
+	struct flow_record *record = bpf_map_lookup_elem(&array_probe, &slot);
+
+	if (!record)
+		return XDP_ABORTED;
+	record->key.src.v4 = written;
+	record->key.family = FERRY_FAMILY_IPV4;
+	record->flow.backend_id = 1;
+	record->flow.created_ns = bpf_ktime_get_coarse_ns();
+	return XDP_PASS;
 }
 
 /* The kernel's floor under a new flow: one insert of a new key into an LRU

@@ -144,14 +144,14 @@ class Runner {
     return absl::OkStatus();
   }
 
-  absl::Status MeasureLruInsert(std::string name, std::string description, uint32_t repeat,
-                                bool empty_each_run) {
+  // A floor: a bare program with no wrapper, `before_each` run first.
+  absl::Status MeasureFloor(std::string name, std::string description, uint32_t repeat,
+                            const std::function<absl::StatusOr<TestRun>(uint32_t)>& program,
+                            const std::function<absl::Status()>& before_each) {
     std::vector<double> samples;
     for (uint32_t r = 0; r < options_.runs; ++r) {
-      if (empty_each_run) {
-        if (absl::Status status = harness_.ClearLruProbe(); !status.ok()) return status;
-      }
-      absl::StatusOr<TestRun> run = harness_.RunLruInsert(repeat);
+      if (absl::Status status = before_each(); !status.ok()) return status;
+      absl::StatusOr<TestRun> run = program(repeat);
       if (!run.ok()) return run.status();
       samples.push_back(run->ns_per_packet);
     }
@@ -261,10 +261,18 @@ absl::StatusOr<Results> RunAll(Harness& harness, const Packets& packets, const O
       return runner.Measure(c, not_full_repeat);
     });
   }
+  const auto lru_insert = [&](uint32_t n) { return harness.RunLruInsert(n); };
+  const auto nothing = [] { return absl::OkStatus(); };
   steps.push_back([&] {
-    return runner.MeasureLruInsert(
+    return runner.MeasureFloor(
         "lru-insert", "bare insert of a new key into an LRU hash like flows, nothing else",
-        not_full_repeat, true);
+        not_full_repeat, lru_insert, [&] { return harness.ClearLruProbe(); });
+  });
+  steps.push_back([&] {
+    return runner.MeasureFloor(
+        "array-write",
+        "bare write of a flow record to a random slot of a per-CPU array as large as flows",
+        repeat, [&](uint32_t n) { return harness.RunArrayWrite(n); }, nothing);
   });
 
   // Fill this CPU's share of flows: from here on every new flow evicts one.
@@ -285,9 +293,9 @@ absl::StatusOr<Results> RunAll(Harness& harness, const Packets& packets, const O
   }
   steps.push_back([&] { return harness.RunLruInsert(harness.flow_table_size()).status(); });
   steps.push_back([&] {
-    return runner.MeasureLruInsert(
-        "lru-insert-full", "bare insert into a full LRU hash like flows: evicts each time",
-        repeat, false);
+    return runner.MeasureFloor("lru-insert-full",
+                               "bare insert into a full LRU hash like flows: evicts each time",
+                               repeat, lru_insert, nothing);
   });
 
   for (const std::function<absl::Status()>& step : steps) {

@@ -57,8 +57,9 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Load(uint32_t flow_table_size)
   if (bench == nullptr) return absl::ErrnoToStatus(errno, "opening the ferry_bench object");
   const uint32_t flags = bpf_map__map_flags(lb->maps.flows);
   if (bpf_map__set_max_entries(bench->maps.lru_probe, flow_table_size) != 0 ||
-      bpf_map__set_map_flags(bench->maps.lru_probe, flags) != 0) {
-    return absl::InternalError("sizing the LRU probe like flows");
+      bpf_map__set_map_flags(bench->maps.lru_probe, flags) != 0 ||
+      bpf_map__set_max_entries(bench->maps.array_probe, flow_table_size) != 0) {
+    return absl::InternalError("sizing the LRU and array probes like flows");
   }
   if (int err = ferry_bench__load(bench.get()); err != 0) {
     return absl::ErrnoToStatus(-err, "loading the ferry_bench object");
@@ -136,6 +137,17 @@ absl::StatusOr<TestRun> Harness::RunLruInsert(uint32_t repeat) {
   if (run.ok() && bench_->bss->lru_insert_failures != failures_before) {
     return absl::InternalError(absl::StrCat(bench_->bss->lru_insert_failures - failures_before,
                                             " of ", repeat, " LRU probe inserts failed"));
+  }
+  return run;
+}
+
+absl::StatusOr<TestRun> Harness::RunArrayWrite(uint32_t repeat) {
+  bench_->bss->array_probe_slots = flow_table_size_;
+  const std::vector<uint8_t> frame(64, 0);
+  absl::StatusOr<TestRun> run =
+      Run(bpf_program__fd(bench_->progs.ferry_bench_array_write), frame, repeat);
+  if (run.ok() && run->verdict != XDP_PASS) {
+    return absl::InternalError("a write to the array probe missed its slot");
   }
   return run;
 }

@@ -56,6 +56,9 @@ class Harness {
   // `repeat` inserts of new keys into the bare LRU probe; fails if any
   // insert failed.
   absl::StatusOr<TestRun> RunLruInsert(uint32_t repeat);
+  // `repeat` writes of a flow record to random slots of a per-CPU array as
+  // large as flows: what memory alone costs any table of that size.
+  absl::StatusOr<TestRun> RunArrayWrite(uint32_t repeat);
 
   absl::StatusOr<PathCounters> ReadCounters() const;
   // Empties ferry_lb's flows / the LRU probe, returning their entries to

@@ -39,7 +39,7 @@ std::string FormatTable(const Setup& setup, const Results& results) {
   out +=
       "\nns/packet: the kernel's whole-nanosecond average per iteration, less the restoring "
       "wrapper's own cost (column wrapper).\nlru-insert rows are the kernel's floor under a "
-      "new flow.\n";
+      "new flow; array-write is memory's floor under any flow table of that size.\n";
   return out;
 }
 
