@@ -1,0 +1,183 @@
+#include "agent/lb/reconcile.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ferry::lb {
+
+namespace {
+
+template <typename T>
+bool SameBytes(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+// Counts a write that worked; gives a failed one its context.
+absl::Status Count(absl::Status status, int& counter, absl::string_view what) {
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+  }
+  ++counter;
+  return absl::OkStatus();
+}
+
+std::string FrontendName(const ferry_frontend_key& key) {
+  return absl::StrCat("frontend ", datapath::FormatEndpoint(key.vip, key.family, key.port), "/",
+                      datapath::ProtocolName(key.proto));
+}
+
+// Writes, in key order, the desired entries that the actual ones lack or
+// hold differently; stops at the first failure.
+template <typename Desired, typename Actual, typename Write>
+absl::Status WriteChanged(const Desired& desired, const Actual& actual, Write write) {
+  for (const auto& [key, value] : desired) {
+    auto it = actual.find(key);
+    if (it != actual.end() && SameBytes(it->second, value)) continue;
+    if (absl::Status status = write(key, value); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+// Deletes, in key order, the actual entries that `desired` lacks; stops at
+// the first failure.
+template <typename Actual, typename Desired, typename Delete>
+absl::Status DeleteAbsent(const Actual& actual, const Desired& desired, Delete remove) {
+  for (const auto& entry : actual) {
+    if (desired.contains(entry.first)) continue;
+    if (absl::Status status = remove(entry.first); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int ReconcileReport::writes() const {
+  return node_upserts + backend_upserts + stats_clears + table_writes + frontend_upserts +
+         frontend_deletes + table_deletes + backend_deletes + node_deletes;
+}
+
+std::string ToString(const ReconcileReport& report) {
+  const std::pair<absl::string_view, int> counts[] = {
+      {"node_upserts", report.node_upserts},         {"backend_upserts", report.backend_upserts},
+      {"stats_clears", report.stats_clears},         {"table_writes", report.table_writes},
+      {"frontend_upserts", report.frontend_upserts}, {"frontend_deletes", report.frontend_deletes},
+      {"table_deletes", report.table_deletes},       {"backend_deletes", report.backend_deletes},
+      {"node_deletes", report.node_deletes},
+  };
+  std::vector<std::string> parts;
+  for (const auto& [name, count] : counts) {
+    if (count != 0) parts.push_back(absl::StrCat(name, "=", count));
+  }
+  return parts.empty() ? "no writes" : absl::StrJoin(parts, " ");
+}
+
+absl::Status Reconciler::LearnTables(const DesiredState& desired) {
+  absl::StatusOr<std::vector<uint32_t>> ids = store_.ListMaglevTables();
+  if (!ids.ok()) return ids.status();
+  tables_.clear();
+  for (uint32_t id : *ids) {
+    // An empty spec matches no desired table: "holds something else".
+    MaglevTableSpec& known = tables_[id];
+    auto wanted = desired.maglev_tables.find(id);
+    if (wanted == desired.maglev_tables.end()) continue;
+    absl::StatusOr<std::vector<uint32_t>> slots = store_.ReadMaglevTable(id);
+    if (!slots.ok()) return slots.status();
+    absl::StatusOr<std::vector<uint32_t>> expected = BuildSlots(wanted->second);
+    if (!expected.ok()) return expected.status();
+    if (*slots == *expected) known = wanted->second;
+  }
+  tables_learned_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desired) {
+  if (!tables_learned_) {
+    if (absl::Status status = LearnTables(desired); !status.ok()) return status;
+  }
+  absl::StatusOr<ActualState> read = ReadActual(store_);
+  if (!read.ok()) return read.status();
+  const absl::btree_map<uint32_t, ferry_node> nodes(read->nodes.begin(), read->nodes.end());
+  const absl::btree_map<uint32_t, ferry_backend> backends(read->backends.begin(),
+                                                          read->backends.end());
+  const absl::btree_map<ferry_frontend_key, ferry_frontend, FrontendKeyLess> frontends(
+      read->frontends.begin(), read->frontends.end());
+  ReconcileReport report;
+
+  absl::Status status =
+      WriteChanged(desired.nodes, nodes, [&](uint32_t id, const ferry_node& node) {
+        return Count(store_.UpsertNode(id, node), report.node_upserts,
+                     absl::StrCat("writing node ", id));
+      });
+  if (!status.ok()) return status;
+  status = WriteChanged(desired.backends, backends, [&](uint32_t id, const ferry_backend& backend) {
+    return Count(store_.UpsertBackend(id, backend), report.backend_upserts,
+                 absl::StrCat("writing backend ", id));
+  });
+  if (!status.ok()) return status;
+
+  absl::flat_hash_set<uint32_t> live_services;
+  for (const auto& [key, frontend] : frontends) live_services.insert(frontend.service_id);
+  absl::btree_set<uint32_t> new_services;
+  for (const auto& [key, frontend] : desired.frontends) {
+    if (!live_services.contains(frontend.service_id)) new_services.insert(frontend.service_id);
+  }
+  for (uint32_t id : new_services) {
+    // The id may have counted packets for a service that is gone.
+    status = Count(store_.ClearServiceStats(id), report.stats_clears,
+                   absl::StrCat("clearing the counters of service ", id));
+    if (!status.ok()) return status;
+  }
+  for (const auto& [id, spec] : desired.maglev_tables) {
+    auto known = tables_.find(id);
+    if (known != tables_.end() && known->second == spec) continue;
+    absl::StatusOr<std::vector<uint32_t>> slots = BuildSlots(spec);
+    if (!slots.ok()) return slots.status();
+    status = Count(store_.SetMaglevTable(id, *slots), report.table_writes,
+                   absl::StrCat("writing the Maglev table of service ", id));
+    if (!status.ok()) {
+      tables_learned_ = false;  // what the failed swap left is unknown
+      return status;
+    }
+    tables_[id] = spec;
+  }
+
+  status =
+      WriteChanged(desired.frontends, frontends,
+                   [&](const ferry_frontend_key& key, const ferry_frontend& frontend) {
+                     return Count(store_.UpsertFrontend(key, frontend), report.frontend_upserts,
+                                  absl::StrCat("writing ", FrontendName(key)));
+                   });
+  if (!status.ok()) return status;
+  status = DeleteAbsent(frontends, desired.frontends, [&](const ferry_frontend_key& key) {
+    return Count(store_.DeleteFrontend(key), report.frontend_deletes,
+                 absl::StrCat("deleting ", FrontendName(key)));
+  });
+  if (!status.ok()) return status;
+  const absl::btree_map<uint32_t, MaglevTableSpec> known_tables(tables_.begin(), tables_.end());
+  status = DeleteAbsent(known_tables, desired.maglev_tables, [&](uint32_t id) {
+    absl::Status deleted = Count(store_.DeleteMaglevTable(id), report.table_deletes,
+                                 absl::StrCat("deleting the Maglev table of service ", id));
+    if (deleted.ok()) tables_.erase(id);
+    return deleted;
+  });
+  if (!status.ok()) return status;
+
+  status = DeleteAbsent(backends, desired.backends, [&](uint32_t id) {
+    return Count(store_.DeleteBackend(id), report.backend_deletes,
+                 absl::StrCat("deleting backend ", id));
+  });
+  if (!status.ok()) return status;
+  status = DeleteAbsent(nodes, desired.nodes, [&](uint32_t id) {
+    return Count(store_.DeleteNode(id), report.node_deletes, absl::StrCat("deleting node ", id));
+  });
+  if (!status.ok()) return status;
+  return report;
+}
+
+}  // namespace ferry::lb
