@@ -1,0 +1,564 @@
+#include "agent/model/decode.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace ferry::model {
+namespace {
+
+constexpr absl::string_view kStringTag = "tag:yaml.org,2002:str";
+
+bool Absent(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
+// A quoted scalar or one tagged !!str: a string even if it reads like a
+// number, as in JSON.
+bool IsStringScalar(const YAML::Node& node) {
+  return node.IsScalar() && (node.Tag() == "!" || node.Tag() == kStringTag);
+}
+
+// node[key], or a null node when there is no such key. yaml-cpp returns an
+// invalid node for a missing key, which throws on any question but
+// IsDefined(); this keeps those from escaping.
+YAML::Node Child(const YAML::Node& node, const char* key) {
+  if (!node.IsDefined() || !node.IsMap()) return YAML::Node();
+  const YAML::Node child = node[key];
+  return child.IsDefined() ? child : YAML::Node();
+}
+
+template <typename T>
+struct Choice {
+  absl::string_view spelling;
+  T value;
+};
+
+// Reads the fields of one object, recording what is wrong with them
+// against that object.
+class FieldReader {
+ public:
+  FieldReader(ObjectRef object, std::vector<ValidationError>& problems)
+      : object_(std::move(object)), problems_(problems) {}
+
+  const ObjectRef& object() const { return object_; }
+  bool failed() const { return failed_; }
+
+  void Report(std::string field, std::string reason, Severity severity = Severity::kError) {
+    failed_ = failed_ || severity == Severity::kError;
+    problems_.push_back({.object = object_,
+                         .field = std::move(field),
+                         .reason = std::move(reason),
+                         .severity = severity});
+  }
+
+  bool Map(const YAML::Node& node, const std::string& field) {
+    if (node.IsMap()) return true;
+    Report(field, "must be a map of fields");
+    return false;
+  }
+
+  std::optional<std::string> String(const YAML::Node& node, const std::string& field) {
+    if (Absent(node)) return std::nullopt;
+    if (node.IsScalar()) return node.Scalar();
+    Report(field, "must be a string");
+    return std::nullopt;
+  }
+
+  std::optional<int64_t> Integer(const YAML::Node& node, const std::string& field) {
+    if (Absent(node)) return std::nullopt;
+    int64_t value = 0;
+    if (IsStringScalar(node)) {
+      Report(field, absl::StrCat("must be a number, not the string \"", node.Scalar(), "\""));
+    } else if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
+      Report(field, absl::StrCat(Shown(node), " is not an integer"));
+    } else {
+      return value;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<bool> Bool(const YAML::Node& node, const std::string& field) {
+    if (Absent(node)) return std::nullopt;
+    bool value = false;
+    if (!IsStringScalar(node) && YAML::convert<bool>::decode(node, value)) return value;
+    Report(field, absl::StrCat(Shown(node), " is not a boolean (true or false)"));
+    return std::nullopt;
+  }
+
+  std::optional<uint16_t> Port(const YAML::Node& node, const std::string& field) {
+    const std::optional<int64_t> value = Integer(node, field);
+    if (!value) return std::nullopt;
+    if (*value >= 1 && *value <= UINT16_MAX) return static_cast<uint16_t>(*value);
+    Report(field, absl::StrCat(*value, " is not a port (1-65535)"));
+    return std::nullopt;
+  }
+
+  std::optional<uint16_t> RequiredPort(const YAML::Node& node, const std::string& field) {
+    if (Absent(node)) Report(field, "required");
+    return Port(node, field);
+  }
+
+  std::optional<IpAddress> Address(const YAML::Node& node, const std::string& field) {
+    const std::optional<std::string> text = String(node, field);
+    return text ? ParsedOrReported(IpAddress::Parse(*text), field) : std::nullopt;
+  }
+
+  template <typename T>
+  std::optional<T> ParsedOrReported(absl::StatusOr<T> parsed, const std::string& field) {
+    if (parsed.ok()) return *std::move(parsed);
+    Report(field, std::string(parsed.status().message()));
+    return std::nullopt;
+  }
+
+  // `what` names the set in the message: "... is not a protocol (TCP, UDP)".
+  template <typename T>
+  std::optional<T> OneOf(const YAML::Node& node, const std::string& field, absl::string_view what,
+                         std::initializer_list<Choice<T>> choices) {
+    const std::optional<std::string> text = String(node, field);
+    if (!text) return std::nullopt;
+    std::string spellings;
+    for (const Choice<T>& choice : choices) {
+      if (choice.spelling == *text) return choice.value;
+      absl::StrAppend(&spellings, spellings.empty() ? "" : ", ", choice.spelling);
+    }
+    Report(field, absl::StrCat("\"", *text, "\" is not ", what, " (", spellings, ")"));
+    return std::nullopt;
+  }
+
+  Protocol ProtocolOf(const YAML::Node& node, const std::string& field) {
+    if (node.IsScalar() && node.Scalar() == "SCTP") {
+      Report(field, "SCTP is not supported (TCP, UDP)");
+      return Protocol::kTCP;
+    }
+    return OneOf<Protocol>(node, field, "a protocol",
+                           {{"TCP", Protocol::kTCP}, {"UDP", Protocol::kUDP}})
+        .value_or(Protocol::kTCP);
+  }
+
+  // Calls each(item, "field[i]") for every item of a list.
+  template <typename Each>
+  void List(const YAML::Node& node, const std::string& field, Each each) {
+    if (Absent(node)) return;
+    if (!node.IsSequence()) return Report(field, "must be a list");
+    for (size_t i = 0; i < node.size(); ++i) each(node[i], absl::StrCat(field, "[", i, "]"));
+  }
+
+  std::map<std::string, std::string> StringMap(const YAML::Node& node, const std::string& field) {
+    std::map<std::string, std::string> result;
+    if (Absent(node) || !Map(node, field)) return result;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.Scalar();
+      if (std::optional<std::string> value =
+              String(entry.second, absl::StrCat(field, "[", key, "]"))) {
+        result[key] = *std::move(value);
+      }
+    }
+    return result;
+  }
+
+ private:
+  static std::string Shown(const YAML::Node& node) {
+    return node.IsScalar() ? absl::StrCat("\"", node.Scalar(), "\"") : "a list or map";
+  }
+
+  ObjectRef object_;
+  std::vector<ValidationError>& problems_;
+  bool failed_ = false;
+};
+
+ObjectMeta DecodeMetadata(const YAML::Node& node, bool namespaced, FieldReader& read) {
+  ObjectMeta meta;
+  if (Absent(node)) {
+    read.Report("metadata.name", "required");
+    return meta;
+  }
+  if (!read.Map(node, "metadata")) return meta;
+  meta.name = read.String(Child(node, "name"), "metadata.name").value_or("");
+  if (namespaced)
+    meta.namespace_ = read.String(Child(node, "namespace"), "metadata.namespace").value_or("");
+  if (namespaced && meta.namespace_.empty()) meta.namespace_ = "default";
+  meta.labels = read.StringMap(Child(node, "labels"), "metadata.labels");
+  meta.annotations = read.StringMap(Child(node, "annotations"), "metadata.annotations");
+  meta.creation_timestamp =
+      read.String(Child(node, "creationTimestamp"), "metadata.creationTimestamp").value_or("");
+  return meta;
+}
+
+TargetPort DecodeTargetPort(const YAML::Node& node, const std::string& field, uint16_t port,
+                            FieldReader& read) {
+  // 0 and "" mean "the same as port", as the API server defaults them.
+  if (Absent(node) || (node.IsScalar() && (node.Scalar() == "0" || node.Scalar().empty()))) {
+    return {.number = port, .name = ""};
+  }
+  int64_t number = 0;
+  if (node.IsScalar() && (IsStringScalar(node) || !absl::SimpleAtoi(node.Scalar(), &number))) {
+    return {.number = 0, .name = node.Scalar()};
+  }
+  return {.number = read.Port(node, field).value_or(0), .name = ""};
+}
+
+std::vector<IpAddress> DecodeAddressList(absl::string_view text, const std::string& field,
+                                         FieldReader& read) {
+  std::vector<IpAddress> addresses;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    if (std::optional<IpAddress> address =
+            read.ParsedOrReported(IpAddress::Parse(absl::StripAsciiWhitespace(item)), field)) {
+      addresses.push_back(*address);
+    }
+  }
+  return addresses;
+}
+
+// nullopt for a Service Ferry does not handle (reported as info) or one
+// with field errors.
+std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
+  Service service;
+  service.metadata = DecodeMetadata(Child(doc, "metadata"), true, read);
+  const YAML::Node spec = Child(doc, "spec");
+  if (Absent(spec)) {
+    read.Report("spec", "required");
+    return std::nullopt;
+  }
+  if (!read.Map(spec, "spec")) return std::nullopt;
+  const std::string type = read.String(Child(spec, "type"), "spec.type").value_or("ClusterIP");
+  if (type != "LoadBalancer") {
+    read.Report("spec.type",
+                absl::StrCat("a ", type, " Service is not ours (only LoadBalancer); ignored"),
+                Severity::kInfo);
+    return std::nullopt;
+  }
+  service.load_balancer_class =
+      read.String(Child(spec, "loadBalancerClass"), "spec.loadBalancerClass").value_or("");
+  if (!service.load_balancer_class.empty() && service.load_balancer_class != kLoadBalancerClass) {
+    read.Report(
+        "spec.loadBalancerClass",
+        absl::StrCat("\"", service.load_balancer_class, "\" is another load balancer's class (",
+                     "Ferry's is \"", kLoadBalancerClass, "\"); ignored"),
+        Severity::kInfo);
+    return std::nullopt;
+  }
+  read.List(
+      Child(spec, "ports"), "spec.ports", [&](const YAML::Node& item, const std::string& field) {
+        if (!read.Map(item, field)) return;
+        ServicePort port;
+        port.name = read.String(Child(item, "name"), field + ".name").value_or("");
+        port.protocol = read.ProtocolOf(Child(item, "protocol"), field + ".protocol");
+        port.port = read.RequiredPort(Child(item, "port"), field + ".port").value_or(0);
+        port.target_port =
+            DecodeTargetPort(Child(item, "targetPort"), field + ".targetPort", port.port, read);
+        service.ports.push_back(std::move(port));
+      });
+  read.List(Child(spec, "ipFamilies"), "spec.ipFamilies",
+            [&](const YAML::Node& item, const std::string& field) {
+              if (std::optional<IpFamily> family = read.OneOf<IpFamily>(
+                      item, field, "an IP family",
+                      {{"IPv4", IpFamily::kIPv4}, {"IPv6", IpFamily::kIPv6}})) {
+                service.ip_families.push_back(*family);
+              }
+            });
+  service.ip_family_policy = read.OneOf<IpFamilyPolicy>(
+      Child(spec, "ipFamilyPolicy"), "spec.ipFamilyPolicy", "an IP family policy",
+      {{"SingleStack", IpFamilyPolicy::kSingleStack},
+       {"PreferDualStack", IpFamilyPolicy::kPreferDualStack},
+       {"RequireDualStack", IpFamilyPolicy::kRequireDualStack}});
+  if (const std::string ip =
+          read.String(Child(spec, "loadBalancerIP"), "spec.loadBalancerIP").value_or("");
+      !ip.empty()) {
+    service.load_balancer_ip = read.ParsedOrReported(IpAddress::Parse(ip), "spec.loadBalancerIP");
+  }
+  service.external_traffic_policy =
+      read.OneOf<TrafficPolicy>(
+              Child(spec, "externalTrafficPolicy"), "spec.externalTrafficPolicy",
+              "a traffic policy",
+              {{"Cluster", TrafficPolicy::kCluster}, {"Local", TrafficPolicy::kLocal}})
+          .value_or(TrafficPolicy::kCluster);
+  if (auto it = service.metadata.annotations.find(std::string(kIpsAnnotation));
+      it != service.metadata.annotations.end()) {
+    service.annotated_ips = DecodeAddressList(
+        it->second, absl::StrCat("metadata.annotations[", kIpsAnnotation, "]"), read);
+  }
+  read.List(Child(Child(Child(doc, "status"), "loadBalancer"), "ingress"),
+            "status.loadBalancer.ingress", [&](const YAML::Node& item, const std::string& field) {
+              // An entry with only a hostname is another implementation's
+              // business; there is no address to serve.
+              if (std::optional<IpAddress> ip = read.Address(Child(item, "ip"), field + ".ip")) {
+                service.ingress_ips.push_back(*ip);
+              }
+            });
+  return service;
+}
+
+std::optional<EndpointSlice> DecodeEndpointSlice(const YAML::Node& doc, FieldReader& read) {
+  EndpointSlice slice;
+  slice.metadata = DecodeMetadata(Child(doc, "metadata"), true, read);
+  if (auto it = slice.metadata.labels.find(std::string(kServiceNameLabel));
+      it != slice.metadata.labels.end()) {
+    slice.service_name = it->second;
+  }
+  const std::string address_type =
+      read.String(Child(doc, "addressType"), "addressType").value_or("");
+  if (address_type == "FQDN") {
+    read.Report("addressType", "FQDN slices are not ours; ignored", Severity::kInfo);
+    return std::nullopt;
+  }
+  if (address_type.empty()) {
+    read.Report("addressType", "required");
+  } else if (std::optional<IpFamily> family =
+                 read.OneOf<IpFamily>(Child(doc, "addressType"), "addressType", "an address type",
+                                      {{"IPv4", IpFamily::kIPv4}, {"IPv6", IpFamily::kIPv6}})) {
+    slice.address_type = *family;
+  }
+  read.List(
+      Child(doc, "endpoints"), "endpoints", [&](const YAML::Node& item, const std::string& field) {
+        if (!read.Map(item, field)) return;
+        Endpoint endpoint;
+        read.List(Child(item, "addresses"), field + ".addresses",
+                  [&](const YAML::Node& address, const std::string& address_field) {
+                    if (std::optional<IpAddress> parsed = read.Address(address, address_field)) {
+                      endpoint.addresses.push_back(*parsed);
+                    }
+                  });
+        if (const YAML::Node conditions = Child(item, "conditions");
+            !Absent(conditions) && read.Map(conditions, field + ".conditions")) {
+          endpoint.conditions.ready =
+              read.Bool(Child(conditions, "ready"), field + ".conditions.ready");
+          endpoint.conditions.serving =
+              read.Bool(Child(conditions, "serving"), field + ".conditions.serving");
+          endpoint.conditions.terminating =
+              read.Bool(Child(conditions, "terminating"), field + ".conditions.terminating");
+        }
+        endpoint.node_name = read.String(Child(item, "nodeName"), field + ".nodeName").value_or("");
+        slice.endpoints.push_back(std::move(endpoint));
+      });
+  read.List(Child(doc, "ports"), "ports", [&](const YAML::Node& item, const std::string& field) {
+    if (!read.Map(item, field)) return;
+    slice.ports.push_back(
+        {.name = read.String(Child(item, "name"), field + ".name").value_or(""),
+         .port = read.Port(Child(item, "port"), field + ".port"),
+         .protocol = read.ProtocolOf(Child(item, "protocol"), field + ".protocol")});
+  });
+  return slice;
+}
+
+std::optional<Node> DecodeNode(const YAML::Node& doc, FieldReader& read) {
+  Node node;
+  node.metadata = DecodeMetadata(Child(doc, "metadata"), false, read);
+  enum class AddressKind { kInternalIp, kExternalIp, kHostname, kUnused };
+  read.List(
+      Child(Child(doc, "status"), "addresses"), "status.addresses",
+      [&](const YAML::Node& item, const std::string& field) {
+        if (!read.Map(item, field)) return;
+        const std::optional<AddressKind> kind =
+            read.OneOf<AddressKind>(Child(item, "type"), field + ".type", "a node address type",
+                                    {{"InternalIP", AddressKind::kInternalIp},
+                                     {"ExternalIP", AddressKind::kExternalIp},
+                                     {"Hostname", AddressKind::kHostname},
+                                     {"InternalDNS", AddressKind::kUnused},
+                                     {"ExternalDNS", AddressKind::kUnused}});
+        const std::string address_field = field + ".address";
+        if (!kind || *kind == AddressKind::kUnused) return;
+        if (*kind == AddressKind::kHostname) {
+          if (auto name = read.String(Child(item, "address"), address_field))
+            node.hostnames.push_back(*name);
+          return;
+        }
+        std::optional<IpAddress> ip = read.Address(Child(item, "address"), address_field);
+        if (!ip) return;
+        (*kind == AddressKind::kInternalIp ? node.internal_ips : node.external_ips).push_back(*ip);
+      });
+  const YAML::Node spec = Child(doc, "spec");
+  auto add_prefix = [&](const YAML::Node& item, const std::string& field) {
+    if (std::optional<std::string> text = read.String(item, field)) {
+      if (auto prefix = read.ParsedOrReported(IpPrefix::Parse(*text), field)) {
+        node.pod_cidrs.push_back(*prefix);
+      }
+    }
+  };
+  if (!Absent(Child(spec, "podCIDRs"))) {
+    read.List(Child(spec, "podCIDRs"), "spec.podCIDRs", add_prefix);
+  } else if (!Absent(Child(spec, "podCIDR"))) {
+    add_prefix(Child(spec, "podCIDR"), "spec.podCIDR");
+  }
+  return node;
+}
+
+// The first key that a map of `node` (at `field`) has twice. yaml-cpp keeps
+// both entries and node[key] finds the first, while the author probably
+// meant the last: neither guess is safe, so the object is rejected.
+std::optional<std::string> DuplicateKey(const YAML::Node& node, const std::string& field) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (auto found = DuplicateKey(node[i], absl::StrCat(field, "[", i, "]"))) return found;
+    }
+  }
+  if (!node.IsMap()) return std::nullopt;
+  std::set<std::string> keys;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.Scalar();
+    const std::string child = field.empty() ? key : absl::StrCat(field, ".", key);
+    if (!keys.insert(key).second) return child;
+    if (auto found = DuplicateKey(entry.second, child)) return found;
+  }
+  return std::nullopt;
+}
+
+struct DocumentText {
+  absl::string_view text;
+  int first_line = 1;
+};
+
+// Splits a stream into its documents at "---" lines, so that each is parsed
+// and decoded on its own: yaml-cpp's node trees take some 60 times the
+// text's size, too much to hold for a whole large file at once. A line
+// starting with "---" and then a space or its end is a document marker and
+// can be nothing else (YAML 1.2 §9.1.4, "c-forbidden"), so this is exact.
+// Directives ("%YAML") and comments before a marker stay with it.
+std::vector<DocumentText> SplitDocuments(absl::string_view text) {
+  std::vector<DocumentText> documents;
+  size_t start = 0;
+  int start_line = 1;
+  int line = 1;
+  bool has_content = false;
+  for (size_t at = 0; at < text.size(); ++line) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const absl::string_view row = text.substr(at, end - at);
+    const bool marker = absl::StartsWith(row, "---") &&
+                        (row.size() == 3 || row[3] == ' ' || row[3] == '\t' || row[3] == '\r');
+    if (marker && has_content) {
+      documents.push_back({text.substr(start, at - start), start_line});
+      start = at;
+      start_line = line;
+    }
+    const absl::string_view content = absl::StripLeadingAsciiWhitespace(row);
+    has_content =
+        has_content || marker ||
+        !(content.empty() || absl::StartsWith(content, "#") || absl::StartsWith(content, "%"));
+    at = end + 1;
+  }
+  if (has_content) documents.push_back({text.substr(start), start_line});
+  return documents;
+}
+
+class ManifestDecoder {
+ public:
+  // `line_offset`: lines of the stream before the document's text.
+  void Document(const YAML::Node& doc, int line_offset) {
+    line_offset_ = line_offset;
+    Add(doc);
+  }
+
+  DecodedManifest Take() { return std::move(out_); }
+
+ private:
+  // One object, or a List of them.
+  void Add(const YAML::Node& doc) {
+    if (Absent(doc)) return;
+    const int line = line_offset_ + doc.Mark().line + 1;
+    std::vector<ValidationError> problems;
+    if (std::optional<Object> object = Decode(doc, problems)) {
+      for (ValidationError& error : Validate(*object)) problems.push_back(std::move(error));
+      if (problems.empty()) out_.objects.push_back({.object = *std::move(object), .line = line});
+    }
+    for (ValidationError& problem : problems) {
+      out_.problems.push_back({.error = std::move(problem), .line = line});
+    }
+  }
+
+  // The object, or nullopt with its problems in `problems`.
+  std::optional<Object> Decode(const YAML::Node& doc, std::vector<ValidationError>& problems) {
+    // Name the object as well as can be done before its fields are read,
+    // so that even "kind: required" says which object it is about.
+    const YAML::Node meta = Child(doc, "metadata");
+    auto scalar = [](const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : ""; };
+    ObjectRef ref{scalar(Child(doc, "kind")), scalar(Child(meta, "namespace")),
+                  scalar(Child(meta, "name"))};
+    FieldReader read(ref, problems);
+    if (!doc.IsMap()) {
+      read.Report("", "a manifest document must be a map of fields, not a list or a string");
+      return std::nullopt;
+    }
+    const std::string api_version =
+        read.String(Child(doc, "apiVersion"), "apiVersion").value_or("");
+    if (api_version.empty()) read.Report("apiVersion", "required");
+    if (ref.kind.empty()) read.Report("kind", "required");
+    if (read.failed()) return std::nullopt;
+
+    if (ref.kind == "List") {
+      read.List(Child(doc, "items"), "items",
+                [&](const YAML::Node& item, const std::string&) { Add(item); });
+      return std::nullopt;
+    }
+    struct Known {
+      absl::string_view kind;
+      absl::string_view api_version;
+      bool namespaced;
+    };
+    static constexpr Known kKnown[] = {{kServiceKind, "v1", true},
+                                       {kEndpointSliceKind, "discovery.k8s.io/v1", true},
+                                       {kNodeKind, "v1", false}};
+    const Known* known = std::find_if(std::begin(kKnown), std::end(kKnown),
+                                      [&](const Known& k) { return k.kind == ref.kind; });
+    if (known == std::end(kKnown)) {
+      read.Report("kind", absl::StrCat(api_version, " ", ref.kind, " is not ours; ignored"),
+                  Severity::kInfo);
+      return std::nullopt;
+    }
+    // The reference problems are reported against, from here on.
+    ref.namespace_ = known->namespaced ? (ref.namespace_.empty() ? "default" : ref.namespace_) : "";
+    FieldReader fields(ref, problems);
+    if (api_version != known->api_version) {
+      fields.Report("apiVersion", absl::StrCat("\"", api_version, "\" is not supported for ",
+                                               ref.kind, "; use ", known->api_version));
+      return std::nullopt;
+    }
+    if (const std::optional<std::string> field = DuplicateKey(doc, "")) {
+      fields.Report(*field, "the key appears twice in the same map");
+      return std::nullopt;
+    }
+    std::optional<Object> object;
+    if (ref.kind == kServiceKind) {
+      object = DecodeService(doc, fields);
+    } else if (ref.kind == kEndpointSliceKind) {
+      object = DecodeEndpointSlice(doc, fields);
+    } else {
+      object = DecodeNode(doc, fields);
+    }
+    if (fields.failed()) return std::nullopt;
+    return object;
+  }
+
+  int line_offset_ = 0;
+  DecodedManifest out_;
+};
+
+}  // namespace
+
+absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text) {
+  ManifestDecoder decoder;
+  for (const DocumentText& document : SplitDocuments(text)) {
+    YAML::Node node;
+    try {
+      node = YAML::Load(std::string(document.text));
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("line ", document.first_line + e.mark.line,
+                                                     ", column ", e.mark.column + 1, ": ", e.msg));
+    }
+    decoder.Document(node, document.first_line - 1);
+  }
+  return decoder.Take();
+}
+
+}  // namespace ferry::model

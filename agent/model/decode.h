@@ -1,0 +1,54 @@
+// Manifest text (YAML, possibly several documents, possibly `kind: List`)
+// to typed, validated objects. Pure: no files, no clock.
+#ifndef FERRY_AGENT_MODEL_DECODE_H_
+#define FERRY_AGENT_MODEL_DECODE_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "agent/model/model.h"
+#include "agent/model/validate.h"
+
+namespace ferry::model {
+
+struct DecodedObject {
+  Object object;
+  int line = 0;  // 1-based line where the object starts
+  bool operator==(const DecodedObject&) const = default;
+};
+
+struct DecodeProblem {
+  ValidationError error;
+  int line = 0;  // 1-based line where the object starts
+  bool operator==(const DecodeProblem&) const = default;
+};
+
+struct DecodedManifest {
+  // Valid objects of the kinds Ferry reads, in the order written.
+  std::vector<DecodedObject> objects;
+  // Why each other document or item was left out: errors for invalid
+  // objects, info entries for objects that are not Ferry's.
+  std::vector<DecodeProblem> problems;
+};
+
+// InvalidArgument "line L, column C: <reason>" when the text is not YAML;
+// nothing of the text is used then. Otherwise every document is decoded on
+// its own, so one bad object costs only itself. Empty documents are skipped.
+//
+// Decisions (Kubernetes' own behaviour unless said otherwise):
+//  - A namespaced object without metadata.namespace is in "default".
+//  - Kinds Ferry reads in another apiVersion (discovery.k8s.io/v1beta1
+//    EndpointSlice) are errors: the author meant them for Ferry. Other kinds
+//    are info entries ("not ours"), as are Services that are not
+//    LoadBalancers or have another loadBalancerClass, and FQDN slices.
+//  - Numbers must be YAML numbers: `port: "80"` is an error, as it is for
+//    the API server; a quoted targetPort is a port name.
+//  - A key that appears twice in one map makes its object invalid (yaml-cpp
+//    would silently use the first, the author probably meant the last).
+//  - Fields Ferry does not use are not checked (nodePort, targetRef, ...).
+absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text);
+
+}  // namespace ferry::model
+
+#endif  // FERRY_AGENT_MODEL_DECODE_H_

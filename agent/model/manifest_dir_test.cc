@@ -1,0 +1,263 @@
+// Loading a manifest directory: merging files, surviving broken ones,
+// duplicates, and the examples shipped in deploy/examples.
+#include "agent/model/manifest_dir.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::model {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+using Files = std::map<std::string, absl::StatusOr<std::string>>;
+
+std::string NodeYaml(absl::string_view name) {
+  return absl::StrCat("apiVersion: v1\nkind: Node\nmetadata: {name: ", name, "}\n");
+}
+
+std::string ServiceYaml(absl::string_view name, int port) {
+  return absl::StrCat("apiVersion: v1\nkind: Service\nmetadata: {name: ", name,
+                      "}\nspec: {type: LoadBalancer, ports: [{port: ", port, "}]}\n");
+}
+
+const Service& WebIn(const LoadResult& result) {
+  const Service* web = result.model.FindService("default", "web");
+  if (web == nullptr) {
+    ADD_FAILURE() << "no Service default/web";
+    static const Service kNone;
+    return kNone;
+  }
+  return *web;
+}
+
+std::vector<std::string> Printed(const std::vector<FileError>& errors) {
+  std::vector<std::string> printed;
+  for (const FileError& error : errors) printed.push_back(error.ToString());
+  return printed;
+}
+
+std::vector<std::string> Printed(const std::vector<ObjectError>& errors) {
+  std::vector<std::string> printed;
+  for (const ObjectError& error : errors) printed.push_back(error.ToString());
+  return printed;
+}
+
+TEST(ManifestDirTest, MergesEveryFile) {
+  const LoadResult result =
+      LoadManifests({{"m/nodes.yaml", NodeYaml("node1") + "---\n" + NodeYaml("node2")},
+                     {"m/web.yaml", ServiceYaml("web", 80)}},
+                    {});
+  EXPECT_THAT(result.file_errors, IsEmpty());
+  EXPECT_THAT(result.object_errors, IsEmpty());
+  EXPECT_EQ(result.model.size(), 3u);
+  EXPECT_THAT(result.state, SizeIs(2));
+}
+
+TEST(ManifestDirTest, BrokenYamlKeepsTheFilesLastGoodObjectsAndTouchesNoOther) {
+  const LoadResult first = LoadManifests(
+      {{"m/nodes.yaml", NodeYaml("node1")}, {"m/web.yaml", ServiceYaml("web", 80)}}, {});
+  ASSERT_EQ(first.model.size(), 2u);
+
+  const LoadResult broken =
+      LoadManifests({{"m/nodes.yaml", NodeYaml("node1") + "---\n" + NodeYaml("node2")},
+                     {"m/web.yaml", "spec: {ports: [\n"}},
+                    first.state);
+  EXPECT_THAT(
+      Printed(broken.file_errors),
+      ElementsAre("m/web.yaml: line 2, column 1: end of sequence flow not found; its last good "
+                  "version stays in use (1 objects)"));
+  EXPECT_EQ(WebIn(broken), WebIn(first));
+  EXPECT_NE(broken.model.FindNode("node2"), nullptr) << "the other file's change is applied";
+
+  const LoadResult fixed =
+      LoadManifests({{"m/nodes.yaml", NodeYaml("node1")}, {"m/web.yaml", ServiceYaml("web", 8080)}},
+                    broken.state);
+  EXPECT_THAT(fixed.file_errors, IsEmpty());
+  EXPECT_EQ(WebIn(fixed).ports[0].port, 8080);
+}
+
+TEST(ManifestDirTest, AFileThatNeverParsedContributesNothing) {
+  const LoadResult result =
+      LoadManifests({{"m/a.yaml", "a: [\n"}, {"m/b.yaml", NodeYaml("node1")}}, {});
+  EXPECT_THAT(
+      Printed(result.file_errors),
+      ElementsAre("m/a.yaml: line 2, column 1: end of sequence flow not found; the file has never "
+                  "loaded, so none of its objects are used"));
+  EXPECT_EQ(result.model.size(), 1u);
+  EXPECT_THAT(result.state, SizeIs(1));
+}
+
+TEST(ManifestDirTest, AnUnreadableFileKeepsItsObjectsLikeABrokenOne) {
+  const LoadResult first = LoadManifests({{"m/web.yaml", ServiceYaml("web", 80)}}, {});
+  const LoadResult unreadable = LoadManifests(
+      {{"m/web.yaml", absl::PermissionDeniedError("cannot read: Permission denied")}}, first.state);
+  EXPECT_THAT(
+      Printed(unreadable.file_errors),
+      ElementsAre("m/web.yaml: cannot read: Permission denied; its last good version stays in use "
+                  "(1 objects)"));
+  EXPECT_EQ(WebIn(unreadable), WebIn(first));
+}
+
+TEST(ManifestDirTest, ARemovedFileTakesItsObjectsAway) {
+  const LoadResult first = LoadManifests(
+      {{"m/nodes.yaml", NodeYaml("node1")}, {"m/web.yaml", ServiceYaml("web", 80)}}, {});
+  const LoadResult removed = LoadManifests({{"m/nodes.yaml", NodeYaml("node1")}}, first.state);
+  EXPECT_EQ(removed.model.FindService("default", "web"), nullptr);
+  EXPECT_EQ(removed.model.size(), 1u);
+  EXPECT_THAT(removed.state, SizeIs(1));
+}
+
+TEST(ManifestDirTest, InvalidObjectsAreReportedWithTheirPlaceEvenWhileTheFileIsBroken) {
+  const std::string content = NodeYaml("node1") + "---\n" + ServiceYaml("web", 70000);
+  const LoadResult first = LoadManifests({{"m/all.yaml", content}}, {});
+  const std::vector<std::string> expected = {
+      "m/all.yaml:5: Service default/web: spec.ports[0].port: 70000 is not a port (1-65535)"};
+  EXPECT_EQ(Printed(first.object_errors), expected);
+  EXPECT_EQ(first.model.size(), 1u);
+
+  const LoadResult broken = LoadManifests({{"m/all.yaml", content + "x: [\n"}}, first.state);
+  EXPECT_EQ(Printed(broken.object_errors), expected);
+  EXPECT_EQ(broken.model, first.model);
+}
+
+TEST(ManifestDirTest, AnObjectDefinedTwiceIsTakenFromTheFirstFileByPath) {
+  const LoadResult result =
+      LoadManifests({{"m/b.yaml", ServiceYaml("web", 8080)},
+                     {"m/a.yaml", NodeYaml("node1") + "---\n" + ServiceYaml("web", 80)},
+                     {"m/c.yaml", ServiceYaml("web", 9090)}},
+                    {});
+  EXPECT_THAT(
+      Printed(result.object_errors),
+      ElementsAre("m/b.yaml:1: Service default/web: metadata.name: also defined at m/a.yaml:5, "
+                  "which is used; this one is not",
+                  "m/c.yaml:1: Service default/web: metadata.name: also defined at m/a.yaml:5, "
+                  "which is used; this one is not"));
+  EXPECT_EQ(WebIn(result).ports[0].port, 80);
+
+  // Removing the winner lets the next file in path order take over.
+  const LoadResult without_a = LoadManifests(
+      {{"m/b.yaml", ServiceYaml("web", 8080)}, {"m/c.yaml", ServiceYaml("web", 9090)}},
+      result.state);
+  EXPECT_EQ(WebIn(without_a).ports[0].port, 8080);
+  EXPECT_THAT(without_a.object_errors, SizeIs(1));
+}
+
+TEST(ManifestDirTest, AnObjectDefinedTwiceInOneFile) {
+  const LoadResult result =
+      LoadManifests({{"m/a.yaml", ServiceYaml("web", 80) + "---\n" + ServiceYaml("web", 81)}}, {});
+  EXPECT_THAT(
+      Printed(result.object_errors),
+      ElementsAre("m/a.yaml:6: Service default/web: metadata.name: also defined at m/a.yaml:1, "
+                  "which is used; this one is not"));
+}
+
+// A scratch directory removed at the end of the test.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ferry-model-XXXXXX").string();
+    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  void Write(const std::string& name, absl::string_view content) const {
+    std::ofstream(path_ / name) << content;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(ManifestDirTest, ReadsYamlAndYmlFilesOnly) {
+  ScratchDir dir;
+  dir.Write("nodes.yml", NodeYaml("node1"));
+  dir.Write("web.yaml", ServiceYaml("web", 80));
+  dir.Write(".web.yaml.swp", "not yaml: [");
+  dir.Write("README.md", "not yaml: [");
+  std::filesystem::create_directory(dir.path() / "sub.yaml");
+  dir.Write("sub.yaml/node2.yaml", NodeYaml("node2"));
+
+  absl::StatusOr<LoadResult> result = LoadManifestDir(dir.path(), {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->file_errors, IsEmpty());
+  EXPECT_EQ(result->model.size(), 2u);
+  EXPECT_THAT(result->state, SizeIs(2));
+  EXPECT_TRUE(result->state.contains((dir.path() / "web.yaml").string()));
+
+  dir.Write("web.yaml", "spec: [\n");
+  absl::StatusOr<LoadResult> broken = LoadManifestDir(dir.path(), std::move(result->state));
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  ASSERT_THAT(broken->file_errors, SizeIs(1));
+  EXPECT_EQ(broken->file_errors[0].file, (dir.path() / "web.yaml").string());
+  EXPECT_NE(broken->model.FindService("default", "web"), nullptr);
+}
+
+TEST(ManifestDirTest, AMissingDirectoryIsAnError) {
+  absl::StatusOr<LoadResult> result = LoadManifestDir("/nonexistent/ferry-manifests", {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(
+      result.status().message(),
+      "cannot list the manifest directory /nonexistent/ferry-manifests: No such file or directory");
+}
+
+TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
+  absl::StatusOr<LoadResult> result =
+      LoadManifestDir(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples", {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->file_errors, IsEmpty());
+  EXPECT_THAT(Printed(result->object_errors), IsEmpty());
+  const Model& model = result->model;
+  EXPECT_EQ(model.services().size(), 1u);
+  EXPECT_EQ(model.endpoint_slices().size(), 2u);
+  EXPECT_EQ(model.nodes().size(), 3u);
+
+  const Service& web = WebIn(*result);
+  EXPECT_EQ(web.ip_family_policy, IpFamilyPolicy::kPreferDualStack);
+  const ServiceVips vips = VipsOf(web);
+  EXPECT_EQ(vips.source, VipSource::kAnnotation);
+  EXPECT_THAT(vips.addresses,
+              ElementsAre(*IpAddress::Parse("198.19.0.10"), *IpAddress::Parse("2001:db8:19::10")));
+
+  const std::vector<PortBackends> backends = ServiceBackends(model, web, "node1");
+  ASSERT_EQ(backends.size(), 2u);
+  for (size_t f = 0; f < 2; ++f) {
+    EXPECT_EQ(backends[f].family, f == 0 ? IpFamily::kIPv4 : IpFamily::kIPv6);
+    EXPECT_EQ(backends[f].port.port, 80);
+    ASSERT_THAT(backends[f].backends, SizeIs(3));
+    for (int k = 1; k <= 3; ++k) {
+      const Backend& backend = backends[f].backends[k - 1];
+      const std::string pod =
+          f == 0 ? absl::StrCat("198.18.", 16 + k, ".10") : absl::StrCat("2001:db8:16:", k, "::10");
+      EXPECT_EQ(backend.address.ToString(), pod);
+      EXPECT_EQ(backend.port, 8080);
+      EXPECT_EQ(backend.node_name, absl::StrCat("node", k));
+    }
+  }
+
+  for (int k = 1; k <= 3; ++k) {
+    const Node* node = model.FindNode(absl::StrCat("node", k));
+    ASSERT_NE(node, nullptr);
+    EXPECT_THAT(node->internal_ips,
+                ElementsAre(*IpAddress::Parse(absl::StrCat("198.18.0.", 10 + k)),
+                            *IpAddress::Parse(absl::StrCat("2001:db8:0:1::", 10 + k))));
+    EXPECT_THAT(node->pod_cidrs,
+                ElementsAre(*IpPrefix::Parse(absl::StrCat("198.18.", 16 + k, ".0/24")),
+                            *IpPrefix::Parse(absl::StrCat("2001:db8:16:", k, "::/64"))));
+  }
+}
+
+}  // namespace
+}  // namespace ferry::model

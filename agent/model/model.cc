@@ -1,0 +1,176 @@
+#include "agent/model/model.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ferry::model {
+namespace {
+
+template <typename T>
+absl::Status Insert(std::map<ObjectRef, T>& objects, T object) {
+  ObjectRef ref = object.Ref();
+  auto [it, inserted] = objects.try_emplace(ref, std::move(object));
+  if (!inserted)
+    return absl::AlreadyExistsError(absl::StrCat(ref.ToString(), " is already in the model"));
+  return absl::OkStatus();
+}
+
+// The container port a slice gives for `port`, or nullopt when the slice
+// has none for it (see ServiceBackends).
+std::optional<uint16_t> ResolveTargetPort(const ServicePort& port, const EndpointSlice& slice) {
+  auto find_named = [&](absl::string_view name) -> const EndpointPort* {
+    for (const EndpointPort& candidate : slice.ports) {
+      if (candidate.protocol == port.protocol && candidate.name == name && candidate.port) {
+        return &candidate;
+      }
+    }
+    return nullptr;
+  };
+  if (const EndpointPort* by_service_port = find_named(port.name)) return by_service_port->port;
+  if (!port.target_port.name.empty()) {
+    if (const EndpointPort* by_target = find_named(port.target_port.name)) return by_target->port;
+    return std::nullopt;
+  }
+  return port.target_port.number;
+}
+
+// Kubernetes' choice among candidates: the ready ones, else the serving and
+// terminating ones.
+PortBackends Select(const ServicePort& port, IpFamily family, std::vector<Backend> ready,
+                    std::vector<Backend> draining) {
+  const bool fallback = ready.empty() && !draining.empty();
+  PortBackends result{.port = port,
+                      .family = family,
+                      .backends = fallback ? std::move(draining) : std::move(ready),
+                      .terminating_fallback = fallback};
+  std::sort(result.backends.begin(), result.backends.end());
+  result.backends.erase(std::unique(result.backends.begin(), result.backends.end(),
+                                    [](const Backend& a, const Backend& b) {
+                                      return a.address == b.address && a.port == b.port;
+                                    }),
+                        result.backends.end());
+  return result;
+}
+
+}  // namespace
+
+std::string ObjectRef::ToString() const {
+  // Both arms string_views: a std::string arm would make a temporary.
+  const absl::string_view shown_kind = kind.empty() ? absl::string_view("object") : kind;
+  const absl::string_view shown_name = name.empty() ? absl::string_view("(no name)") : name;
+  if (namespace_.empty()) return absl::StrCat(shown_kind, " ", shown_name);
+  return absl::StrCat(shown_kind, " ", namespace_, "/", shown_name);
+}
+
+absl::string_view ProtocolName(Protocol protocol) {
+  return protocol == Protocol::kTCP ? "TCP" : "UDP";
+}
+
+ObjectRef Service::Ref() const {
+  return {std::string(kServiceKind), metadata.namespace_, metadata.name};
+}
+
+ObjectRef EndpointSlice::Ref() const {
+  return {std::string(kEndpointSliceKind), metadata.namespace_, metadata.name};
+}
+
+ObjectRef EndpointSlice::ServiceRef() const {
+  return {std::string(kServiceKind), metadata.namespace_, service_name};
+}
+
+ObjectRef Node::Ref() const { return {std::string(kNodeKind), "", metadata.name}; }
+
+ObjectRef RefOf(const Object& object) {
+  return std::visit([](const auto& typed) { return typed.Ref(); }, object);
+}
+
+absl::Status Model::Add(Object object) {
+  if (auto* service = std::get_if<Service>(&object)) return Insert(services_, std::move(*service));
+  if (auto* node = std::get_if<Node>(&object)) return Insert(nodes_, std::move(*node));
+  auto& slice = std::get<EndpointSlice>(object);
+  const ObjectRef slice_ref = slice.Ref();
+  const ObjectRef service_ref = slice.ServiceRef();
+  if (absl::Status status = Insert(slices_, std::move(slice)); !status.ok()) return status;
+  std::vector<ObjectRef>& siblings = slices_by_service_[service_ref];
+  siblings.insert(std::upper_bound(siblings.begin(), siblings.end(), slice_ref), slice_ref);
+  return absl::OkStatus();
+}
+
+const Service* Model::FindService(absl::string_view namespace_, absl::string_view name) const {
+  auto it = services_.find(
+      ObjectRef{std::string(kServiceKind), std::string(namespace_), std::string(name)});
+  return it == services_.end() ? nullptr : &it->second;
+}
+
+const Node* Model::FindNode(absl::string_view name) const {
+  auto it = nodes_.find(ObjectRef{std::string(kNodeKind), "", std::string(name)});
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+std::vector<const EndpointSlice*> Model::SlicesOf(const ObjectRef& service) const {
+  std::vector<const EndpointSlice*> result;
+  auto it = slices_by_service_.find(service);
+  if (it == slices_by_service_.end()) return result;
+  for (const ObjectRef& ref : it->second) result.push_back(&slices_.at(ref));
+  return result;
+}
+
+absl::string_view VipSourceName(VipSource source) {
+  switch (source) {
+    case VipSource::kStatusIngress:
+      return "status.loadBalancer.ingress";
+    case VipSource::kLoadBalancerIp:
+      return "spec.loadBalancerIP";
+    case VipSource::kAnnotation:
+      return kIpsAnnotation;
+    case VipSource::kNone:
+      break;
+  }
+  return "none";
+}
+
+ServiceVips VipsOf(const Service& service) {
+  if (!service.ingress_ips.empty()) return {VipSource::kStatusIngress, service.ingress_ips};
+  if (service.load_balancer_ip) return {VipSource::kLoadBalancerIp, {*service.load_balancer_ip}};
+  if (!service.annotated_ips.empty()) return {VipSource::kAnnotation, service.annotated_ips};
+  return {};
+}
+
+std::vector<PortBackends> ServiceBackends(const Model& model, const Service& service,
+                                          absl::string_view receiving_node) {
+  const std::vector<const EndpointSlice*> slices = model.SlicesOf(service.Ref());
+  const bool local_only = service.external_traffic_policy == TrafficPolicy::kLocal;
+  std::vector<PortBackends> result;
+  for (const ServicePort& port : service.ports) {
+    for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+      bool matched = false;
+      std::vector<Backend> ready;
+      std::vector<Backend> draining;
+      for (const EndpointSlice* slice : slices) {
+        if (slice->address_type != family) continue;
+        const std::optional<uint16_t> target = ResolveTargetPort(port, *slice);
+        if (!target) continue;
+        matched = true;
+        for (const Endpoint& endpoint : slice->endpoints) {
+          if (local_only && endpoint.node_name != receiving_node) continue;
+          const EndpointConditions& conditions = endpoint.conditions;
+          Backend backend{.address = endpoint.addresses.front(),
+                          .port = *target,
+                          .node_name = endpoint.node_name,
+                          .terminating = conditions.IsTerminating()};
+          if (conditions.IsReady()) {
+            ready.push_back(std::move(backend));
+          } else if (conditions.IsServing() && conditions.IsTerminating()) {
+            draining.push_back(std::move(backend));
+          }
+        }
+      }
+      if (matched) result.push_back(Select(port, family, std::move(ready), std::move(draining)));
+    }
+  }
+  return result;
+}
+
+}  // namespace ferry::model

@@ -1,0 +1,242 @@
+// The typed model of the Kubernetes objects Ferry reads (DESIGN.md §2): what
+// a manifest directory, and later the API server, tells the agent. Only
+// objects that passed validation (validate.h) are ever in a Model, so
+// consumers can rely on ports being 1-65535, addresses being parsed, etc.
+#ifndef FERRY_AGENT_MODEL_MODEL_H_
+#define FERRY_AGENT_MODEL_MODEL_H_
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "agent/model/address.h"
+
+namespace ferry::model {
+
+inline constexpr absl::string_view kServiceKind = "Service";
+inline constexpr absl::string_view kEndpointSliceKind = "EndpointSlice";
+inline constexpr absl::string_view kNodeKind = "Node";
+
+// A Service whose spec.loadBalancerClass is unset or this value is Ferry's;
+// one with any other class belongs to another load-balancer implementation.
+inline constexpr absl::string_view kLoadBalancerClass = "ferry.dev/lb";
+// Comma-separated VIPs for a Service until the IPAM issue assigns them.
+inline constexpr absl::string_view kIpsAnnotation = "ferry.dev/ips";
+// The label that ties an EndpointSlice to its Service.
+inline constexpr absl::string_view kServiceNameLabel = "kubernetes.io/service-name";
+
+struct ObjectRef {
+  std::string kind;
+  std::string namespace_;  // empty for cluster-scoped kinds (Node)
+  std::string name;
+
+  // "Service default/web", "Node node1".
+  std::string ToString() const;
+  auto operator<=>(const ObjectRef&) const = default;
+};
+inline std::ostream& operator<<(std::ostream& out, const ObjectRef& ref) {
+  return out << ref.ToString();
+}
+
+struct ObjectMeta {
+  std::string name;
+  // "default" when a namespaced object's manifest leaves it out (as kubectl
+  // does); empty for cluster-scoped objects.
+  std::string namespace_;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string creation_timestamp;  // as written; empty when absent
+  bool operator==(const ObjectMeta&) const = default;
+};
+
+enum class Protocol : uint8_t { kTCP, kUDP };
+absl::string_view ProtocolName(Protocol protocol);  // "TCP", "UDP"
+
+// IntOrString: a container port number or the name of a container port.
+struct TargetPort {
+  uint16_t number = 0;  // 0 when `name` is set
+  std::string name;
+  bool operator==(const TargetPort&) const = default;
+};
+
+struct ServicePort {
+  std::string name;  // may be empty only when the Service has one port
+  Protocol protocol = Protocol::kTCP;
+  uint16_t port = 0;
+  // Defaults to `port`, as the API server does.
+  TargetPort target_port;
+  bool operator==(const ServicePort&) const = default;
+};
+
+enum class IpFamilyPolicy : uint8_t { kSingleStack, kPreferDualStack, kRequireDualStack };
+enum class TrafficPolicy : uint8_t { kCluster, kLocal };
+
+// A core/v1 Service of type LoadBalancer whose class is Ferry's; no other
+// Service is in the model.
+struct Service {
+  ObjectMeta metadata;
+  std::vector<ServicePort> ports;
+  std::vector<IpFamily> ip_families;               // spec.ipFamilies, may be empty
+  std::optional<IpFamilyPolicy> ip_family_policy;  // spec.ipFamilyPolicy
+  std::string load_balancer_class;                 // empty or kLoadBalancerClass
+  std::optional<IpAddress> load_balancer_ip;       // spec.loadBalancerIP
+  TrafficPolicy external_traffic_policy = TrafficPolicy::kCluster;
+  std::vector<IpAddress> annotated_ips;  // the ferry.dev/ips annotation, in order
+  std::vector<IpAddress> ingress_ips;    // status.loadBalancer.ingress[].ip, in order
+
+  ObjectRef Ref() const;
+  bool operator==(const Service&) const = default;
+};
+
+// Kubernetes documents nil conditions as: ready unknown = ready, serving
+// unknown = whatever ready says, terminating unknown = not terminating.
+struct EndpointConditions {
+  std::optional<bool> ready;
+  std::optional<bool> serving;
+  std::optional<bool> terminating;
+
+  bool IsReady() const { return ready.value_or(true); }
+  bool IsServing() const { return serving.value_or(IsReady()); }
+  bool IsTerminating() const { return terminating.value_or(false); }
+  bool operator==(const EndpointConditions&) const = default;
+};
+
+struct Endpoint {
+  // At least one, all of the slice's address type. Like kube-proxy, Ferry
+  // sends traffic to the first one only.
+  std::vector<IpAddress> addresses;
+  EndpointConditions conditions;
+  std::string node_name;  // empty when unknown
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct EndpointPort {
+  std::string name;
+  // nullopt: the slice does not say (Kubernetes: "all ports"); a Service
+  // port with a numeric targetPort then uses that number.
+  std::optional<uint16_t> port;
+  Protocol protocol = Protocol::kTCP;
+  bool operator==(const EndpointPort&) const = default;
+};
+
+// A discovery.k8s.io/v1 EndpointSlice of address type IPv4 or IPv6.
+struct EndpointSlice {
+  ObjectMeta metadata;
+  IpFamily address_type = IpFamily::kIPv4;
+  std::string service_name;  // the kubernetes.io/service-name label
+  std::vector<Endpoint> endpoints;
+  std::vector<EndpointPort> ports;
+
+  ObjectRef Ref() const;
+  // The Service this slice belongs to.
+  ObjectRef ServiceRef() const;
+  bool operator==(const EndpointSlice&) const = default;
+};
+
+// A core/v1 Node. Address types other than these three (InternalDNS,
+// ExternalDNS) are valid Kubernetes but not used by Ferry, so not kept.
+struct Node {
+  ObjectMeta metadata;
+  std::vector<IpAddress> internal_ips;
+  std::vector<IpAddress> external_ips;
+  std::vector<std::string> hostnames;
+  std::vector<IpPrefix> pod_cidrs;  // spec.podCIDRs, else spec.podCIDR
+
+  ObjectRef Ref() const;
+  bool operator==(const Node&) const = default;
+};
+
+using Object = std::variant<Service, EndpointSlice, Node>;
+ObjectRef RefOf(const Object& object);
+
+class Model {
+ public:
+  // AlreadyExists when an object with the same ObjectRef is in the model;
+  // the model is then unchanged.
+  absl::Status Add(Object object);
+
+  const std::map<ObjectRef, Service>& services() const { return services_; }
+  const std::map<ObjectRef, EndpointSlice>& endpoint_slices() const { return slices_; }
+  const std::map<ObjectRef, Node>& nodes() const { return nodes_; }
+  size_t size() const { return services_.size() + slices_.size() + nodes_.size(); }
+
+  const Service* FindService(absl::string_view namespace_, absl::string_view name) const;
+  const Node* FindNode(absl::string_view name) const;
+  // The slices labelled with this Service's name, in ObjectRef order, whether
+  // or not the Service itself is in the model.
+  std::vector<const EndpointSlice*> SlicesOf(const ObjectRef& service) const;
+
+  bool operator==(const Model& other) const {
+    return services_ == other.services_ && slices_ == other.slices_ && nodes_ == other.nodes_;
+  }
+
+ private:
+  std::map<ObjectRef, Service> services_;
+  std::map<ObjectRef, EndpointSlice> slices_;
+  std::map<ObjectRef, Node> nodes_;
+  std::map<ObjectRef, std::vector<ObjectRef>> slices_by_service_;
+};
+
+// Where a Service's VIPs came from: the first of these that has any
+// address wins (the IPAM issue replaces this with allocation).
+enum class VipSource : uint8_t { kNone, kStatusIngress, kLoadBalancerIp, kAnnotation };
+absl::string_view VipSourceName(VipSource source);
+
+struct ServiceVips {
+  VipSource source = VipSource::kNone;
+  std::vector<IpAddress> addresses;
+  bool operator==(const ServiceVips&) const = default;
+};
+ServiceVips VipsOf(const Service& service);
+
+struct Backend {
+  IpAddress address;
+  uint16_t port = 0;
+  std::string node_name;
+  bool terminating = false;
+  auto operator<=>(const Backend&) const = default;
+};
+
+// The endpoints that receive new traffic for one port of a Service in one
+// address family (a VIP of that family is DNATed to them).
+struct PortBackends {
+  ServicePort port;
+  IpFamily family = IpFamily::kIPv4;
+  // Sorted by address then port, without duplicates (a pod listed by two
+  // slices while the slices are rebalanced counts once).
+  std::vector<Backend> backends;
+  // No endpoint was ready, so these are the serving-and-terminating ones
+  // (Kubernetes' fallback, KEP-1669) so connections can still drain to them.
+  bool terminating_fallback = false;
+  bool operator==(const PortBackends&) const = default;
+};
+
+// The backends of each Service port, per family, for traffic arriving at
+// `receiving_node`: with externalTrafficPolicy Local only endpoints on that
+// node count, with Cluster every endpoint does (and receiving_node is not
+// used). Within that set, the ready endpoints are used; when none is ready,
+// the ones that are serving and terminating; never any other.
+//
+// A slice port matches a Service port when the protocols are equal and
+//  1. its name is the Service port's name (what the EndpointSlice controller
+//     writes: slice ports are named after Service ports and carry the
+//     resolved target port), else
+//  2. its name is the Service port's named targetPort (hand-written slices
+//     that name the container port), else
+//  3. the targetPort is a number: that number is used for the slice's
+//     endpoints.
+// A family appears once a slice of that family matches the port, even if
+// none of its endpoints qualifies (the entry then has no backends).
+std::vector<PortBackends> ServiceBackends(const Model& model, const Service& service,
+                                          absl::string_view receiving_node);
+
+}  // namespace ferry::model
+
+#endif  // FERRY_AGENT_MODEL_MODEL_H_

@@ -1,0 +1,269 @@
+// The model's queries: which VIPs a Service has, which endpoints serve it.
+#include "agent/model/model.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::model {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+IpAddress Ip(absl::string_view text) {
+  absl::StatusOr<IpAddress> parsed = IpAddress::Parse(text);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.value_or(IpAddress{});
+}
+
+Service Web(std::vector<ServicePort> ports) {
+  return {.metadata = {.name = "web", .namespace_ = "default"}, .ports = std::move(ports)};
+}
+
+const ServicePort kHttp{.name = "http", .port = 80, .target_port = {.name = "http"}};
+
+EndpointSlice Slice(absl::string_view name, IpFamily family, std::vector<EndpointPort> ports,
+                    std::vector<Endpoint> endpoints, absl::string_view service = "web") {
+  return {.metadata = {.name = std::string(name), .namespace_ = "default"},
+          .address_type = family,
+          .service_name = std::string(service),
+          .endpoints = std::move(endpoints),
+          .ports = std::move(ports)};
+}
+
+Endpoint Pod(absl::string_view address, absl::string_view node,
+             EndpointConditions conditions = {}) {
+  return {.addresses = {Ip(address)}, .conditions = conditions, .node_name = std::string(node)};
+}
+
+Backend To(absl::string_view address, uint16_t port, absl::string_view node,
+           bool terminating = false) {
+  return {.address = Ip(address),
+          .port = port,
+          .node_name = std::string(node),
+          .terminating = terminating};
+}
+
+Model With(const Service& service, std::vector<EndpointSlice> slices) {
+  Model model;
+  EXPECT_TRUE(model.Add(service).ok());
+  for (EndpointSlice& slice : slices) EXPECT_TRUE(model.Add(std::move(slice)).ok());
+  return model;
+}
+
+std::vector<PortBackends> BackendsOf(const Model& model,
+                                     absl::string_view receiving_node = "node1") {
+  return ServiceBackends(model, *model.FindService("default", "web"), receiving_node);
+}
+
+TEST(ObjectRefTest, Prints) {
+  EXPECT_EQ(ObjectRef({"Service", "default", "web"}).ToString(), "Service default/web");
+  EXPECT_EQ(ObjectRef({"Node", "", "node1"}).ToString(), "Node node1");
+  EXPECT_EQ(ObjectRef({"", "", ""}).ToString(), "object (no name)");
+}
+
+TEST(ModelTest, KeepsObjectsByRefAndRefusesASecondCopy) {
+  Model model;
+  ASSERT_TRUE(model.Add(Web({kHttp})).ok());
+  ASSERT_TRUE(model.Add(Node{.metadata = {.name = "node1"}}).ok());
+  const absl::Status again = model.Add(Web({}));
+  EXPECT_TRUE(absl::IsAlreadyExists(again)) << again;
+  EXPECT_EQ(again.message(), "Service default/web is already in the model");
+  EXPECT_EQ(model.size(), 2u);
+  EXPECT_THAT(model.FindService("default", "web")->ports, ElementsAre(kHttp));
+  EXPECT_EQ(model.FindService("other", "web"), nullptr);
+  EXPECT_NE(model.FindNode("node1"), nullptr);
+  EXPECT_EQ(model.FindNode("node2"), nullptr);
+}
+
+TEST(ModelTest, SlicesOfAServiceAreFoundByLabelInItsNamespace) {
+  Model model;
+  ASSERT_TRUE(model.Add(Slice("web-b", IpFamily::kIPv4, {}, {})).ok());
+  ASSERT_TRUE(model.Add(Slice("web-a", IpFamily::kIPv6, {}, {})).ok());
+  ASSERT_TRUE(model.Add(Slice("api-a", IpFamily::kIPv4, {}, {}, "api")).ok());
+  EndpointSlice elsewhere = Slice("web-c", IpFamily::kIPv4, {}, {});
+  elsewhere.metadata.namespace_ = "shop";
+  ASSERT_TRUE(model.Add(elsewhere).ok());
+  std::vector<std::string> names;
+  for (const EndpointSlice* slice : model.SlicesOf({"Service", "default", "web"})) {
+    names.push_back(slice->metadata.name);
+  }
+  EXPECT_THAT(names, ElementsAre("web-a", "web-b"));
+  EXPECT_THAT(model.SlicesOf({"Service", "default", "nothing"}), IsEmpty());
+}
+
+TEST(VipsTest, StatusThenLoadBalancerIpThenAnnotation) {
+  Service service = Web({kHttp});
+  EXPECT_EQ(VipsOf(service), ServiceVips{});
+  service.annotated_ips = {Ip("198.19.0.10"), Ip("2001:db8:19::10")};
+  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kAnnotation, service.annotated_ips}));
+  service.load_balancer_ip = Ip("198.19.0.20");
+  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kLoadBalancerIp, {Ip("198.19.0.20")}}));
+  service.ingress_ips = {Ip("198.19.0.30")};
+  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kStatusIngress, {Ip("198.19.0.30")}}));
+  EXPECT_EQ(VipSourceName(VipSource::kAnnotation), "ferry.dev/ips");
+}
+
+TEST(BackendsTest, NamedTargetPortFollowsTheSlicePortOfTheSameName) {
+  const Model model =
+      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                                {Pod("198.18.18.10", "node2"), Pod("198.18.17.10", "node1")})});
+  EXPECT_THAT(BackendsOf(model),
+              ElementsAre(PortBackends{.port = kHttp,
+                                       .family = IpFamily::kIPv4,
+                                       .backends = {To("198.18.17.10", 8080, "node1"),
+                                                    To("198.18.18.10", 8080, "node2")}}));
+}
+
+TEST(BackendsTest, SlicePortsNamedAfterTheServicePortAsTheControllerWritesThem) {
+  const ServicePort web{.name = "web", .port = 80, .target_port = {.name = "http"}};
+  const ServicePort metrics{.name = "metrics", .port = 9090, .target_port = {.number = 9090}};
+  const Model model =
+      With(Web({web, metrics}),
+           {Slice("web-1", IpFamily::kIPv4,
+                  {{.name = "web", .port = 8080}, {.name = "metrics", .port = 9100}},
+                  {Pod("198.18.17.10", "node1")})});
+  EXPECT_THAT(
+      BackendsOf(model),
+      ElementsAre(PortBackends{.port = web, .backends = {To("198.18.17.10", 8080, "node1")}},
+                  PortBackends{.port = metrics, .backends = {To("198.18.17.10", 9100, "node1")}}))
+      << "the slice's port number wins over the Service's numeric targetPort";
+}
+
+TEST(BackendsTest, NumericTargetPortIsUsedDirectly) {
+  const ServicePort dns{
+      .name = "dns", .protocol = Protocol::kUDP, .port = 53, .target_port = {.number = 5353}};
+  const Model model =
+      With(Web({dns}), {Slice("web-1", IpFamily::kIPv4, {}, {Pod("198.18.17.10", "node1")})});
+  EXPECT_THAT(
+      BackendsOf(model),
+      ElementsAre(PortBackends{.port = dns, .backends = {To("198.18.17.10", 5353, "node1")}}));
+}
+
+TEST(BackendsTest, ASlicePortMustHaveTheProtocolAndANumber) {
+  const ServicePort dns{
+      .name = "dns", .protocol = Protocol::kUDP, .port = 53, .target_port = {.name = "dns"}};
+  const Model model = With(
+      Web({dns}),
+      {Slice("web-1", IpFamily::kIPv4, {{.name = "dns", .port = 5353, .protocol = Protocol::kTCP}},
+             {Pod("198.18.17.10", "node1")}),
+       Slice("web-2", IpFamily::kIPv4, {{.name = "dns", .protocol = Protocol::kUDP}},
+             {Pod("198.18.18.10", "node2")})});
+  EXPECT_THAT(BackendsOf(model), IsEmpty())
+      << "a named targetPort with no matching slice port has no backend";
+}
+
+TEST(BackendsTest, MultipleSlicesAreMergedWithoutDuplicates) {
+  const EndpointPort http{.name = "http", .port = 8080};
+  const Model model =
+      With(Web({kHttp}),
+           {Slice("web-1", IpFamily::kIPv4, {http},
+                  {Pod("198.18.17.10", "node1"), Pod("198.18.18.10", "node2")}),
+            Slice("web-2", IpFamily::kIPv4, {http},
+                  {Pod("198.18.18.10", "node2"), Pod("198.18.19.10", "node3")}),
+            Slice("api-1", IpFamily::kIPv4, {http}, {Pod("198.18.19.99", "node3")}, "api")});
+  ASSERT_EQ(BackendsOf(model).size(), 1u);
+  EXPECT_THAT(BackendsOf(model)[0].backends,
+              ElementsAre(To("198.18.17.10", 8080, "node1"), To("198.18.18.10", 8080, "node2"),
+                          To("198.18.19.10", 8080, "node3")));
+}
+
+TEST(BackendsTest, DualStackSlicesGiveOneEntryPerFamily) {
+  const EndpointPort http{.name = "http", .port = 8080};
+  const Model model = With(
+      Web({kHttp}), {Slice("web-v6", IpFamily::kIPv6, {http}, {Pod("2001:db8:16:1::10", "node1")}),
+                     Slice("web-v4", IpFamily::kIPv4, {http}, {Pod("198.18.17.10", "node1")})});
+  EXPECT_THAT(BackendsOf(model),
+              ElementsAre(PortBackends{.port = kHttp,
+                                       .family = IpFamily::kIPv4,
+                                       .backends = {To("198.18.17.10", 8080, "node1")}},
+                          PortBackends{.port = kHttp,
+                                       .family = IpFamily::kIPv6,
+                                       .backends = {To("2001:db8:16:1::10", 8080, "node1")}}));
+}
+
+TEST(BackendsTest, ReadyEndpointsOnlyWhileAnyIsReady) {
+  const EndpointConditions not_ready{.ready = false, .serving = false, .terminating = false};
+  const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
+  const EndpointConditions gone{.ready = false, .serving = false, .terminating = true};
+  const EndpointPort http{.name = "http", .port = 8080};
+  const Model model =
+      With(Web({kHttp}),
+           {Slice("web-1", IpFamily::kIPv4, {http},
+                  {Pod("198.18.17.10", "node1"),  // nil conditions: ready
+                   Pod("198.18.18.10", "node2", not_ready), Pod("198.18.19.10", "node3", draining),
+                   Pod("198.18.19.11", "node3", gone)})});
+  EXPECT_THAT(
+      BackendsOf(model),
+      ElementsAre(PortBackends{.port = kHttp, .backends = {To("198.18.17.10", 8080, "node1")}}));
+}
+
+TEST(BackendsTest, ServingTerminatingEndpointsWhenNoneIsReady) {
+  const EndpointConditions not_ready{.ready = false};
+  const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
+  const EndpointConditions gone{.ready = false, .serving = false, .terminating = true};
+  const EndpointPort http{.name = "http", .port = 8080};
+  const Model model =
+      With(Web({kHttp}),
+           {Slice("web-1", IpFamily::kIPv4, {http},
+                  {Pod("198.18.17.10", "node1", not_ready), Pod("198.18.18.10", "node2", draining),
+                   Pod("198.18.19.10", "node3", gone)})});
+  EXPECT_THAT(BackendsOf(model),
+              ElementsAre(PortBackends{.port = kHttp,
+                                       .backends = {To("198.18.18.10", 8080, "node2", true)},
+                                       .terminating_fallback = true}));
+}
+
+TEST(BackendsTest, NoQualifyingEndpointLeavesTheFamilyEmpty) {
+  const Model model =
+      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                                {Pod("198.18.17.10", "node1", {.ready = false})})});
+  EXPECT_THAT(BackendsOf(model), ElementsAre(PortBackends{.port = kHttp}));
+}
+
+TEST(BackendsTest, LocalTrafficPolicyKeepsTheReceivingNodesEndpoints) {
+  Service service = Web({kHttp});
+  service.external_traffic_policy = TrafficPolicy::kLocal;
+  const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
+  const Model model =
+      With(service, {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                           {Pod("198.18.17.10", "node1"), Pod("198.18.18.10", "node2"),
+                            Pod("198.18.18.11", "node2", draining)})});
+  EXPECT_THAT(BackendsOf(model, "node1")[0].backends,
+              ElementsAre(To("198.18.17.10", 8080, "node1")));
+  EXPECT_THAT(BackendsOf(model, "node2")[0].backends,
+              ElementsAre(To("198.18.18.10", 8080, "node2")));
+  EXPECT_THAT(BackendsOf(model, "node3")[0].backends, IsEmpty());
+}
+
+TEST(BackendsTest, LocalPolicyFallsBackToTerminatingPerNode) {
+  Service service = Web({kHttp});
+  service.external_traffic_policy = TrafficPolicy::kLocal;
+  const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
+  const Model model = With(
+      service, {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                      {Pod("198.18.17.10", "node1"), Pod("198.18.18.11", "node2", draining)})});
+  const std::vector<PortBackends> on_node2 = BackendsOf(model, "node2");
+  ASSERT_EQ(on_node2.size(), 1u);
+  EXPECT_TRUE(on_node2[0].terminating_fallback);
+  EXPECT_THAT(on_node2[0].backends, ElementsAre(To("198.18.18.11", 8080, "node2", true)));
+}
+
+TEST(BackendsTest, ClusterPolicyIgnoresTheReceivingNode) {
+  const Model model =
+      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                                {Pod("198.18.18.10", "node2")})});
+  EXPECT_EQ(BackendsOf(model, "node1"), BackendsOf(model, "node9"));
+  EXPECT_THAT(BackendsOf(model, "node1")[0].backends,
+              ElementsAre(To("198.18.18.10", 8080, "node2")));
+}
+
+TEST(BackendsTest, OnlyTheFirstAddressOfAnEndpointIsUsed) {
+  Endpoint two{.addresses = {Ip("198.18.17.10"), Ip("198.18.17.11")}, .node_name = "node1"};
+  const Model model = With(
+      Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}}, {two})});
+  EXPECT_THAT(BackendsOf(model)[0].backends, ElementsAre(To("198.18.17.10", 8080, "node1")));
+}
+
+}  // namespace
+}  // namespace ferry::model

@@ -1,0 +1,267 @@
+#include "agent/model/validate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace ferry::model {
+namespace {
+
+// The name rules of Kubernetes (k8s.io/apimachinery validation), with their
+// limits spelled out in the messages.
+constexpr size_t kMaxLabelLength = 63;
+constexpr size_t kMaxSubdomainLength = 253;
+constexpr size_t kMaxPortNameLength = 15;
+
+bool IsLowerAlnum(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
+
+bool IsDns1123Label(absl::string_view name) {
+  return !name.empty() && name.size() <= kMaxLabelLength && IsLowerAlnum(name.front()) &&
+         IsLowerAlnum(name.back()) &&
+         std::all_of(name.begin(), name.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
+}
+
+bool IsDns1123Subdomain(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxSubdomainLength) return false;
+  for (absl::string_view label : absl::StrSplit(name, '.')) {
+    if (!IsDns1123Label(label)) return false;
+  }
+  return true;
+}
+
+bool IsDns1035Label(absl::string_view name) {
+  return IsDns1123Label(name) && absl::ascii_islower(name.front());
+}
+
+// IANA_SVC_NAME (RFC 6335 §5.1), the rule for a named targetPort.
+bool IsPortName(absl::string_view name) {
+  return !name.empty() && name.size() <= kMaxPortNameLength && name.front() != '-' &&
+         name.back() != '-' && !absl::StrContains(name, "--") &&
+         std::any_of(name.begin(), name.end(), absl::ascii_islower) &&
+         std::all_of(name.begin(), name.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
+}
+
+// A name rule and what it says, for the message.
+struct NameRule {
+  bool (*valid)(absl::string_view);
+  absl::string_view description;
+};
+
+constexpr NameRule kDns1123Label{
+    IsDns1123Label,
+    "a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a "
+    "letter or digit)"};
+constexpr NameRule kDns1123Subdomain{
+    IsDns1123Subdomain,
+    "a DNS-1123 subdomain (at most 253 characters: DNS-1123 labels joined by '.')"};
+constexpr NameRule kDns1035Label{
+    IsDns1035Label,
+    "a DNS-1035 label (at most 63 lowercase letters, digits and '-', starting with a letter and "
+    "ending with a letter or digit)"};
+constexpr NameRule kPortName{IsPortName,
+                             "a port name (at most 15 lowercase letters, digits and '-', with a "
+                             "letter, no '-' at either end "
+                             "or next to another)"};
+
+// Collects the problems of one object.
+class Checker {
+ public:
+  explicit Checker(ObjectRef object) : object_(std::move(object)) {}
+
+  void Error(std::string field, std::string reason) {
+    errors_.push_back({.object = object_, .field = std::move(field), .reason = std::move(reason)});
+  }
+
+  void Name(std::string field, absl::string_view name, const NameRule& rule) {
+    if (name.empty()) return Error(std::move(field), "required");
+    if (!rule.valid(name))
+      Error(std::move(field), absl::StrCat("\"", name, "\" is not ", rule.description));
+  }
+
+  // Reports every value seen before at another index of `list_field`.
+  template <typename Key>
+  void Unique(std::map<Key, size_t>& seen, const Key& key, absl::string_view list_field,
+              size_t index, absl::string_view item_field, absl::string_view shown) {
+    auto [it, inserted] = seen.try_emplace(key, index);
+    if (inserted) return;
+    Error(absl::StrCat(list_field, "[", index, "]", item_field),
+          absl::StrCat("duplicate ", shown, " (also ", list_field, "[", it->second, "])"));
+  }
+
+  std::vector<ValidationError> Take() { return std::move(errors_); }
+
+ private:
+  ObjectRef object_;
+  std::vector<ValidationError> errors_;
+};
+
+std::string FamilyList(const std::vector<IpFamily>& families) {
+  return absl::StrCat(
+      "[",
+      absl::StrJoin(families, ", ",
+                    [](std::string* out, IpFamily f) { absl::StrAppend(out, FamilyName(f)); }),
+      "]");
+}
+
+void CheckServicePorts(const Service& service, Checker& check) {
+  if (service.ports.empty()) {
+    return check.Error("spec.ports", "required: a LoadBalancer Service needs at least one port");
+  }
+  std::map<std::string, size_t> names;
+  std::map<std::pair<uint16_t, Protocol>, size_t> numbers;
+  for (size_t i = 0; i < service.ports.size(); ++i) {
+    const ServicePort& port = service.ports[i];
+    const std::string field = absl::StrCat("spec.ports[", i, "]");
+    if (!port.name.empty() || service.ports.size() > 1) {
+      if (port.name.empty()) {
+        check.Error(field + ".name", "required when a Service has more than one port");
+      } else {
+        check.Name(field + ".name", port.name, kDns1123Label);
+        check.Unique(names, port.name, "spec.ports", i, ".name",
+                     absl::StrCat("port name \"", port.name, "\""));
+      }
+    }
+    check.Unique(numbers, std::pair(port.port, port.protocol), "spec.ports", i, "",
+                 absl::StrCat("port ", port.port, "/", ProtocolName(port.protocol)));
+    if (!port.target_port.name.empty()) {
+      check.Name(field + ".targetPort", port.target_port.name, kPortName);
+    }
+  }
+}
+
+// Every address of one VIP source must be of a family the Service allows.
+// Returns the families the source has.
+std::set<IpFamily> CheckVipFamilies(const Service& service, absl::string_view field,
+                                    const std::vector<IpAddress>& addresses, Checker& check) {
+  std::set<IpFamily> families;
+  for (const IpAddress& address : addresses) {
+    families.insert(address.family);
+    if (!service.ip_families.empty() &&
+        std::find(service.ip_families.begin(), service.ip_families.end(), address.family) ==
+            service.ip_families.end()) {
+      check.Error(std::string(field),
+                  absl::StrCat(address.ToString(), " is ", FamilyName(address.family),
+                               " but spec.ipFamilies is ", FamilyList(service.ip_families)));
+    }
+  }
+  if (service.ip_family_policy == IpFamilyPolicy::kSingleStack && families.size() > 1) {
+    check.Error(std::string(field),
+                "has IPv4 and IPv6 addresses but spec.ipFamilyPolicy is SingleStack");
+  }
+  return families;
+}
+
+void CheckServiceFamilies(const Service& service, Checker& check) {
+  std::map<IpFamily, size_t> seen;
+  for (size_t i = 0; i < service.ip_families.size(); ++i) {
+    check.Unique(seen, service.ip_families[i], "spec.ipFamilies", i, "",
+                 std::string(FamilyName(service.ip_families[i])));
+  }
+  if (service.ip_family_policy == IpFamilyPolicy::kSingleStack && service.ip_families.size() > 1) {
+    check.Error("spec.ipFamilies",
+                "SingleStack allows one family, not " + FamilyList(service.ip_families));
+  }
+  const std::string annotation_field = absl::StrCat("metadata.annotations[", kIpsAnnotation, "]");
+  std::map<IpAddress, size_t> annotated;
+  for (size_t i = 0; i < service.annotated_ips.size(); ++i) {
+    if (!annotated.try_emplace(service.annotated_ips[i], i).second) {
+      check.Error(annotation_field,
+                  absl::StrCat("duplicate ", service.annotated_ips[i].ToString()));
+    }
+  }
+  const std::set<IpFamily> annotated_families =
+      CheckVipFamilies(service, annotation_field, service.annotated_ips, check);
+  // Only the annotation can be checked for this: spec.loadBalancerIP holds
+  // one address by design, and the status is written by whoever allocated.
+  if (service.ip_family_policy == IpFamilyPolicy::kRequireDualStack &&
+      annotated_families.size() == 1) {
+    const IpFamily missing =
+        *annotated_families.begin() == IpFamily::kIPv4 ? IpFamily::kIPv6 : IpFamily::kIPv4;
+    check.Error(annotation_field,
+                absl::StrCat("spec.ipFamilyPolicy is RequireDualStack but there is no ",
+                             FamilyName(missing), " address"));
+  }
+  if (service.load_balancer_ip) {
+    CheckVipFamilies(service, "spec.loadBalancerIP", {*service.load_balancer_ip}, check);
+  }
+  CheckVipFamilies(service, "status.loadBalancer.ingress", service.ingress_ips, check);
+}
+
+}  // namespace
+
+std::string ValidationError::ToString() const {
+  if (field.empty()) return absl::StrCat(object.ToString(), ": ", reason);
+  return absl::StrCat(object.ToString(), ": ", field, ": ", reason);
+}
+
+std::vector<ValidationError> Validate(const Service& service) {
+  Checker check(service.Ref());
+  check.Name("metadata.name", service.metadata.name, kDns1035Label);
+  check.Name("metadata.namespace", service.metadata.namespace_, kDns1123Label);
+  CheckServicePorts(service, check);
+  CheckServiceFamilies(service, check);
+  return check.Take();
+}
+
+std::vector<ValidationError> Validate(const EndpointSlice& slice) {
+  Checker check(slice.Ref());
+  check.Name("metadata.name", slice.metadata.name, kDns1123Subdomain);
+  check.Name("metadata.namespace", slice.metadata.namespace_, kDns1123Label);
+  const std::string label_field = absl::StrCat("metadata.labels[", kServiceNameLabel, "]");
+  if (slice.service_name.empty()) {
+    check.Error(label_field, "required: it names the Service the slice belongs to");
+  } else {
+    check.Name(label_field, slice.service_name, kDns1035Label);
+  }
+  for (size_t i = 0; i < slice.endpoints.size(); ++i) {
+    const Endpoint& endpoint = slice.endpoints[i];
+    const std::string field = absl::StrCat("endpoints[", i, "]");
+    if (endpoint.addresses.empty())
+      check.Error(field + ".addresses", "required: at least one address");
+    for (size_t j = 0; j < endpoint.addresses.size(); ++j) {
+      const IpAddress& address = endpoint.addresses[j];
+      if (address.family == slice.address_type) continue;
+      check.Error(absl::StrCat(field, ".addresses[", j, "]"),
+                  absl::StrCat(address.ToString(), " is ", FamilyName(address.family),
+                               " but addressType is ", FamilyName(slice.address_type)));
+    }
+    if (!endpoint.node_name.empty()) {
+      check.Name(field + ".nodeName", endpoint.node_name, kDns1123Subdomain);
+    }
+  }
+  std::map<std::string, size_t> names;
+  for (size_t i = 0; i < slice.ports.size(); ++i) {
+    const EndpointPort& port = slice.ports[i];
+    if (!port.name.empty()) {
+      check.Name(absl::StrCat("ports[", i, "].name"), port.name, kDns1123Label);
+    }
+    check.Unique(names, port.name, "ports", i, ".name",
+                 absl::StrCat("port name \"", port.name, "\""));
+  }
+  return check.Take();
+}
+
+std::vector<ValidationError> Validate(const Node& node) {
+  Checker check(node.Ref());
+  check.Name("metadata.name", node.metadata.name, kDns1123Subdomain);
+  std::map<IpFamily, size_t> families;
+  for (size_t i = 0; i < node.pod_cidrs.size(); ++i) {
+    const IpFamily family = node.pod_cidrs[i].address.family;
+    check.Unique(families, family, "spec.podCIDRs", i, "",
+                 absl::StrCat(FamilyName(family), " prefix (a node has at most one per family)"));
+  }
+  return check.Take();
+}
+
+std::vector<ValidationError> Validate(const Object& object) {
+  return std::visit([](const auto& typed) { return Validate(typed); }, object);
+}
+
+}  // namespace ferry::model
