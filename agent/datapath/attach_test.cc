@@ -13,7 +13,7 @@ namespace ferry::datapath {
 namespace {
 
 using testing::LoadDatapath;
-using testing::ScopedNetns;
+using testing::RunInNamespace;
 using testing::ScopedPinDir;
 
 uint32_t ProgramId(int prog_fd) {
@@ -37,10 +37,14 @@ uint32_t TcIngressId(int ifindex) {
 class AttachTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(netns_.status().ok()) << netns_.status();
-    ASSERT_TRUE(netns_.Exec("ip link add up0 type veth peer name up1 && "
-                            "ip link set up0 up && ip link set up1 up")
-                    .ok());
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> ns = netns::Namespace::Create("dp-attach");
+    ASSERT_TRUE(ns.ok()) << ns.status();
+    netns_ = *std::move(ns);
+    const absl::Status veths = netns::RunCommand(
+        netns_.get(), {"sh", "-c",
+                       "ip link add up0 type veth peer name up1 && "
+                       "ip link set up0 up && ip link set up1 up"}).status();
+    ASSERT_TRUE(veths.ok()) << veths;
     auto old_build = LoadDatapath(old_pins_.path());
     auto new_build = LoadDatapath(new_pins_.path());
     ASSERT_TRUE(old_build.ok() && new_build.ok());
@@ -48,7 +52,7 @@ class AttachTest : public ::testing::Test {
     new_build_ = std::move(*new_build);
   }
 
-  ScopedNetns netns_{"dp-attach"};
+  std::unique_ptr<netns::Namespace> netns_;
   ScopedPinDir old_pins_{"dp-attach-old"};
   ScopedPinDir new_pins_{"dp-attach-new"};
   std::unique_ptr<Datapath> old_build_;
@@ -56,7 +60,7 @@ class AttachTest : public ::testing::Test {
 };
 
 TEST_F(AttachTest, XdpIsReplacedByANewerBuildAndDetached) {
-  ASSERT_TRUE(netns_.Run([&] {
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
     const int ifindex = if_nametoindex("up0");
     ASSERT_GT(ifindex, 0);
     ASSERT_TRUE(old_build_->AttachXdp(ifindex, XdpMode::kGeneric).ok());
@@ -71,7 +75,7 @@ TEST_F(AttachTest, XdpIsReplacedByANewerBuildAndDetached) {
 }
 
 TEST_F(AttachTest, XdpLeavesSomeoneElsesProgramAlone) {
-  ASSERT_TRUE(netns_.Run([&] {
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
     const int ifindex = if_nametoindex("up0");
     bpf_insn pass[2] = {};
     pass[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = XDP_PASS
@@ -92,7 +96,7 @@ TEST_F(AttachTest, XdpLeavesSomeoneElsesProgramAlone) {
 }
 
 TEST_F(AttachTest, TcIngressIsReplacedInPlaceAndDetached) {
-  ASSERT_TRUE(netns_.Run([&] {
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
     const int ifindex = if_nametoindex("up0");
     ASSERT_TRUE(old_build_->AttachTcIngress(ifindex, Program::kTcUplink).ok());
     EXPECT_EQ(TcIngressId(ifindex), ProgramId(old_build_->ProgramFd(Program::kTcUplink)));
@@ -109,7 +113,7 @@ TEST_F(AttachTest, TcIngressIsReplacedInPlaceAndDetached) {
 }
 
 TEST_F(AttachTest, TcDetachWithoutClsactIsFine) {
-  ASSERT_TRUE(netns_.Run([&] {
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
     EXPECT_TRUE(old_build_->DetachTcIngress(if_nametoindex("up1")).ok());
   }).ok());
 }

@@ -10,7 +10,7 @@
 namespace ferry::datapath {
 namespace {
 
-using testing::ScopedNetns;
+using testing::RunInNamespace;
 
 constexpr uint8_t kLocalMac[6] = {0x02, 0xfe, 0x77, 0, 0, 0x01};
 constexpr uint8_t kNodeMac[6] = {0x02, 0xfe, 0x77, 0, 0, 0x02};
@@ -18,9 +18,11 @@ constexpr uint8_t kNodeMac[6] = {0x02, 0xfe, 0x77, 0, 0, 0x02};
 class NetlinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(netns_.status().ok()) << netns_.status();
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> ns = netns::Namespace::Create("dp-nl");
+    ASSERT_TRUE(ns.ok()) << ns.status();
+    netns_ = *std::move(ns);
     // eth0 is this node's uplink; its peer only needs to exist for carrier.
-    const absl::Status setup = netns_.Exec(
+    const absl::Status setup = netns::RunCommand(netns_.get(), {"sh", "-c",
         "ip link add eth0 address 02:fe:77:00:00:01 type veth peer name peer0 && "
         "ip link set eth0 up && ip link set peer0 up && "
         "ip addr add 198.18.0.1/24 dev eth0 && "
@@ -28,14 +30,14 @@ class NetlinkTest : public ::testing::Test {
         "ip neigh add 198.18.0.2 lladdr 02:fe:77:00:00:02 dev eth0 nud permanent && "
         "ip -6 neigh add 2001:db8:0:1::2 lladdr 02:fe:77:00:00:02 dev eth0 nud permanent && "
         "ip route add 198.18.17.0/24 via 198.18.0.2 && "
-        "ip -6 route add 2001:db8:16:1::/64 via 2001:db8:0:1::2");
+        "ip -6 route add 2001:db8:16:1::/64 via 2001:db8:0:1::2"}).status();
     ASSERT_TRUE(setup.ok()) << setup;
   }
 
   // Resolves inside the namespace.
   absl::StatusOr<ferry_node> Resolve(const char* destination, int* eth0_index) {
     absl::StatusOr<ferry_node> result = absl::InternalError("not run");
-    const absl::Status entered = netns_.Run([&] {
+    const absl::Status entered = RunInNamespace(*netns_, [&] {
       *eth0_index = if_nametoindex("eth0");
       result = ResolveNode(ParseAddress(destination).value());
     });
@@ -55,7 +57,7 @@ class NetlinkTest : public ::testing::Test {
     EXPECT_EQ(node->flags, 0);
   }
 
-  ScopedNetns netns_{"dp-nl"};
+  std::unique_ptr<netns::Namespace> netns_;
 };
 
 TEST_F(NetlinkTest, ResolvesAnOnLinkIpv4Node) { ExpectNode("198.18.0.2", "198.18.0.1"); }

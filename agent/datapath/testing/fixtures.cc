@@ -3,64 +3,24 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "agent/datapath/fd.h"
 
 namespace ferry::datapath::testing {
 
-std::string UniqueName(absl::string_view suffix) {
-  return absl::StrCat("ft", getpid(), "-", suffix);
-}
-
-absl::Status RunCommand(const std::string& command) {
-  const int status = std::system(command.c_str());
-  if (status == -1) return absl::ErrnoToStatus(errno, absl::StrCat("running: ", command));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat("command failed (status ", status, "): ", command));
-  }
-  return absl::OkStatus();
-}
-
-ScopedNetns::ScopedNetns(absl::string_view suffix) : name_(UniqueName(suffix)) {
-  RunCommand(absl::StrCat("ip netns del ", name_, " 2>/dev/null")).IgnoreError();
-  created_ = RunCommand(absl::StrCat("ip netns add ", name_));
-  if (created_.ok()) created_ = Exec("ip link set lo up");
-}
-
-ScopedNetns::~ScopedNetns() { RunCommand(absl::StrCat("ip netns del ", name_)).IgnoreError(); }
-
-absl::Status ScopedNetns::Exec(absl::string_view command) const {
-  const std::string quoted = absl::StrReplaceAll(command, {{"'", "'\\''"}});
-  return RunCommand(absl::StrCat("ip netns exec ", name_, " sh -c '", quoted, "'"));
-}
-
-absl::Status ScopedNetns::Run(absl::FunctionRef<void()> body) const {
-  absl::Status status;
-  std::thread thread([&] {
-    const std::string path = absl::StrCat("/run/netns/", name_);
-    Fd netns(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns.valid() || setns(netns.get(), CLONE_NEWNET) != 0) {
-      status = absl::ErrnoToStatus(errno, absl::StrCat("entering network namespace ", name_));
-      return;
-    }
+absl::Status RunInNamespace(const netns::Namespace& ns, absl::FunctionRef<void()> body) {
+  return netns::RunIn(ns, [&] {
     body();
+    return absl::OkStatus();
   });
-  thread.join();
-  return status;
 }
 
 ScopedPinDir::ScopedPinDir(absl::string_view suffix)
-    : path_(std::filesystem::path(std::string(kPinRoot)) / UniqueName(suffix)) {
+    : path_(netns::PinDir(std::string(suffix))) {
   RemovePinDir(path_).IgnoreError();
 }
 

@@ -1,6 +1,6 @@
-// Test helpers: network namespaces and pin directories that a test creates
-// and that are removed when the helper goes out of scope, also when the test
-// fails; loading the datapath into them; map values. Names carry the process id, so parallel test binaries never collide.
+// Test helpers: pin directories that a test creates and that are removed
+// when the helper goes out of scope, also when the test fails; running test
+// bodies in a namespace of test/e2e/netns.h; loading the datapath; map values.
 #ifndef FERRY_AGENT_DATAPATH_TESTING_FIXTURES_H_
 #define FERRY_AGENT_DATAPATH_TESTING_FIXTURES_H_
 
@@ -15,39 +15,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agent/datapath/datapath.h"
+#include "test/e2e/netns.h"
 
 namespace ferry::datapath::testing {
 
-// "ft<pid>-<suffix>": the per-test prefix of DESIGN.md §6.
-std::string UniqueName(absl::string_view suffix);
-
-// Runs a shell command; an error carries the command and its exit status.
-absl::Status RunCommand(const std::string& command);
-
-class ScopedNetns {
- public:
-  // Creates the namespace `UniqueName(suffix)` (replacing a leftover of the
-  // same name) with its loopback up; status() says whether that worked.
-  explicit ScopedNetns(absl::string_view suffix);
-  ~ScopedNetns();
-  ScopedNetns(const ScopedNetns&) = delete;
-  ScopedNetns& operator=(const ScopedNetns&) = delete;
-
-  const std::string& name() const { return name_; }
-  const absl::Status& status() const { return created_; }
-  // `ip netns exec <name> sh -c '<command>'`
-  absl::Status Exec(absl::string_view command) const;
-  // Runs `body` on a thread that has entered the namespace, and waits for it.
-  absl::Status Run(absl::FunctionRef<void()> body) const;
-
- private:
-  std::string name_;
-  absl::Status created_;
-};
+// Runs `body` on a thread inside `ns`: ferry_netns's RunIn for bodies that
+// use gtest assertions, which return nothing.
+absl::Status RunInNamespace(const netns::Namespace& ns, absl::FunctionRef<void()> body);
 
 class ScopedPinDir {
  public:
-  // /sys/fs/bpf/ferry/<UniqueName(suffix)>, emptied of any leftover.
+  // netns::PinDir(suffix), emptied of any leftover; the e2e clean-up
+  // fixture also removes it after a crashed run.
   explicit ScopedPinDir(absl::string_view suffix);
   ~ScopedPinDir();
   ScopedPinDir(const ScopedPinDir&) = delete;
