@@ -1,0 +1,269 @@
+#include "agent/ferryd/agent.h"
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/datapath/fd.h"
+#include "agent/datapath/netlink.h"
+#include "agent/ferryd/errors_file.h"
+#include "agent/lb/recover.h"
+
+namespace ferry::ferryd {
+namespace {
+
+void Log(absl::string_view line) {
+  const std::string stamp =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
+  std::fprintf(stderr, "%s ferryd: %.*s\n", stamp.c_str(), static_cast<int>(line.size()),
+               line.data());
+  std::fflush(stderr);
+}
+
+absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
+  datapath::Fd socket_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd.valid()) return absl::ErrnoToStatus(errno, "opening a socket to ask the MTU");
+  ifreq request{};
+  std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (ioctl(socket_fd.get(), SIOCGIFMTU, &request) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("reading the MTU of ", name));
+  }
+  if (request.ifr_mtu < 1280 || request.ifr_mtu > UINT16_MAX) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, "'s MTU ", request.ifr_mtu, " cannot carry tunnels: give --tunnel-mtu"));
+  }
+  return static_cast<uint16_t>(request.ifr_mtu);
+}
+
+absl::StatusOr<ferry_node> Resolve(const datapath::IpAddress& address) {
+  return datapath::ResolveNode(address);
+}
+
+bool SameBytes(const auto& a, const auto& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
+  const int uplink = static_cast<int>(if_nametoindex(options.uplink.c_str()));
+  if (uplink == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("uplink ", options.uplink, ": no such interface in this network namespace"));
+  }
+  Options resolved = options;
+  if (!resolved.tunnel_mtu) {
+    absl::StatusOr<uint16_t> mtu = InterfaceMtu(options.uplink);
+    if (!mtu.ok()) return mtu.status();
+    resolved.tunnel_mtu = *mtu;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.state_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "creating the state directory ", options.state_dir.string(), ": ", error.message()));
+  }
+  absl::StatusOr<std::unique_ptr<datapath::Datapath>> datapath =
+      datapath::Datapath::Load({.node_name = options.node, .pin_dir = options.pin_dir, .sizes = {}});
+  if (!datapath.ok()) return datapath.status();
+  absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
+  if (!maps.ok()) return maps.status();
+  if (absl::Status attached = (*datapath)->AttachXdp(uplink, datapath::XdpMode::kNative);
+      !attached.ok()) {
+    return attached;
+  }
+  if (absl::Status attached = (*datapath)->AttachTcIngress(uplink, datapath::Program::kTcUplink);
+      !attached.ok()) {
+    return attached;
+  }
+  Log(absl::StrCat("node ", options.node, ": datapath loaded (maps in ",
+                   options.pin_dir.string(), "), attached to ", options.uplink, " (ifindex ",
+                   uplink, "), tunnel MTU ", *resolved.tunnel_mtu, ", Maglev size ",
+                   options.maglev_size));
+  return std::unique_ptr<Agent>(
+      new Agent(std::move(resolved), uplink, std::move(*datapath),
+                std::make_unique<datapath::LbMaps>(std::move(*maps))));
+}
+
+Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
+             std::unique_ptr<datapath::LbMaps> maps)
+    : options_(std::move(options)),
+      uplink_ifindex_(uplink_ifindex),
+      datapath_(std::move(datapath)),
+      maps_(std::move(maps)),
+      store_(*maps_, sizes_.services),
+      reconciler_(store_) {}
+
+void Agent::Reload() {
+  // A copy, not a move: if the directory cannot be read, the files' last good
+  // versions must survive for the next load.
+  absl::StatusOr<model::LoadResult> loaded =
+      model::LoadManifestDir(options_.manifests, loaded_.state);
+  if (!loaded.ok()) {
+    Log(absl::StrCat("manifests: ", loaded.status().message(), "; keeping the last model"));
+  } else {
+    loaded_ = std::move(*loaded);
+  }
+  Reconcile("manifests");
+}
+
+void Agent::Reconcile(absl::string_view trigger) {
+  const absl::Time start = absl::Now();
+  ControllerOutput output =
+      BuildLbInput(loaded_.model, options_.node, options_.maglev_size, Resolve);
+  std::vector<std::string> problems = std::move(output.problems);
+  const int config_writes = ApplyConfig(problems);
+
+  if (!ids_) {
+    absl::StatusOr<lb::ActualState> actual = lb::ReadActual(store_);
+    if (!actual.ok()) {
+      problems.push_back(absl::StrCat("reading the maps: ", actual.status().message()));
+      PublishErrors(std::move(problems));
+      return;
+    }
+    ids_.emplace(lb::RecoverIds(output.input, *actual, lb::CapacityOf(sizes_)));
+  }
+  lb::ReconcileReport lb_report;
+  absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(output.input, *ids_);
+  if (!desired.ok()) {
+    problems.push_back(absl::StrCat("desired state: ", desired.status().message()));
+  } else {
+    problems.insert(problems.end(), desired->problems.begin(), desired->problems.end());
+    absl::StatusOr<lb::ReconcileReport> report = reconciler_.Reconcile(*desired);
+    if (!report.ok()) {
+      problems.push_back(absl::StrCat("writing the maps: ", report.status().message(),
+                                      " (retried on the next pass)"));
+    } else {
+      lb_report = *report;
+    }
+  }
+  EndpointPlan plan = PlanEndpoints(output.input, uplink_ifindex_, Resolve);
+  problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+  const int endpoint_writes = ApplyEndpoints(plan, problems);
+
+  const int writes = lb_report.writes() + config_writes + endpoint_writes;
+  if (writes > 0 || trigger == "manifests") {
+    std::string detail = lb_report.writes() > 0 ? lb::ToString(lb_report) : "";
+    if (config_writes > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
+    if (endpoint_writes > 0) {
+      absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes);
+    }
+    Log(absl::StrCat("reconcile (", trigger, "): ", output.input.services.size(),
+                     " service ports, ", output.input.nodes.size(), " nodes, ",
+                     plan.endpoints.size(), " local endpoints; ", writes, " writes (",
+                     detail.empty() ? "none" : detail, ") in ",
+                     absl::FormatDuration(absl::Now() - start)));
+  }
+  PublishErrors(std::move(problems));
+}
+
+int Agent::ApplyConfig(std::vector<std::string>& problems) {
+  absl::StatusOr<ferry_config> config =
+      ConfigOf(loaded_.model, options_.node, options_.flow_hash_seed, *options_.tunnel_mtu);
+  if (!config.ok()) {
+    problems.push_back(absl::StrCat("config: ", config.status().message(),
+                                    "; no tunnel to this node is decapsulated"));
+    return 0;
+  }
+  absl::StatusOr<ferry_config> current = maps_->GetConfig();
+  if (current.ok() && SameBytes(*current, *config)) return 0;
+  if (absl::Status set = maps_->SetConfig(*config); !set.ok()) {
+    problems.push_back(absl::StrCat("writing the config: ", set.message()));
+    return 0;
+  }
+  return 1;
+}
+
+int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems) {
+  auto problem = [&](absl::string_view what, const datapath::IpAddress& pod,
+                     const absl::Status& status) {
+    problems.push_back(absl::StrCat(what, " endpoint ", datapath::FormatAddress(pod), ": ",
+                                    status.message()));
+  };
+  absl::StatusOr<datapath::Entries<datapath::IpAddress, ferry_endpoint>> current =
+      maps_->ListEndpoints();
+  if (!current.ok()) {
+    problems.push_back(absl::StrCat("reading endpoints: ", current.status().message()));
+    return 0;
+  }
+  int writes = 0;
+  for (const LocalEndpoint& local : plan.endpoints) {
+    // The program must be on the veth before the endpoint sends traffic
+    // there, or the pod's replies would leave un-rev-NATed.
+    if (!pod_veths_attached_.contains(local.endpoint.ifindex)) {
+      absl::Status attached = datapath_->AttachTcIngress(static_cast<int>(local.endpoint.ifindex),
+                                                         datapath::Program::kTcPod);
+      if (!attached.ok()) {
+        problem("attaching ferry_tc_pod for", local.pod, attached);
+        continue;
+      }
+      pod_veths_attached_.insert(local.endpoint.ifindex);
+    }
+    auto existing = std::find_if(current->begin(), current->end(), [&](const auto& entry) {
+      return SameBytes(entry.first, local.pod);
+    });
+    if (existing != current->end() && SameBytes(existing->second, local.endpoint)) continue;
+    if (absl::Status written = maps_->UpsertEndpoint(local.pod, local.endpoint); !written.ok()) {
+      problem("writing", local.pod, written);
+      continue;
+    }
+    ++writes;
+  }
+  auto listed = [](const auto& list, const datapath::IpAddress& pod, auto pod_of) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const auto& item) { return SameBytes(pod_of(item), pod); });
+  };
+  for (const auto& [pod, endpoint] : *current) {
+    if (listed(plan.endpoints, pod, [](const LocalEndpoint& l) { return l.pod; }) ||
+        listed(plan.unresolved, pod, [](const datapath::IpAddress& a) { return a; })) {
+      continue;
+    }
+    if (absl::Status deleted = maps_->DeleteEndpoint(pod); !deleted.ok()) {
+      problem("deleting", pod, deleted);
+      continue;
+    }
+    ++writes;
+  }
+  return writes;
+}
+
+void Agent::PublishErrors(std::vector<std::string> problems) {
+  AgentErrors errors{.file_errors = loaded_.file_errors,
+                     .object_errors = loaded_.object_errors,
+                     .problems = std::move(problems)};
+  // Each line is logged once while it lasts, not on every pass.
+  std::set<std::string> current;
+  for (const model::FileError& e : errors.file_errors) {
+    current.insert(absl::StrCat("manifest file error: ", e.ToString()));
+  }
+  for (const model::ObjectError& e : errors.object_errors) {
+    current.insert(absl::StrCat(
+        e.error.severity == model::Severity::kError ? "invalid object (skipped): "
+                                                    : "ignored object: ",
+        e.ToString()));
+  }
+  for (const std::string& p : errors.problems) current.insert(absl::StrCat("problem: ", p));
+  for (const std::string& line : current) {
+    if (!logged_.contains(line)) Log(line);
+  }
+  logged_ = std::move(current);
+
+  std::string json = ErrorsJson(options_.node, errors);
+  if (json == errors_json_) return;
+  if (absl::Status written = WriteFileAtomically(options_.state_dir / "errors.json", json);
+      !written.ok()) {
+    Log(absl::StrCat("writing errors.json: ", written.message()));
+    return;
+  }
+  errors_json_ = std::move(json);
+}
+
+}  // namespace ferry::ferryd

@@ -1,0 +1,192 @@
+#include "agent/ferryd/controller.h"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+
+namespace ferry::ferryd {
+namespace {
+
+using model::IpFamily;
+
+uint8_t FerryFamily(IpFamily family) {
+  return family == IpFamily::kIPv4 ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
+}
+
+std::optional<model::IpAddress> FirstOf(const std::vector<model::IpAddress>& addresses,
+                                        IpFamily family) {
+  for (const model::IpAddress& address : addresses) {
+    if (address.family == family) return address;
+  }
+  return std::nullopt;
+}
+
+bool AddressLess(const datapath::IpAddress& a, const datapath::IpAddress& b) {
+  return std::memcmp(&a, &b, sizeof(a)) < 0;
+}
+
+std::string PortLabel(const model::ServicePort& port) {
+  return port.name.empty() ? absl::StrCat(port.port) : port.name;
+}
+
+lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolver resolve,
+                        std::vector<std::string>& problems) {
+  lb::NodeInfo info;
+  info.name = node.metadata.name;
+  if (auto v4 = FirstOf(node.internal_ips, IpFamily::kIPv4)) info.v4 = ToDatapath(*v4);
+  if (auto v6 = FirstOf(node.internal_ips, IpFamily::kIPv6)) info.v6 = ToDatapath(*v6);
+  if (self == nullptr || self == &node) return info;
+  for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+    std::optional<model::IpAddress> peer = FirstOf(node.internal_ips, family);
+    std::optional<model::IpAddress> own = FirstOf(self->internal_ips, family);
+    if (!peer || !own) continue;
+    const datapath::IpAddress destination = ToDatapath(*peer);
+    absl::StatusOr<ferry_node> route = resolve(destination);
+    if (route.ok()) {
+      info.route = *route;
+    } else if (absl::IsUnavailable(route.status())) {
+      info.route.tunnel_dst = destination.addr;
+      info.route.tunnel_src = ToDatapath(*own).addr;
+      info.route.family = destination.family;
+      problems.push_back(absl::StrCat("node ", info.name, ": ", route.status().message(),
+                                      "; until then the kernel's FIB picks the next hop"));
+    } else {
+      problems.push_back(absl::StrCat("node ", info.name, ": ", route.status().message()));
+    }
+    return info;
+  }
+  problems.push_back(absl::StrCat("node ", info.name,
+                                  ": no InternalIP of a family this node also has"));
+  return info;
+}
+
+void AddServicePorts(const model::Model& model, const model::Service& service,
+                     absl::string_view this_node, std::vector<lb::LbService>& out,
+                     std::vector<std::string>& problems) {
+  const std::string name =
+      absl::StrCat(service.metadata.namespace_, "/", service.metadata.name);
+  const model::ServiceVips vips = model::VipsOf(service);
+  if (vips.addresses.empty()) {
+    problems.push_back(absl::StrCat(
+        "service ", name, ": no VIP (status.loadBalancer.ingress, spec.loadBalancerIP or the ",
+        model::kIpsAnnotation, " annotation), not served"));
+    return;
+  }
+  const std::vector<model::PortBackends> all_backends =
+      model::ServiceBackends(model, service, this_node);
+  for (const model::ServicePort& port : service.ports) {
+    for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+      lb::LbService lb_service{
+          .name = absl::StrCat(name, "/", PortLabel(port), "/", model::FamilyName(family)),
+          .frontends = {},
+          .backends = {},
+          .policy = service.external_traffic_policy == model::TrafficPolicy::kLocal
+                        ? lb::TrafficPolicy::kLocal
+                        : lb::TrafficPolicy::kCluster};
+      for (const model::IpAddress& vip : vips.addresses) {
+        if (vip.family != family) continue;
+        lb_service.frontends.push_back(
+            {.vip = ToDatapath(vip),
+             .port = port.port,
+             .protocol = static_cast<uint8_t>(
+                 port.protocol == model::Protocol::kTCP ? IPPROTO_TCP : IPPROTO_UDP)});
+      }
+      if (lb_service.frontends.empty()) continue;
+      for (const model::PortBackends& entry : all_backends) {
+        if (entry.family != family || entry.port != port) continue;
+        for (const model::Backend& backend : entry.backends) {
+          lb_service.backends.push_back({.address = ToDatapath(backend.address),
+                                         .port = backend.port,
+                                         .node = backend.node_name,
+                                         .weight = 1});
+        }
+      }
+      out.push_back(std::move(lb_service));
+    }
+  }
+}
+
+}  // namespace
+
+datapath::IpAddress ToDatapath(const model::IpAddress& address) {
+  datapath::IpAddress out{};
+  out.family = FerryFamily(address.family);
+  std::memcpy(out.addr.bytes, address.bytes.data(), sizeof(out.addr.bytes));
+  return out;
+}
+
+ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
+                              uint32_t maglev_size, Resolver resolve) {
+  ControllerOutput output;
+  output.input.this_node = std::string(this_node);
+  output.input.maglev_size = maglev_size;
+  const model::Node* self = model.FindNode(this_node);
+  if (self == nullptr) {
+    output.problems.push_back(absl::StrCat("this node ", this_node,
+                                           " has no Node object in the manifests"));
+  }
+  for (const auto& [ref, node] : model.nodes()) {
+    output.input.nodes.push_back(NodeInfoOf(node, self, resolve, output.problems));
+  }
+  for (const auto& [ref, service] : model.services()) {
+    AddServicePorts(model, service, this_node, output.input.services, output.problems);
+  }
+  return output;
+}
+
+absl::StatusOr<ferry_config> ConfigOf(const model::Model& model, absl::string_view this_node,
+                                      uint32_t flow_hash_seed, uint16_t tunnel_mtu) {
+  const model::Node* self = model.FindNode(this_node);
+  if (self == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("this node ", this_node, " has no Node object in the manifests"));
+  }
+  ferry_config config{};
+  if (auto v4 = FirstOf(self->internal_ips, IpFamily::kIPv4)) config.node_v4 = ToDatapath(*v4).addr;
+  if (auto v6 = FirstOf(self->internal_ips, IpFamily::kIPv6)) config.node_v6 = ToDatapath(*v6).addr;
+  config.flow_hash_seed = flow_hash_seed;
+  config.tunnel_mtu = tunnel_mtu;
+  return config;
+}
+
+EndpointPlan PlanEndpoints(const lb::LbInput& input, int uplink_ifindex, Resolver resolve) {
+  std::vector<datapath::IpAddress> pods;
+  for (const lb::LbService& service : input.services) {
+    for (const lb::Backend& backend : service.backends) {
+      if (backend.node == input.this_node) pods.push_back(backend.address);
+    }
+  }
+  std::sort(pods.begin(), pods.end(), AddressLess);
+  pods.erase(std::unique(pods.begin(), pods.end(),
+                         [](const auto& a, const auto& b) { return !AddressLess(a, b) && !AddressLess(b, a); }),
+             pods.end());
+
+  EndpointPlan plan;
+  for (const datapath::IpAddress& pod : pods) {
+    const std::string text = datapath::FormatAddress(pod);
+    absl::StatusOr<ferry_node> route = resolve(pod);
+    if (!route.ok()) {
+      plan.unresolved.push_back(pod);
+      plan.problems.push_back(absl::StrCat("local pod ", text, ": ", route.status().message()));
+      continue;
+    }
+    if (route->egress_ifindex == static_cast<uint32_t>(uplink_ifindex)) {
+      plan.unresolved.push_back(pod);
+      plan.problems.push_back(absl::StrCat(
+          "local pod ", text, " is routed out of the uplink, not to a pod's veth on this node"));
+      continue;
+    }
+    LocalEndpoint local{.pod = pod, .endpoint = {}};
+    local.endpoint.ifindex = route->egress_ifindex;
+    std::memcpy(local.endpoint.pod_mac, route->next_hop_mac, sizeof(local.endpoint.pod_mac));
+    std::memcpy(local.endpoint.host_mac, route->source_mac, sizeof(local.endpoint.host_mac));
+    plan.endpoints.push_back(local);
+  }
+  return plan;
+}
+
+}  // namespace ferry::ferryd

@@ -1,0 +1,299 @@
+// ferryd end to end, on namespaces: three nodes each run ferryd over a copy
+// of deploy/examples; the gw routes the VIPs to node1 (static, until L2/BGP
+// land). Checked from outside: the client's connections to each VIP are
+// answered with their own token by every pod in turn, and a broken or
+// invalid manifest is reported in errors.json while traffic keeps flowing.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "agent/datapath/maps.h"
+#include "gtest/gtest.h"
+#include "test/e2e/netns.h"
+#include "test/e2e/topology.h"
+#include "test/e2e/traffic.h"
+
+namespace ferry::ferryd {
+namespace {
+
+using netns::CleanUpRun;
+using netns::Node;
+using netns::PinDir;
+using netns::Process;
+using netns::RunPrefix;
+using netns::ScratchDir;
+using netns::Topology;
+
+constexpr int kConnections = 300;
+constexpr absl::Duration kProgrammingTimeout = absl::Seconds(15);
+// deploy/examples/service.yaml's VIPs and port, and its pods' port.
+constexpr char kVipV4[] = "198.19.0.10";
+constexpr char kVipV6[] = "2001:db8:19::10";
+constexpr uint16_t kVipPort = 80;
+constexpr uint16_t kPodPort = 8080;
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Written whole then renamed in, as kubectl or an editor would: ferryd never
+// reads half a file.
+void WriteManifest(const std::filesystem::path& path, const std::string& content) {
+  const std::filesystem::path temporary = path.parent_path() / ("." + path.filename().string());
+  std::ofstream(temporary) << content;
+  std::filesystem::rename(temporary, path);
+}
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes.
+template <typename Condition>
+bool WaitFor(Condition condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return true;
+}
+
+class FerrydEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Topology>> topology = Topology::Build(
+        {.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
+    ASSERT_TRUE(topology.ok()) << topology.status();
+    topology_ = std::move(*topology);
+    for (Node& node : topology_->nodes()) {
+      for (netns::Pod& pod : node.pods) {
+        absl::StatusOr<std::unique_ptr<Process>> server =
+            netns::StartTestServer(*pod.ns, FERRY_TEST_SERVER_PATH, pod.name, kPodPort);
+        ASSERT_TRUE(server.ok()) << server.status();
+        servers_.push_back(std::move(*server));
+      }
+    }
+    Node& node1 = *topology_->node("node1");
+    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", node1.v4.text}).ok());
+    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", node1.v6.text}).ok());
+    ASSERT_TRUE(topology_->EnableXdpTx(node1).ok());
+    ASSERT_TRUE(topology_->WarmUp().ok());
+
+    manifests_ = std::filesystem::path(ScratchDir()) / "manifests";
+    std::filesystem::create_directories(manifests_);
+    for (const char* file : {"service.yaml", "endpoints.yaml", "nodes.yaml"}) {
+      std::filesystem::copy_file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / file,
+                                 manifests_ / file);
+    }
+    for (Node& node : topology_->nodes()) {
+      absl::StatusOr<std::unique_ptr<Process>> agent = StartAgent(node);
+      ASSERT_TRUE(agent.ok()) << agent.status();
+      agents_.push_back(std::move(*agent));
+    }
+  }
+
+  // Each start logs to its own file, so a restart's log stands alone.
+  absl::StatusOr<std::unique_ptr<Process>> StartAgent(const Node& node) {
+    return Process::Start(
+        *node.ns,
+        {FERRYD_PATH, "--node", node.name, "--manifests", manifests_.string(), "--uplink",
+         node.uplink.name, "--pin-dir", PinDir(node.name), "--state-dir", StateDir(node)},
+        absl::StrCat(ScratchDir(), "/ferryd-", node.name, "-", ++starts_, ".log"));
+  }
+
+  void TearDown() override {
+    for (std::unique_ptr<Process>& agent : agents_) {
+      absl::StatusOr<int> exit_status = agent->Stop();
+      // SIGTERM is a clean exit: programs stay attached, maps stay pinned.
+      EXPECT_TRUE(exit_status.ok() && *exit_status == 0)
+          << agent->log_path() << ":\n" << agent->ReadLog();
+      if (HasFailure()) std::printf("%s:\n%s\n", agent->log_path().c_str(), agent->ReadLog().c_str());
+    }
+    agents_.clear();
+    servers_.clear();
+    topology_.reset();
+    EXPECT_TRUE(CleanUpRun(RunPrefix()).ok());
+  }
+
+  static std::string StateDir(const Node& node) {
+    return absl::StrCat(ScratchDir(), "/", node.name, "-state");
+  }
+
+  // The node's maps as ferryctl would see them, read-only, with the agent up.
+  static size_t Count(const Node& node, bool frontends) {
+    absl::StatusOr<datapath::LbMaps> maps =
+        datapath::LbMaps::OpenPinned(PinDir(node.name), datapath::LbMaps::Access::kReadOnly);
+    if (!maps.ok()) return 0;
+    if (frontends) {
+      auto listed = maps->ListFrontends();
+      return listed.ok() ? listed->size() : 0;
+    }
+    auto listed = maps->ListEndpoints();
+    return listed.ok() ? listed->size() : 0;
+  }
+
+  std::string Errors(const Node& node) {
+    return ReadFile(std::filesystem::path(StateDir(node)) / "errors.json");
+  }
+
+  // Every node programmed: node1 serves both VIPs, every node knows its pod.
+  void WaitUntilProgrammed(size_t node1_frontends) {
+    const absl::Time start = absl::Now();
+    const bool programmed = WaitFor(
+        [&] {
+          for (Node& node : topology_->nodes()) {
+            if (Count(node, /*frontends=*/true) != node1_frontends) return false;
+            if (Count(node, /*frontends=*/false) != 2) return false;  // the pod's two addresses
+          }
+          return true;
+        },
+        kProgrammingTimeout);
+    ASSERT_TRUE(programmed) << "not programmed within " << kProgrammingTimeout;
+    std::printf("programmed in %s\n", absl::FormatDuration(absl::Now() - start).c_str());
+  }
+
+  void ExpectServed(const char* vip, int connections) {
+    absl::StatusOr<netns::TcpClientReport> report = netns::RunTcpClients(
+        topology_->client(),
+        {.address = vip, .port = kVipPort, .connections = connections, .token_prefix = "req"});
+    ASSERT_TRUE(report.ok()) << report.status();
+    std::vector<std::string> shares;
+    for (const auto& [pod, count] : report->by_pod) shares.push_back(absl::StrCat(pod, "=", count));
+    std::printf("%s: %d/%d connections in %s; %s\n", vip, report->completed, report->attempted,
+                absl::FormatDuration(report->elapsed).c_str(), absl::StrJoin(shares, " ").c_str());
+    EXPECT_EQ(report->completed, connections)
+        << report->error_count << " failed; first: " << absl::StrJoin(report->errors, "; ");
+    for (const Node& node : topology_->nodes()) {
+      // A third expected; a tenth is far outside chance for a working Maglev.
+      EXPECT_GE(report->by_pod[node.pods[0].name], connections / 10) << node.pods[0].name;
+    }
+  }
+
+  template <typename Condition>
+  void ExpectErrorsFile(const Node& node, Condition condition, const std::string& what) {
+    EXPECT_TRUE(WaitFor([&] { return condition(Errors(node)); }, absl::Seconds(5)))
+        << what << "; errors.json:\n" << Errors(node);
+  }
+
+  std::unique_ptr<Topology> topology_;
+  std::vector<std::unique_ptr<Process>> servers_;
+  std::vector<std::unique_ptr<Process>> agents_;
+  std::filesystem::path manifests_;
+  int starts_ = 0;
+};
+
+TEST_F(FerrydEndToEndTest, ServesTheExampleServiceAndSurvivesBadManifests) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  ExpectServed(kVipV4, kConnections);
+  ExpectServed(kVipV6, kConnections);
+  const Node& node1 = *topology_->node("node1");
+
+  // Broken YAML: reported by file, and nothing it or others held is dropped.
+  WriteManifest(manifests_ / "broken.yaml", "kind: Service\nmetadata: [unclosed\n");
+  ExpectErrorsFile(
+      node1, [](const std::string& json) { return absl::StrContains(json, "broken.yaml"); },
+      "broken.yaml not reported");
+  ExpectServed(kVipV4, 100);
+
+  // An invalid object: reported by kind, name, field; skipped alone.
+  const std::string bad_service = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: bad
+  namespace: default
+  annotations:
+    ferry.dev/ips: 198.19.0.11
+spec:
+  type: LoadBalancer
+  ports:
+  - name: http
+    protocol: TCP
+    port: PORT
+    targetPort: 8080
+)";
+  auto with_port = [&](const std::string& port) {
+    std::string text = bad_service;
+    text.replace(text.find("PORT"), 4, port);
+    return text;
+  };
+  WriteManifest(manifests_ / "bad.yaml", with_port("70000"));
+  ExpectErrorsFile(
+      node1,
+      [](const std::string& json) {
+        return absl::StrContains(json, "Service default/bad: spec.ports[0].port");
+      },
+      "the invalid Service not reported");
+  EXPECT_EQ(Count(node1, /*frontends=*/true), 2u);
+  ExpectServed(kVipV4, 100);
+
+  // Both fixed: picked up, the errors gone.
+  WriteManifest(manifests_ / "bad.yaml", with_port("80"));
+  std::filesystem::remove(manifests_ / "broken.yaml");
+  ExpectErrorsFile(
+      node1,
+      [](const std::string& json) {
+        return !absl::StrContains(json, "default/bad: spec") &&
+               !absl::StrContains(json, "broken.yaml");
+      },
+      "fixes not picked up");
+  EXPECT_TRUE(WaitFor([&] { return Count(node1, /*frontends=*/true) == 3; }, absl::Seconds(5)))
+      << "the fixed Service's frontend is not programmed";
+  ExpectServed(kVipV6, 100);
+}
+
+// What a restarted agent must find and leave as it is.
+std::string MapsSnapshot(const Node& node) {
+  absl::StatusOr<datapath::LbMaps> maps =
+      datapath::LbMaps::OpenPinned(PinDir(node.name), datapath::LbMaps::Access::kReadOnly);
+  if (!maps.ok()) return std::string(maps.status().message());
+  auto frontends = maps->ListFrontends();
+  auto backends = maps->ListBackends();
+  auto nodes = maps->ListNodes();
+  auto endpoints = maps->ListEndpoints();
+  if (!frontends.ok() || !backends.ok() || !nodes.ok() || !endpoints.ok()) return "unreadable";
+  std::string bytes;
+  auto append = [&](const auto& entries) {
+    for (const auto& [key, value] : entries) {
+      bytes.append(reinterpret_cast<const char*>(&key), sizeof(key));
+      bytes.append(reinterpret_cast<const char*>(&value), sizeof(value));
+    }
+  };
+  append(*frontends);
+  append(*backends);
+  append(*nodes);
+  append(*endpoints);
+  return bytes;
+}
+
+TEST_F(FerrydEndToEndTest, ServesWhileStoppedAndRestartsWithoutRewriting) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const std::string before = MapsSnapshot(node1);
+  absl::StatusOr<int> stopped = agents_[0]->Stop();
+  ASSERT_TRUE(stopped.ok() && *stopped == 0) << agents_[0]->ReadLog();
+
+  // The agent is down; the pinned maps and attached programs serve on.
+  ExpectServed(kVipV4, 100);
+
+  absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(node1);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  agents_[0] = std::move(*restarted);
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(agents_[0]->ReadLog(), "reconcile"); },
+                      kProgrammingTimeout))
+      << agents_[0]->ReadLog();
+  // It adopted what it found: its first pass wrote nothing.
+  EXPECT_TRUE(absl::StrContains(agents_[0]->ReadLog(), "; 0 writes (none)")) << agents_[0]->ReadLog();
+  EXPECT_EQ(MapsSnapshot(node1), before);
+  ExpectServed(kVipV6, 100);
+}
+
+}  // namespace
+}  // namespace ferry::ferryd

@@ -1,0 +1,107 @@
+#include "agent/ferryd/loop.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/datapath/fd.h"
+
+namespace ferry::ferryd {
+namespace {
+
+constexpr uint32_t kManifestEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                     IN_CREATE;
+
+absl::StatusOr<datapath::Fd> WatchDirectory(const std::filesystem::path& directory) {
+  datapath::Fd fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd.valid()) return absl::ErrnoToStatus(errno, "inotify_init1");
+  if (inotify_add_watch(fd.get(), directory.c_str(), kManifestEvents | IN_ONLYDIR) < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("watching ", directory.string()));
+  }
+  return fd;
+}
+
+absl::StatusOr<datapath::Fd> BlockTerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    return absl::ErrnoToStatus(errno, "blocking SIGTERM and SIGINT");
+  }
+  datapath::Fd fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd.valid()) return absl::ErrnoToStatus(errno, "signalfd");
+  return fd;
+}
+
+// Reads every queued event; true if there was any.
+bool Drain(int fd) {
+  alignas(inotify_event) std::array<char, 16384> buffer;
+  bool any = false;
+  while (read(fd, buffer.data(), buffer.size()) > 0) any = true;
+  return any;
+}
+
+int PollTimeoutMs(absl::Time now, absl::Time deadline) {
+  const int64_t ms = absl::ToInt64Milliseconds(deadline - now) + 1;
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+}
+
+}  // namespace
+
+absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests,
+                     const LoopTiming& timing) {
+  absl::StatusOr<datapath::Fd> signals = BlockTerminationSignals();
+  if (!signals.ok()) return signals.status();
+  // Watch before the first load, so a change made during it is not missed.
+  absl::StatusOr<datapath::Fd> watch = WatchDirectory(manifests);
+  if (!watch.ok()) return watch.status();
+  agent.Reload();
+
+  absl::Time next_tick = absl::Now() + timing.tick;
+  std::optional<absl::Time> first_change;
+  absl::Time reload_at = absl::InfiniteFuture();
+  for (;;) {
+    const absl::Time now = absl::Now();
+    if (first_change && now >= reload_at) {
+      first_change.reset();
+      reload_at = absl::InfiniteFuture();
+      agent.Reload();
+      next_tick = absl::Now() + timing.tick;
+      continue;
+    }
+    if (now >= next_tick) {
+      agent.Reconcile("tick");
+      next_tick = absl::Now() + timing.tick;
+      continue;
+    }
+    std::array<pollfd, 2> fds = {pollfd{.fd = signals->get(), .events = POLLIN, .revents = 0},
+                                 pollfd{.fd = watch->get(), .events = POLLIN, .revents = 0}};
+    const int ready = poll(fds.data(), fds.size(), PollTimeoutMs(now, std::min(next_tick, reload_at)));
+    if (ready < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (read(signals->get(), &info, sizeof(info)) == sizeof(info)) {
+        std::fprintf(stderr, "ferryd: signal %u: exiting, programs stay attached and maps pinned\n",
+                     info.ssi_signo);
+        return absl::OkStatus();
+      }
+    }
+    if ((fds[1].revents & POLLIN) && Drain(watch->get())) {
+      const absl::Time changed = absl::Now();
+      if (!first_change) first_change = changed;
+      reload_at = std::min(changed + timing.debounce, *first_change + timing.max_delay);
+    }
+  }
+}
+
+}  // namespace ferry::ferryd

@@ -1,0 +1,53 @@
+// ferryd: the node agent. See agent.h and loop.h; flags in options.h.
+#include <net/if.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "agent/ferryd/agent.h"
+#include "agent/ferryd/loop.h"
+#include "agent/ferryd/options.h"
+
+namespace {
+constexpr int kExitBadFlags = 2;
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<absl::string_view> args(argv + 1, argv + argc);
+  if (ferry::ferryd::WantsHelp(args)) {
+    std::fputs(ferry::ferryd::Usage().c_str(), stdout);
+    return 0;
+  }
+  absl::StatusOr<ferry::ferryd::Options> options = ferry::ferryd::ParseOptions(args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n%s", std::string(options.status().message()).c_str(),
+                 ferry::ferryd::Usage().c_str());
+    return kExitBadFlags;
+  }
+  // Flags that name things which do not exist are bad flags too.
+  if (!std::filesystem::is_directory(options->manifests)) {
+    std::fprintf(stderr, "ferryd: --manifests %s is not a directory\n",
+                 options->manifests.c_str());
+    return kExitBadFlags;
+  }
+  if (if_nametoindex(options->uplink.c_str()) == 0) {
+    std::fprintf(stderr, "ferryd: --uplink %s: no such interface in this network namespace\n",
+                 options->uplink.c_str());
+    return kExitBadFlags;
+  }
+  absl::StatusOr<std::unique_ptr<ferry::ferryd::Agent>> agent =
+      ferry::ferryd::Agent::Start(*options);
+  if (!agent.ok()) {
+    std::fprintf(stderr, "ferryd: starting: %s\n", agent.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status ran = ferry::ferryd::RunLoop(**agent, options->manifests, {});
+  if (!ran.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", ran.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,151 @@
+#include "agent/ferryd/options.h"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/datapath/datapath.h"
+#include "agent/maglev/maglev.h"
+
+namespace ferry::ferryd {
+namespace {
+
+using Setter = std::function<absl::Status(Options&, absl::string_view)>;
+
+// An unsigned number within [1, max] (decimal, or hex with 0x).
+absl::StatusOr<uint64_t> ParseNumber(absl::string_view flag, absl::string_view value,
+                                     uint64_t max) {
+  uint64_t number = 0;
+  const bool parsed = absl::ConsumePrefix(&value, "0x") ? absl::SimpleHexAtoi(value, &number)
+                                                        : absl::SimpleAtoi(value, &number);
+  if (!parsed || number == 0 || number > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be a number from 1 to ", max, ", not \"", value, "\""));
+  }
+  return number;
+}
+
+// A flag whose value is text (a name or a path), which must not be empty.
+template <typename T>
+std::pair<const std::string, Setter> TextFlag(std::string flag, T Options::*member) {
+  return {flag, [flag, member](Options& options, absl::string_view value) -> absl::Status {
+            if (value.empty()) {
+              return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
+            }
+            options.*member = T(std::string(value));
+            return absl::OkStatus();
+          }};
+}
+
+// A numeric flag: parsed within [1, max], then checked by `check` (its
+// error is prefixed with the flag), then stored.
+std::pair<const std::string, Setter> NumberFlag(std::string flag, uint64_t max,
+                                                absl::Status (*check)(uint64_t number),
+                                                void (*store)(Options& options, uint64_t number)) {
+  return {flag, [flag, max, check, store](Options& options, absl::string_view value) {
+            absl::StatusOr<uint64_t> number = ParseNumber(flag, value, max);
+            if (!number.ok()) return number.status();
+            if (absl::Status checked = check(*number); !checked.ok()) {
+              return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", checked.message()));
+            }
+            store(options, *number);
+            return absl::OkStatus();
+          }};
+}
+
+absl::Status AnyNumber(uint64_t) { return absl::OkStatus(); }
+
+absl::Status MaglevSize(uint64_t size) { return maglev::ValidateTableSize(size); }
+
+absl::Status LinkMtu(uint64_t mtu) {
+  if (mtu >= 1280) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(mtu, " is below IPv6's minimum link MTU, 1280"));
+}
+
+const std::map<std::string, Setter, std::less<>>& Setters() {
+  static const auto* setters = new std::map<std::string, Setter, std::less<>>{
+      TextFlag("node", &Options::node),
+      TextFlag("manifests", &Options::manifests),
+      TextFlag("uplink", &Options::uplink),
+      TextFlag("pin-dir", &Options::pin_dir),
+      TextFlag("state-dir", &Options::state_dir),
+      NumberFlag("maglev-size", maglev::kMaxTableSize, MaglevSize,
+                 [](Options& o, uint64_t n) { o.maglev_size = static_cast<uint32_t>(n); }),
+      NumberFlag("flow-hash-seed", UINT32_MAX, AnyNumber,
+                 [](Options& o, uint64_t n) { o.flow_hash_seed = static_cast<uint32_t>(n); }),
+      // IPv6 needs 1280 on every link; 65535 is the most an IP header says.
+      NumberFlag("tunnel-mtu", UINT16_MAX, LinkMtu,
+                 [](Options& o, uint64_t n) { o.tunnel_mtu = static_cast<uint16_t>(n); }),
+  };
+  return *setters;
+}
+
+}  // namespace
+
+bool WantsHelp(std::span<const absl::string_view> args) {
+  for (absl::string_view arg : args) {
+    if (arg == "-h" || arg == "--help") return true;
+  }
+  return false;
+}
+
+std::string Usage() {
+  return "usage: ferryd --node NAME --manifests DIR --uplink IFNAME [options]\n"
+         "  --node NAME             this node's name, as in its Node manifest (required)\n"
+         "  --manifests DIR         directory of Kubernetes YAML manifests, watched (required)\n"
+         "  --uplink IFNAME         the node's uplink: XDP and TC attach here (required)\n"
+         "  --pin-dir DIR           BPF pin directory (default /sys/fs/bpf/ferry/<node>)\n"
+         "  --state-dir DIR         where errors.json is written (default /run/ferry/<node>/state)\n"
+         "  --maglev-size M         prime Maglev table size (default 16381)\n"
+         "  --flow-hash-seed N      flow hash seed, the same on every node (default 0x5eedf00d)\n"
+         "  --tunnel-mtu N          largest tunnelled packet (default: the uplink's MTU)\n";
+}
+
+absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
+  Options options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
+    }
+    absl::string_view name = arg;
+    absl::string_view value;
+    if (const size_t equals = arg.find('='); equals != absl::string_view::npos) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    }
+    auto setter = Setters().find(name);
+    if (setter == Setters().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+    if (absl::Status set = setter->second(options, value); !set.ok()) return set;
+  }
+  for (auto [flag, missing] : {std::pair{"node", options.node.empty()},
+                               std::pair{"manifests", options.manifests.empty()},
+                               std::pair{"uplink", options.uplink.empty()}}) {
+    if (missing) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is required"));
+  }
+  // The node name also names the default state directory: it must be one
+  // path component whatever --pin-dir says.
+  absl::StatusOr<std::filesystem::path> default_pin_dir = datapath::DefaultPinDir(options.node);
+  if (!default_pin_dir.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--node: ", default_pin_dir.status().message()));
+  }
+  if (options.pin_dir.empty()) options.pin_dir = *default_pin_dir;
+  if (options.state_dir.empty()) {
+    options.state_dir = std::filesystem::path("/run/ferry") / options.node / "state";
+  }
+  if (options.maglev_size == 0) options.maglev_size = maglev::kDefaultTableSize;
+  return options;
+}
+
+}  // namespace ferry::ferryd

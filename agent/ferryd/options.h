@@ -1,0 +1,44 @@
+// ferryd's command line. Parsing is pure (no file system, no interfaces), so
+// every rule is unit-tested; defaults that need the system (the uplink's MTU)
+// are left for the agent to fill.
+#ifndef FERRY_AGENT_FERRYD_OPTIONS_H_
+#define FERRY_AGENT_FERRYD_OPTIONS_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace ferry::ferryd {
+
+// The same on every node by default: every node must hash a flow to the same
+// Maglev slot, or a flow's packets would pick different backends depending on
+// which node received them.
+inline constexpr uint32_t kDefaultFlowHashSeed = 0x5eedf00d;
+
+struct Options {
+  std::string node;
+  std::filesystem::path manifests;
+  std::string uplink;
+  std::filesystem::path pin_dir;    // default /sys/fs/bpf/ferry/<node>
+  std::filesystem::path state_dir;  // default /run/ferry/<node>/state
+  uint32_t maglev_size = 0;         // default maglev::kDefaultTableSize
+  uint32_t flow_hash_seed = kDefaultFlowHashSeed;
+  std::optional<uint16_t> tunnel_mtu;  // unset: the uplink's MTU
+};
+
+// `args` excludes the program name. Accepts "--flag value" and
+// "--flag=value". InvalidArgument names the flag and what was wrong.
+absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args);
+
+// True when args ask for the usage text (-h, --help).
+bool WantsHelp(std::span<const absl::string_view> args);
+std::string Usage();
+
+}  // namespace ferry::ferryd
+
+#endif  // FERRY_AGENT_FERRYD_OPTIONS_H_

@@ -1,0 +1,72 @@
+#include "agent/ferryd/options.h"
+
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::ferryd {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<Options> Parse(std::vector<absl::string_view> args) { return ParseOptions(args); }
+
+std::string ErrorOf(std::vector<absl::string_view> args) {
+  absl::StatusOr<Options> options = Parse(args);
+  EXPECT_FALSE(options.ok());
+  return options.ok() ? "" : std::string(options.status().message());
+}
+
+TEST(OptionsTest, RequiredFlagsAndDefaults) {
+  absl::StatusOr<Options> options =
+      Parse({"--node", "node1", "--manifests=/etc/ferry", "--uplink", "eth0"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->node, "node1");
+  EXPECT_EQ(options->manifests, "/etc/ferry");
+  EXPECT_EQ(options->uplink, "eth0");
+  EXPECT_EQ(options->pin_dir, "/sys/fs/bpf/ferry/node1");
+  EXPECT_EQ(options->state_dir, "/run/ferry/node1/state");
+  EXPECT_EQ(options->maglev_size, 16381u);
+  EXPECT_EQ(options->flow_hash_seed, kDefaultFlowHashSeed);
+  EXPECT_FALSE(options->tunnel_mtu.has_value());
+}
+
+TEST(OptionsTest, EveryFlagIsTaken) {
+  absl::StatusOr<Options> options =
+      Parse({"--node=n", "--manifests=m", "--uplink=u", "--pin-dir=/p", "--state-dir=/s",
+             "--maglev-size=251", "--flow-hash-seed=0xabc", "--tunnel-mtu=1450"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->pin_dir, "/p");
+  EXPECT_EQ(options->state_dir, "/s");
+  EXPECT_EQ(options->maglev_size, 251u);
+  EXPECT_EQ(options->flow_hash_seed, 0xabcu);
+  EXPECT_EQ(options->tunnel_mtu, 1450);
+}
+
+TEST(OptionsTest, BadFlagsAreNamed) {
+  EXPECT_EQ(ErrorOf({"--manifests", "m", "--uplink", "u"}), "--node is required");
+  EXPECT_EQ(ErrorOf({"--node", "n", "--uplink", "u"}), "--manifests is required");
+  EXPECT_EQ(ErrorOf({"--node", "n", "--manifests", "m"}), "--uplink is required");
+  EXPECT_EQ(ErrorOf({"--node"}), "--node needs a value");
+  EXPECT_EQ(ErrorOf({"--colour", "red"}), "unknown flag --colour");
+  EXPECT_EQ(ErrorOf({"node1"}), "unexpected argument \"node1\"");
+  EXPECT_EQ(ErrorOf({"--node="}), "--node is empty");
+  EXPECT_THAT(ErrorOf({"--node", "../x", "--manifests", "m", "--uplink", "u", "--pin-dir", "/p"}),
+              HasSubstr("--node: "));
+  EXPECT_THAT(ErrorOf({"--maglev-size", "16380"}), HasSubstr("--maglev-size: "));
+  EXPECT_THAT(ErrorOf({"--maglev-size", "many"}), HasSubstr("--maglev-size must be a number"));
+  EXPECT_THAT(ErrorOf({"--flow-hash-seed", "0x100000000"}), HasSubstr("from 1 to 4294967295"));
+  EXPECT_THAT(ErrorOf({"--tunnel-mtu", "1000"}), HasSubstr("below IPv6's minimum"));
+}
+
+TEST(OptionsTest, HelpIsRecognised) {
+  std::vector<absl::string_view> help = {"--node", "n", "--help"};
+  EXPECT_TRUE(WantsHelp(help));
+  std::vector<absl::string_view> none = {"--node", "n"};
+  EXPECT_FALSE(WantsHelp(none));
+  EXPECT_THAT(Usage(), HasSubstr("--maglev-size"));
+}
+
+}  // namespace
+}  // namespace ferry::ferryd
