@@ -16,6 +16,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "csum.h"
 #include "flow_hash.h"
 #include "layout.h"
 
@@ -47,19 +48,6 @@ struct {
 	__type(value, struct ferry_flow);
 } lru_probe SEC(".maps");
 
-/* RFC 1624 incremental update of a one's-complement checksum when a 16-bit
- * word changes from `from` to `to` (both in network order). */
-static __always_inline void csum_replace16(__u16 *csum, __u16 from, __u16 to)
-{
-	__u32 sum = (__u16)~*csum;
-
-	sum += (__u16)~from;
-	sum += to;
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	*csum = (__u16)~sum;
-}
-
 /* Writes a fresh number into the TCP source port (low 16 bits) and the last
  * 16 bits of the source address (high 16 bits), keeping the IPv4 header and
  * TCP checksums valid: 2^32 distinct flows. Only IPv4 without options and
@@ -83,7 +71,7 @@ static __always_inline int make_new_flow(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_TCP)
 			return -1;
 		src_low = (__u16 *)&ip->saddr + 1;
-		csum_replace16(&ip->check, *src_low, new_low);
+		ferry_csum_replace16(&ip->check, *src_low, new_low);
 		tcp = (void *)(ip + 1);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -99,8 +87,8 @@ static __always_inline int make_new_flow(struct xdp_md *ctx)
 		return -1;
 
 	/* Both words are covered by the TCP checksum (pseudo-header, header). */
-	csum_replace16(&tcp->check, *src_low, new_low);
-	csum_replace16(&tcp->check, tcp->source, new_port);
+	ferry_csum_replace16(&tcp->check, *src_low, new_low);
+	ferry_csum_replace16(&tcp->check, tcp->source, new_port);
 	*src_low = new_low;
 	tcp->source = new_port;
 	return 0;

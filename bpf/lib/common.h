@@ -10,7 +10,9 @@
 
 #include "maps.h"
 
+#ifndef FERRY_INLINE
 #define FERRY_INLINE static __always_inline
+#endif
 
 /* A helper's result when the packet should go on to the next step. Every
  * other value is an action for the program to return. */

@@ -1,10 +1,14 @@
-/* Internet checksum arithmetic (RFC 1071) for headers built or edited here. */
+/* Internet checksum arithmetic (RFC 1071) for headers built or edited here.
+ * Pure arithmetic, no maps: the bench wrapper uses it too. */
 #ifndef FERRY_BPF_LIB_CSUM_H
 #define FERRY_BPF_LIB_CSUM_H
 
 #include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
 
-#include "common.h"
+#ifndef FERRY_INLINE
+#define FERRY_INLINE static __always_inline
+#endif
 
 FERRY_INLINE __u16 ferry_csum_fold(__u64 sum)
 {
