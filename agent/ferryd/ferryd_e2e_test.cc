@@ -102,11 +102,8 @@ class FerrydEndToEndTest : public ::testing::Test {
 
   // Each start logs to its own file, so a restart's log stands alone.
   absl::StatusOr<std::unique_ptr<Process>> StartAgent(const Node& node) {
-    return Process::Start(
-        *node.ns,
-        {FERRYD_PATH, "--node", node.name, "--manifests", manifests_.string(), "--uplink",
-         node.uplink.name, "--pin-dir", PinDir(node.name), "--state-dir", StateDir(node)},
-        absl::StrCat(ScratchDir(), "/ferryd-", node.name, "-", ++starts_, ".log"));
+    return netns::StartFerryd(node, FERRYD_PATH, manifests_.string(),
+                              absl::StrCat("ferryd-", node.name, "-", ++starts_));
   }
 
   void TearDown() override {
@@ -123,10 +120,6 @@ class FerrydEndToEndTest : public ::testing::Test {
     EXPECT_TRUE(CleanUpRun(RunPrefix()).ok());
   }
 
-  static std::string StateDir(const Node& node) {
-    return absl::StrCat(ScratchDir(), "/", node.name, "-state");
-  }
-
   // The node's maps as ferryctl would see them, read-only, with the agent up.
   static size_t Count(const Node& node, bool frontends) {
     absl::StatusOr<datapath::LbMaps> maps =
@@ -141,7 +134,7 @@ class FerrydEndToEndTest : public ::testing::Test {
   }
 
   std::string Errors(const Node& node) {
-    return ReadFile(std::filesystem::path(StateDir(node)) / "errors.json");
+    return ReadFile(std::filesystem::path(netns::FerrydStateDir(node)) / "errors.json");
   }
 
   // Every node programmed: node1 serves both VIPs, every node knows its pod.

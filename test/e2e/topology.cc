@@ -224,4 +224,18 @@ absl::Status Topology::EnableXdpTx(const Node& node) {
   return attached;
 }
 
+std::string FerrydStateDir(const Node& node) {
+  return absl::StrCat(ScratchDir(), "/", node.name, "-state");
+}
+
+absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,
+                                                     const std::string& manifests,
+                                                     const std::string& log_name) {
+  return Process::Start(*node.ns,
+                        {ferryd, "--node", node.name, "--manifests", manifests, "--uplink",
+                         node.uplink.name, "--pin-dir", PinDir(node.name), "--state-dir",
+                         FerrydStateDir(node)},
+                        absl::StrCat(ScratchDir(), "/", log_name, ".log"));
+}
+
 }  // namespace ferry::netns

@@ -191,12 +191,8 @@ absl::Status Demo::StartAgents() {
   }
   std::sort(copied.begin(), copied.end());
   for (Node& node : topology_->nodes()) {
-    absl::StatusOr<std::unique_ptr<Process>> agent = Process::Start(
-        *node.ns,
-        {paths_.ferryd, "--node", node.name, "--manifests", manifests.string(), "--uplink",
-         node.uplink.name, "--pin-dir", netns::PinDir(node.name), "--state-dir",
-         absl::StrCat(netns::ScratchDir(), "/", node.name, "-state")},
-        absl::StrCat(netns::ScratchDir(), "/ferryd-", node.name, ".log"));
+    absl::StatusOr<std::unique_ptr<Process>> agent = netns::StartFerryd(
+        node, paths_.ferryd, manifests.string(), absl::StrCat("ferryd-", node.name));
     if (!agent.ok()) return agent.status();
     agents_.push_back(std::move(*agent));
   }
