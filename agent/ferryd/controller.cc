@@ -98,11 +98,15 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
       if (lb_service.frontends.empty()) continue;
       for (const model::PortBackends& entry : all_backends) {
         if (entry.family != family || entry.port != port) continue;
-        for (const model::Backend& backend : entry.backends) {
-          lb_service.backends.push_back({.address = ToDatapath(backend.address),
-                                         .port = backend.port,
-                                         .node = backend.node_name,
-                                         .weight = 1});
+        // Draining backends stay in the backends map, weight 0: no table
+        // slot, so no new flow, while their established flows continue.
+        for (uint32_t weight : {1u, 0u}) {
+          for (const model::Backend& backend : weight > 0 ? entry.backends : entry.draining) {
+            lb_service.backends.push_back({.address = ToDatapath(backend.address),
+                                           .port = backend.port,
+                                           .node = backend.node_name,
+                                           .weight = weight});
+          }
         }
       }
       out.push_back(std::move(lb_service));

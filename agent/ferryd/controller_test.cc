@@ -28,16 +28,20 @@ std::string ReadExample(const std::string& name) {
   return text.str();
 }
 
-// deploy/examples, with `edit` applied to service.yaml.
-model::Model ExampleModel(const std::map<std::string, std::string>& service_edits = {}) {
-  std::string service = ReadExample("service.yaml");
-  for (const auto& [from, to] : service_edits) {
-    EXPECT_THAT(service, HasSubstr(from));
-    service = absl::StrReplaceAll(service, {{from, to}});
+std::string Edited(std::string text, const std::map<std::string, std::string>& edits) {
+  for (const auto& [from, to] : edits) {
+    EXPECT_THAT(text, HasSubstr(from));
+    text = absl::StrReplaceAll(text, {{from, to}});
   }
+  return text;
+}
+
+// deploy/examples, with the edits applied to service.yaml and endpoints.yaml.
+model::Model ExampleModel(const std::map<std::string, std::string>& service_edits = {},
+                          const std::map<std::string, std::string>& endpoint_edits = {}) {
   model::LoadResult loaded = model::LoadManifests(
-      {{"service.yaml", service},
-       {"endpoints.yaml", ReadExample("endpoints.yaml")},
+      {{"service.yaml", Edited(ReadExample("service.yaml"), service_edits)},
+       {"endpoints.yaml", Edited(ReadExample("endpoints.yaml"), endpoint_edits)},
        {"nodes.yaml", ReadExample("nodes.yaml")}},
       {});
   EXPECT_THAT(loaded.file_errors, IsEmpty());
@@ -149,6 +153,35 @@ TEST(ControllerTest, LocalPolicyKeepsOnlyThisNodesBackends) {
     EXPECT_EQ(service.policy, lb::TrafficPolicy::kLocal);
     ASSERT_EQ(service.backends.size(), 1u) << service.name;
     EXPECT_EQ(service.backends[0].node, "node2");
+  }
+}
+
+TEST(ControllerTest, TerminatingPodDrainsWithWeightZero) {
+  ControllerOutput out = BuildLbInput(
+      ExampleModel({}, {{"  - 198.18.17.10\n  conditions:\n    ready: true\n    serving: true\n"
+                         "    terminating: false",
+                         "  - 198.18.17.10\n  conditions:\n    ready: false\n    serving: true\n"
+                         "    terminating: true"}}),
+      "node1", 16381, FakeRoute);
+  ASSERT_EQ(out.input.services.size(), 2u);
+  std::map<std::string, uint32_t> weights;
+  for (const lb::Backend& b : out.input.services[0].backends) weights[Text(b.address)] = b.weight;
+  EXPECT_EQ(weights, (std::map<std::string, uint32_t>{
+                         {"198.18.17.10", 0}, {"198.18.18.10", 1}, {"198.18.19.10", 1}}));
+
+  lb::Ids ids(lb::IdCapacity{.services = 16, .backends = 16, .nodes = 16});
+  absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(out.input, ids);
+  ASSERT_TRUE(desired.ok()) << desired.status();
+  EXPECT_EQ(desired->backends.size(), 6u) << "the draining pod keeps its backend entry";
+  for (const auto& [id, spec] : desired->maglev_tables) {
+    absl::StatusOr<std::vector<uint32_t>> slots = lb::BuildSlots(spec);
+    ASSERT_TRUE(slots.ok());
+    for (const lb::MaglevMember& member : spec.members) {
+      if (member.key.starts_with("198.18.17.10:")) {
+        EXPECT_EQ(std::count(slots->begin(), slots->end(), member.backend_id), 0)
+            << "no new flow goes to the draining pod";
+      }
+    }
   }
 }
 

@@ -36,22 +36,28 @@ std::optional<uint16_t> ResolveTargetPort(const ServicePort& port, const Endpoin
   return port.target_port.number;
 }
 
+// Sorted by address then port, a pod listed by two slices once.
+std::vector<Backend> SortedUnique(std::vector<Backend> backends) {
+  std::sort(backends.begin(), backends.end());
+  backends.erase(std::unique(backends.begin(), backends.end(),
+                             [](const Backend& a, const Backend& b) {
+                               return a.address == b.address && a.port == b.port;
+                             }),
+                 backends.end());
+  return backends;
+}
+
 // Kubernetes' choice among candidates: the ready ones, else the serving and
 // terminating ones.
 PortBackends Select(const ServicePort& port, IpFamily family, std::vector<Backend> ready,
                     std::vector<Backend> draining) {
   const bool fallback = ready.empty() && !draining.empty();
-  PortBackends result{.port = port,
-                      .family = family,
-                      .backends = fallback ? std::move(draining) : std::move(ready),
-                      .terminating_fallback = fallback};
-  std::sort(result.backends.begin(), result.backends.end());
-  result.backends.erase(std::unique(result.backends.begin(), result.backends.end(),
-                                    [](const Backend& a, const Backend& b) {
-                                      return a.address == b.address && a.port == b.port;
-                                    }),
-                        result.backends.end());
-  return result;
+  if (fallback) std::swap(ready, draining);
+  return {.port = port,
+          .family = family,
+          .backends = SortedUnique(std::move(ready)),
+          .terminating_fallback = fallback,
+          .draining = SortedUnique(std::move(draining))};
 }
 
 }  // namespace

@@ -215,6 +215,10 @@ struct PortBackends {
   // No endpoint was ready, so these are the serving-and-terminating ones
   // (Kubernetes' fallback, KEP-1669) so connections can still drain to them.
   bool terminating_fallback = false;
+  // Serving and terminating while others are ready: they take no new
+  // connection but keep the ones they have until they stop serving. Sorted
+  // like `backends`; empty under terminating_fallback.
+  std::vector<Backend> draining;
   bool operator==(const PortBackends&) const = default;
 };
 
@@ -222,7 +226,8 @@ struct PortBackends {
 // `receiving_node`: with externalTrafficPolicy Local only endpoints on that
 // node count, with Cluster every endpoint does (and receiving_node is not
 // used). Within that set, the ready endpoints are used; when none is ready,
-// the ones that are serving and terminating; never any other.
+// the ones that are serving and terminating; never any other for new
+// connections. Serving-and-terminating endpoints next to ready ones drain.
 //
 // A slice port matches a Service port when the protocols are equal and
 //  1. its name is the Service port's name (what the EndpointSlice controller

@@ -182,7 +182,7 @@ TEST(BackendsTest, DualStackSlicesGiveOneEntryPerFamily) {
                                        .backends = {To("2001:db8:16:1::10", 8080, "node1")}}));
 }
 
-TEST(BackendsTest, ReadyEndpointsOnlyWhileAnyIsReady) {
+TEST(BackendsTest, ReadyEndpointsTakeNewFlowsAndServingTerminatingOnesDrain) {
   const EndpointConditions not_ready{.ready = false, .serving = false, .terminating = false};
   const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
   const EndpointConditions gone{.ready = false, .serving = false, .terminating = true};
@@ -195,7 +195,9 @@ TEST(BackendsTest, ReadyEndpointsOnlyWhileAnyIsReady) {
                    Pod("198.18.19.11", "node3", gone)})});
   EXPECT_THAT(
       BackendsOf(model),
-      ElementsAre(PortBackends{.port = kHttp, .backends = {To("198.18.17.10", 8080, "node1")}}));
+      ElementsAre(PortBackends{.port = kHttp,
+                               .backends = {To("198.18.17.10", 8080, "node1")},
+                               .draining = {To("198.18.19.10", 8080, "node3", true)}}));
 }
 
 TEST(BackendsTest, ServingTerminatingEndpointsWhenNoneIsReady) {
