@@ -3,21 +3,19 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "flow_hash.h"
-
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
 #include <time.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <numeric>
 
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/map_info.h"
 #include "agent/datapath/testing/fixtures.h"
+#include "flow_hash.h"
 #include "gtest/gtest.h"
 
 namespace ferry::datapath {
@@ -158,6 +156,30 @@ TEST_F(MapsTest, MaglevTableSwapsWholeAndMayChangeSize) {
   ASSERT_TRUE(maps_->DeleteMaglevTable(5).ok());
   EXPECT_TRUE(absl::IsNotFound(maps_->ReadMaglevTable(5).status()));
   EXPECT_TRUE(maps_->DeleteMaglevTable(5).ok()) << "absent is OK";
+}
+
+TEST_F(MapsTest, PinnedMapsDescribeTheirSizesAndMemory) {
+  ASSERT_TRUE(maps_->SetMaglevTable(1, std::vector<uint32_t>(16381, 1)).ok());
+  ASSERT_TRUE(maps_->SetMaglevTable(2, std::vector<uint32_t>(31, 2)).ok());
+  absl::StatusOr<std::vector<PinnedMapInfo>> described = DescribePinnedMaps(pins_.path());
+  ASSERT_TRUE(described.ok()) << described.status();
+  auto find = [&](const std::string& name) {
+    auto it = std::find_if(described->begin(), described->end(),
+                           [&](const PinnedMapInfo& map) { return map.name == name; });
+    EXPECT_NE(it, described->end()) << name;
+    return it == described->end() ? PinnedMapInfo{} : *it;
+  };
+  const PinnedMapInfo flows = find(FERRY_MAP_FLOWS);
+  EXPECT_EQ(flows.type, "lru_hash");
+  EXPECT_EQ(flows.max_entries, 8192u);
+  EXPECT_EQ(flows.key_size, sizeof(ferry_flow_key));
+  EXPECT_GT(flows.memlock_bytes, 8192u * sizeof(ferry_flow_key));
+  const PinnedMapInfo tables = find(FERRY_MAP_MAGLEV);
+  EXPECT_EQ(tables.type, "array_of_maps");
+  EXPECT_EQ(tables.inner_maps, 2u);
+  EXPECT_GE(tables.inner_memlock_bytes, (16381u + 31u) * sizeof(uint32_t));
+  EXPECT_LT(tables.inner_memlock_bytes, 3u * 16381u * sizeof(uint32_t))
+      << "a 31-slot table must cost about 31 slots, not a preallocated maximum";
 }
 
 TEST_F(MapsTest, MaglevTableRejectsBadSizesAndIds) {

@@ -15,7 +15,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/datapath/fd.h"
+#include "agent/datapath/map_info.h"
 #include "agent/datapath/netlink.h"
+#include "agent/ferryd/api_view.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/lb/recover.h"
 
@@ -72,7 +74,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
         "creating the state directory ", options.state_dir.string(), ": ", error.message()));
   }
   absl::StatusOr<std::unique_ptr<datapath::Datapath>> datapath =
-      datapath::Datapath::Load({.node_name = options.node, .pin_dir = options.pin_dir, .sizes = {}});
+      datapath::Datapath::Load(
+          {.node_name = options.node, .pin_dir = options.pin_dir, .sizes = options.map_sizes});
   if (!datapath.ok()) return datapath.status();
   absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
   if (!maps.ok()) return maps.status();
@@ -88,9 +91,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                    options.pin_dir.string(), "), attached to ", options.uplink, " (ifindex ",
                    uplink, "), tunnel MTU ", *resolved.tunnel_mtu, ", Maglev size ",
                    options.maglev_size));
-  return std::unique_ptr<Agent>(
+  auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(resolved), uplink, std::move(*datapath),
                 std::make_unique<datapath::LbMaps>(std::move(*maps))));
+  absl::MutexLock lock(&agent->mu_);
+  agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
+  agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
+  return agent;
 }
 
 Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
@@ -99,10 +106,24 @@ Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Data
       uplink_ifindex_(uplink_ifindex),
       datapath_(std::move(datapath)),
       maps_(std::move(maps)),
-      store_(*maps_, sizes_.services),
+      store_(*maps_, options_.map_sizes.services),
       reconciler_(store_) {}
 
+void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex) {
+  static constexpr const char* kNames[] = {"ferry_xdp_lb", "ferry_tc_uplink", "ferry_tc_pod"};
+  agent::v1::AttachedProgram& attached = attached_.emplace_back();
+  attached.set_program(kNames[static_cast<int>(program)]);
+  attached.set_hook(std::string(hook));
+  char name[IF_NAMESIZE] = {};
+  attached.set_interface(if_indextoname(ifindex, name) != nullptr ? name : "?");
+  attached.set_ifindex(ifindex);
+  if (absl::StatusOr<uint32_t> id = datapath::ProgramId(datapath_->ProgramFd(program)); id.ok()) {
+    attached.set_program_id(*id);
+  }
+}
+
 void Agent::Reload() {
+  absl::MutexLock lock(&mu_);
   // A copy, not a move: if the directory cannot be read, the files' last good
   // versions must survive for the next load.
   absl::StatusOr<model::LoadResult> loaded =
@@ -112,10 +133,15 @@ void Agent::Reload() {
   } else {
     loaded_ = std::move(*loaded);
   }
-  Reconcile("manifests");
+  ReconcileLocked("manifests");
 }
 
 void Agent::Reconcile(absl::string_view trigger) {
+  absl::MutexLock lock(&mu_);
+  ReconcileLocked(trigger);
+}
+
+void Agent::ReconcileLocked(absl::string_view trigger) {
   const absl::Time start = absl::Now();
   ControllerOutput output =
       BuildLbInput(loaded_.model, options_.node, options_.maglev_size, Resolve);
@@ -129,7 +155,7 @@ void Agent::Reconcile(absl::string_view trigger) {
       PublishErrors(std::move(problems));
       return;
     }
-    ids_.emplace(lb::RecoverIds(output.input, *actual, lb::CapacityOf(sizes_)));
+    ids_.emplace(lb::RecoverIds(output.input, *actual, lb::CapacityOf(options_.map_sizes)));
   }
   lb::ReconcileReport lb_report;
   absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(output.input, *ids_);
@@ -150,18 +176,25 @@ void Agent::Reconcile(absl::string_view trigger) {
   const int endpoint_writes = ApplyEndpoints(plan, problems);
 
   const int writes = lb_report.writes() + config_writes + endpoint_writes;
+  std::string detail = lb_report.writes() > 0 ? lb::ToString(lb_report) : "";
+  if (config_writes > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
+  if (endpoint_writes > 0) {
+    absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes);
+  }
+  const absl::Duration took = absl::Now() - start;
   if (writes > 0 || trigger == "manifests") {
-    std::string detail = lb_report.writes() > 0 ? lb::ToString(lb_report) : "";
-    if (config_writes > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
-    if (endpoint_writes > 0) {
-      absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes);
-    }
     Log(absl::StrCat("reconcile (", trigger, "): ", output.input.services.size(),
                      " service ports, ", output.input.nodes.size(), " nodes, ",
                      plan.endpoints.size(), " local endpoints; ", writes, " writes (",
-                     detail.empty() ? "none" : detail, ") in ",
-                     absl::FormatDuration(absl::Now() - start)));
+                     detail.empty() ? "none" : detail, ") in ", absl::FormatDuration(took)));
   }
+  last_reconcile_.set_unix_ns(absl::ToUnixNanos(start));
+  last_reconcile_.set_trigger(std::string(trigger));
+  last_reconcile_.set_writes(writes);
+  last_reconcile_.set_duration_ns(absl::ToInt64Nanoseconds(took));
+  last_reconcile_.set_detail(detail);
+  input_ = std::move(output.input);
+  local_endpoints_ = plan.endpoints.size();
   PublishErrors(std::move(problems));
 }
 
@@ -206,6 +239,8 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
         continue;
       }
       pod_veths_attached_.insert(local.endpoint.ifindex);
+      RecordAttachment(datapath::Program::kTcPod, "tc ingress",
+                       static_cast<int>(local.endpoint.ifindex));
     }
     auto existing = std::find_if(current->begin(), current->end(), [&](const auto& entry) {
       return SameBytes(entry.first, local.pod);
@@ -257,6 +292,7 @@ void Agent::PublishErrors(std::vector<std::string> problems) {
   logged_ = std::move(current);
 
   std::string json = ErrorsJson(options_.node, errors);
+  errors_ = std::move(errors);
   if (json == errors_json_) return;
   if (absl::Status written = WriteFileAtomically(options_.state_dir / "errors.json", json);
       !written.ok()) {
@@ -264,6 +300,51 @@ void Agent::PublishErrors(std::vector<std::string> problems) {
     return;
   }
   errors_json_ = std::move(json);
+}
+
+agent::v1::AgentStatus Agent::Status() const {
+  agent::v1::AgentStatus status;
+  status.set_node(options_.node);
+  status.set_pid(getpid());
+  status.set_started_unix_ns(absl::ToUnixNanos(started_));
+  status.set_uplink(options_.uplink);
+  status.set_pin_dir(options_.pin_dir.string());
+  status.set_manifests(options_.manifests.string());
+  status.set_maglev_size(options_.maglev_size);
+  // From the pins, outside the lock: the kernel's view needs no agent state.
+  absl::StatusOr<std::vector<datapath::PinnedMapInfo>> maps =
+      datapath::DescribePinnedMaps(options_.pin_dir);
+  for (const datapath::PinnedMapInfo& map : maps.ok() ? *maps : std::vector<datapath::PinnedMapInfo>{}) {
+    agent::v1::MapInfo* out = status.add_maps();
+    out->set_name(map.name);
+    out->set_type(map.type);
+    out->set_key_size(map.key_size);
+    out->set_value_size(map.value_size);
+    out->set_max_entries(map.max_entries);
+    out->set_map_id(map.id);
+    out->set_memlock_bytes(map.memlock_bytes);
+    out->set_inner_maps(map.inner_maps);
+    out->set_inner_memlock_bytes(map.inner_memlock_bytes);
+  }
+  absl::MutexLock lock(&mu_);
+  for (const agent::v1::AttachedProgram& program : attached_) *status.add_programs() = program;
+  *status.mutable_counts() = CountsOf(loaded_.model, input_, local_endpoints_);
+  *status.mutable_errors() = ErrorsOf(options_.node, errors_);
+  if (!maps.ok()) {
+    status.mutable_errors()->add_problems(
+        absl::StrCat("describing the maps: ", maps.status().message()));
+  }
+  *status.mutable_last_reconcile() = last_reconcile_;
+  return status;
+}
+
+agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& request) const {
+  absl::MutexLock lock(&mu_);
+  if (!ids_) return {};
+  return ListServices(
+      loaded_.model, input_, *ids_,
+      [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
+      request);
 }
 
 }  // namespace ferry::ferryd

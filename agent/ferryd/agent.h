@@ -10,11 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/api/ferry_agent.pb.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps.h"
+#include "agent/ferryd/api_server.h"
 #include "agent/ferryd/controller.h"
+#include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
@@ -23,7 +29,7 @@
 
 namespace ferry::ferryd {
 
-class Agent {
+class Agent : public AgentView {
  public:
   // Loads the datapath (adopting maps already pinned, so a restarted agent
   // keeps its flows), attaches ferry_xdp_lb (native) and ferry_tc_uplink to
@@ -38,30 +44,46 @@ class Agent {
   // difference: next hops that were not resolvable may be now.
   void Reconcile(absl::string_view trigger);
 
+  // AgentView, for the API server's threads.
+  agent::v1::AgentStatus Status() const override;
+  agent::v1::ServiceList Services(const agent::v1::ListServicesRequest& request) const override;
+
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
         std::unique_ptr<datapath::LbMaps> maps);
 
+  void ReconcileLocked(absl::string_view trigger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the config when it differs from the map's; returns the writes.
-  int ApplyConfig(std::vector<std::string>& problems);
+  int ApplyConfig(std::vector<std::string>& problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Attaches ferry_tc_pod to new veths and writes the endpoints that differ;
   // returns the writes.
-  int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems);
-  void PublishErrors(std::vector<std::string> problems);
+  int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishErrors(std::vector<std::string> problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  Options options_;
-  int uplink_ifindex_;
-  datapath::MapSizes sizes_;
+  const Options options_;
+  const int uplink_ifindex_;
+  const absl::Time started_ = absl::Now();
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::LbMaps> maps_;
-  lb::LbMapsStore store_;
-  lb::Reconciler reconciler_;
+
+  // The loop thread changes these; the API's threads read them.
+  mutable absl::Mutex mu_;
+  lb::LbMapsStore store_ ABSL_GUARDED_BY(mu_);
+  lb::Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   // Recovered from the maps on the first pass.
-  std::optional<lb::Ids> ids_;
-  model::LoadResult loaded_;
-  std::set<uint32_t> pod_veths_attached_;
-  std::set<std::string> logged_;  // problems and errors already logged
-  std::string errors_json_;       // as last written
+  std::optional<lb::Ids> ids_ ABSL_GUARDED_BY(mu_);
+  model::LoadResult loaded_ ABSL_GUARDED_BY(mu_);
+  lb::LbInput input_ ABSL_GUARDED_BY(mu_);  // of the last pass
+  size_t local_endpoints_ ABSL_GUARDED_BY(mu_) = 0;
+  AgentErrors errors_ ABSL_GUARDED_BY(mu_);
+  agent::v1::Reconcile last_reconcile_ ABSL_GUARDED_BY(mu_);
+  std::vector<agent::v1::AttachedProgram> attached_ ABSL_GUARDED_BY(mu_);
+  std::set<uint32_t> pod_veths_attached_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);  // problems and errors already logged
+  std::string errors_json_ ABSL_GUARDED_BY(mu_);       // as last written
 };
 
 }  // namespace ferry::ferryd

@@ -29,9 +29,6 @@ bool AddressLess(const datapath::IpAddress& a, const datapath::IpAddress& b) {
   return std::memcmp(&a, &b, sizeof(a)) < 0;
 }
 
-std::string PortLabel(const model::ServicePort& port) {
-  return port.name.empty() ? absl::StrCat(port.port) : port.name;
-}
 
 lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolver resolve,
                         std::vector<std::string>& problems) {
@@ -81,7 +78,7 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
   for (const model::ServicePort& port : service.ports) {
     for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
       lb::LbService lb_service{
-          .name = absl::StrCat(name, "/", PortLabel(port), "/", model::FamilyName(family)),
+          .name = LbServiceName(service, port, family),
           .frontends = {},
           .backends = {},
           .policy = service.external_traffic_policy == model::TrafficPolicy::kLocal
@@ -115,6 +112,16 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
 }
 
 }  // namespace
+
+std::string PortLabel(const model::ServicePort& port) {
+  return port.name.empty() ? absl::StrCat(port.port) : port.name;
+}
+
+std::string LbServiceName(const model::Service& service, const model::ServicePort& port,
+                          model::IpFamily family) {
+  return absl::StrCat(service.metadata.namespace_, "/", service.metadata.name, "/",
+                      PortLabel(port), "/", model::FamilyName(family));
+}
 
 datapath::IpAddress ToDatapath(const model::IpAddress& address) {
   datapath::IpAddress out{};

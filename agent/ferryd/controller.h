@@ -26,6 +26,13 @@ using Resolver = absl::FunctionRef<absl::StatusOr<ferry_node>(const datapath::Ip
 
 datapath::IpAddress ToDatapath(const model::IpAddress& address);
 
+// The port's name, else its number: how a Service port is told apart.
+std::string PortLabel(const model::ServicePort& port);
+// "namespace/name/<PortLabel>/<IPv4|IPv6>": the LbService (and Maglev table)
+// of one port of a Service in one family.
+std::string LbServiceName(const model::Service& service, const model::ServicePort& port,
+                          model::IpFamily family);
+
 struct ControllerOutput {
   lb::LbInput input;
   // What could not be used and why, for the log and errors.json.

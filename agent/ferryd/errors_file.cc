@@ -7,7 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/fd.h"
-#include "nlohmann/json.hpp"
+#include "agent/ferryd/api_view.h"
+#include "agent/api/json.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -19,30 +20,7 @@ absl::Status Errno(absl::string_view what, const std::filesystem::path& path) {
 }  // namespace
 
 std::string ErrorsJson(absl::string_view node, const AgentErrors& errors) {
-  nlohmann::json file_errors = nlohmann::json::array();
-  for (const model::FileError& error : errors.file_errors) {
-    file_errors.push_back(
-        {{"file", error.file}, {"reason", error.reason}, {"message", error.ToString()}});
-  }
-  nlohmann::json object_errors = nlohmann::json::array();
-  for (const model::ObjectError& error : errors.object_errors) {
-    const model::ValidationError& v = error.error;
-    object_errors.push_back(
-        {{"file", error.file},
-         {"line", error.line},
-         {"kind", v.object.kind},
-         {"namespace", v.object.namespace_},
-         {"name", v.object.name},
-         {"field", v.field},
-         {"reason", v.reason},
-         {"severity", v.severity == model::Severity::kError ? "error" : "info"},
-         {"message", error.ToString()}});
-  }
-  const nlohmann::json document = {{"node", std::string(node)},
-                                   {"file_errors", std::move(file_errors)},
-                                   {"object_errors", std::move(object_errors)},
-                                   {"problems", errors.problems}};
-  return document.dump(2) + "\n";
+  return api::ToJson(ErrorsOf(node, errors));
 }
 
 absl::Status WriteFileAtomically(const std::filesystem::path& path, absl::string_view content) {

@@ -21,6 +21,7 @@ struct AgentErrors {
   std::vector<std::string> problems;
 };
 
+// The API's AgentErrors message as JSON (proto field names):
 // {"node": ..., "file_errors": [{"file", "reason", "message"}],
 //  "object_errors": [{"file", "line", "kind", "namespace", "name", "field",
 //                     "reason", "severity", "message"}],

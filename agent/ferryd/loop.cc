@@ -30,19 +30,6 @@ absl::StatusOr<datapath::Fd> WatchDirectory(const std::filesystem::path& directo
   return fd;
 }
 
-absl::StatusOr<datapath::Fd> BlockTerminationSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
-    return absl::ErrnoToStatus(errno, "blocking SIGTERM and SIGINT");
-  }
-  datapath::Fd fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!fd.valid()) return absl::ErrnoToStatus(errno, "signalfd");
-  return fd;
-}
-
 // Reads every queued event; true if there was any.
 bool Drain(int fd) {
   alignas(inotify_event) std::array<char, 16384> buffer;
@@ -58,10 +45,21 @@ int PollTimeoutMs(absl::Time now, absl::Time deadline) {
 
 }  // namespace
 
-absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests,
+absl::StatusOr<datapath::Fd> BlockTerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    return absl::ErrnoToStatus(errno, "blocking SIGTERM and SIGINT");
+  }
+  datapath::Fd fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd.valid()) return absl::ErrnoToStatus(errno, "signalfd");
+  return fd;
+}
+
+absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
                      const LoopTiming& timing) {
-  absl::StatusOr<datapath::Fd> signals = BlockTerminationSignals();
-  if (!signals.ok()) return signals.status();
   // Watch before the first load, so a change made during it is not missed.
   absl::StatusOr<datapath::Fd> watch = WatchDirectory(manifests);
   if (!watch.ok()) return watch.status();
@@ -84,13 +82,13 @@ absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests,
       next_tick = absl::Now() + timing.tick;
       continue;
     }
-    std::array<pollfd, 2> fds = {pollfd{.fd = signals->get(), .events = POLLIN, .revents = 0},
+    std::array<pollfd, 2> fds = {pollfd{.fd = signals, .events = POLLIN, .revents = 0},
                                  pollfd{.fd = watch->get(), .events = POLLIN, .revents = 0}};
     const int ready = poll(fds.data(), fds.size(), PollTimeoutMs(now, std::min(next_tick, reload_at)));
     if (ready < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
-      if (read(signals->get(), &info, sizeof(info)) == sizeof(info)) {
+      if (read(signals, &info, sizeof(info)) == sizeof(info)) {
         std::fprintf(stderr, "ferryd: signal %u: exiting, programs stay attached and maps pinned\n",
                      info.ssi_signo);
         return absl::OkStatus();

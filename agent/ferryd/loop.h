@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "agent/datapath/fd.h"
 #include "agent/ferryd/agent.h"
 
 namespace ferry::ferryd {
@@ -20,10 +21,15 @@ struct LoopTiming {
   absl::Duration tick = absl::Seconds(2);
 };
 
-// Loads the manifests once, then reacts to changes until SIGTERM or SIGINT
-// (OK then). Blocks those signals in the calling thread; call before any
-// other thread starts. Programs stay attached and maps pinned on return.
-absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests,
+// Blocks SIGTERM and SIGINT in the calling thread and returns a signalfd
+// that reads them. Call before any other thread starts (threads inherit the
+// mask; a thread that did not block them would die of them instead).
+absl::StatusOr<datapath::Fd> BlockTerminationSignals();
+
+// Loads the manifests once, then reacts to changes until `signals` (from
+// BlockTerminationSignals) reads SIGTERM or SIGINT (OK then). Programs stay
+// attached and maps pinned on return.
+absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
                      const LoopTiming& timing);
 
 }  // namespace ferry::ferryd

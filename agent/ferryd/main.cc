@@ -8,6 +8,7 @@
 
 #include "absl/strings/string_view.h"
 #include "agent/ferryd/agent.h"
+#include "agent/ferryd/api_server.h"
 #include "agent/ferryd/loop.h"
 #include "agent/ferryd/options.h"
 
@@ -38,13 +39,24 @@ int main(int argc, char** argv) {
                  options->uplink.c_str());
     return kExitBadFlags;
   }
+  absl::StatusOr<ferry::datapath::Fd> signals = ferry::ferryd::BlockTerminationSignals();
+  if (!signals.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", signals.status().ToString().c_str());
+    return 1;
+  }
   absl::StatusOr<std::unique_ptr<ferry::ferryd::Agent>> agent =
       ferry::ferryd::Agent::Start(*options);
   if (!agent.ok()) {
     std::fprintf(stderr, "ferryd: starting: %s\n", agent.status().ToString().c_str());
     return 1;
   }
-  absl::Status ran = ferry::ferryd::RunLoop(**agent, options->manifests, {});
+  absl::StatusOr<std::unique_ptr<ferry::ferryd::ApiServer>> api =
+      ferry::ferryd::ApiServer::Start(options->api_socket, **agent);
+  if (!api.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", api.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status ran = ferry::ferryd::RunLoop(**agent, options->manifests, signals->get(), {});
   if (!ran.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", ran.ToString().c_str());
     return 1;

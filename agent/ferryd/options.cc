@@ -1,12 +1,15 @@
 #include "agent/ferryd/options.h"
 
+#include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/datapath/datapath.h"
 #include "agent/maglev/maglev.h"
@@ -66,6 +69,38 @@ absl::Status LinkMtu(uint64_t mtu) {
   return absl::InvalidArgumentError(absl::StrCat(mtu, " is below IPv6's minimum link MTU, 1280"));
 }
 
+// "services=16384,backends=131072": the sizes named change, the others keep
+// their defaults.
+absl::Status SetMapSizes(Options& options, absl::string_view value) {
+  const std::pair<absl::string_view, uint32_t datapath::MapSizes::*> kSizes[] = {
+      {"services", &datapath::MapSizes::services},   {"vips", &datapath::MapSizes::vips},
+      {"backends", &datapath::MapSizes::backends},   {"nodes", &datapath::MapSizes::nodes},
+      {"flows", &datapath::MapSizes::flows},         {"fragments", &datapath::MapSizes::fragments},
+      {"rev_nat", &datapath::MapSizes::rev_nat},     {"endpoints", &datapath::MapSizes::endpoints},
+      {"frontends", &datapath::MapSizes::frontends},
+  };
+  datapath::MapSizes sizes = options.map_sizes;
+  for (absl::string_view item : absl::StrSplit(value, ',')) {
+    std::pair<absl::string_view, absl::string_view> name_value = absl::StrSplit(item, '=');
+    auto known = std::find_if(std::begin(kSizes), std::end(kSizes),
+                              [&](const auto& size) { return size.first == name_value.first; });
+    if (known == std::end(kSizes)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--map-sizes: unknown map \"", name_value.first,
+          "\" (services, vips, backends, nodes, flows, fragments, rev_nat, endpoints, frontends)"));
+    }
+    absl::StatusOr<uint64_t> number =
+        ParseNumber(absl::StrCat("map-sizes ", name_value.first), name_value.second, UINT32_MAX);
+    if (!number.ok()) return number.status();
+    sizes.*(known->second) = static_cast<uint32_t>(*number);
+  }
+  if (absl::Status valid = datapath::ValidateMapSizes(sizes); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--map-sizes: ", valid.message()));
+  }
+  options.map_sizes = sizes;
+  return absl::OkStatus();
+}
+
 const std::map<std::string, Setter, std::less<>>& Setters() {
   static const auto* setters = new std::map<std::string, Setter, std::less<>>{
       TextFlag("node", &Options::node),
@@ -73,6 +108,8 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       TextFlag("uplink", &Options::uplink),
       TextFlag("pin-dir", &Options::pin_dir),
       TextFlag("state-dir", &Options::state_dir),
+      TextFlag("api-socket", &Options::api_socket),
+      {"map-sizes", SetMapSizes},
       NumberFlag("maglev-size", maglev::kMaxTableSize, MaglevSize,
                  [](Options& o, uint64_t n) { o.maglev_size = static_cast<uint32_t>(n); }),
       NumberFlag("flow-hash-seed", UINT32_MAX, AnyNumber,
@@ -100,6 +137,9 @@ std::string Usage() {
          "  --uplink IFNAME         the node's uplink: XDP and TC attach here (required)\n"
          "  --pin-dir DIR           BPF pin directory (default /sys/fs/bpf/ferry/<node>)\n"
          "  --state-dir DIR         where errors.json is written (default /run/ferry/<node>/state)\n"
+         "  --api-socket PATH       the agent API's unix socket (default /run/ferry/<node>/ferryd.sock)\n"
+         "  --map-sizes NAME=N,...  map entries: services, vips, backends, nodes, flows, fragments,\n"
+         "                          rev_nat, endpoints, frontends (defaults: see ferryctl status)\n"
          "  --maglev-size M         prime Maglev table size (default 16381)\n"
          "  --flow-hash-seed N      flow hash seed, the same on every node (default 0x5eedf00d)\n"
          "  --tunnel-mtu N          largest tunnelled packet (default: the uplink's MTU)\n";
@@ -143,6 +183,9 @@ absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
   if (options.pin_dir.empty()) options.pin_dir = *default_pin_dir;
   if (options.state_dir.empty()) {
     options.state_dir = std::filesystem::path("/run/ferry") / options.node / "state";
+  }
+  if (options.api_socket.empty()) {
+    options.api_socket = std::filesystem::path("/run/ferry") / options.node / "ferryd.sock";
   }
   if (options.maglev_size == 0) options.maglev_size = maglev::kDefaultTableSize;
   return options;

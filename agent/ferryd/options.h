@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/datapath/datapath.h"
 
 namespace ferry::ferryd {
 
@@ -26,6 +27,10 @@ struct Options {
   std::string uplink;
   std::filesystem::path pin_dir;    // default /sys/fs/bpf/ferry/<node>
   std::filesystem::path state_dir;  // default /run/ferry/<node>/state
+  std::filesystem::path api_socket; // default /run/ferry/<node>/ferryd.sock
+  // Entries of each map. Maps already pinned keep the size they were made
+  // with: changing it means removing the pins (and the flows) first.
+  datapath::MapSizes map_sizes;
   uint32_t maglev_size = 0;         // default maglev::kDefaultTableSize
   uint32_t flow_hash_seed = kDefaultFlowHashSeed;
   std::optional<uint16_t> tunnel_mtu;  // unset: the uplink's MTU

@@ -27,6 +27,8 @@ TEST(OptionsTest, RequiredFlagsAndDefaults) {
   EXPECT_EQ(options->uplink, "eth0");
   EXPECT_EQ(options->pin_dir, "/sys/fs/bpf/ferry/node1");
   EXPECT_EQ(options->state_dir, "/run/ferry/node1/state");
+  EXPECT_EQ(options->api_socket, "/run/ferry/node1/ferryd.sock");
+  EXPECT_EQ(options->map_sizes.backends, datapath::MapSizes{}.backends);
   EXPECT_EQ(options->maglev_size, 16381u);
   EXPECT_EQ(options->flow_hash_seed, kDefaultFlowHashSeed);
   EXPECT_FALSE(options->tunnel_mtu.has_value());
@@ -35,10 +37,15 @@ TEST(OptionsTest, RequiredFlagsAndDefaults) {
 TEST(OptionsTest, EveryFlagIsTaken) {
   absl::StatusOr<Options> options =
       Parse({"--node=n", "--manifests=m", "--uplink=u", "--pin-dir=/p", "--state-dir=/s",
-             "--maglev-size=251", "--flow-hash-seed=0xabc", "--tunnel-mtu=1450"});
+             "--api-socket=/a.sock", "--maglev-size=251", "--flow-hash-seed=0xabc",
+             "--tunnel-mtu=1450", "--map-sizes=services=16384,backends=131072"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->pin_dir, "/p");
   EXPECT_EQ(options->state_dir, "/s");
+  EXPECT_EQ(options->api_socket, "/a.sock");
+  EXPECT_EQ(options->map_sizes.services, 16384u);
+  EXPECT_EQ(options->map_sizes.backends, 131072u);
+  EXPECT_EQ(options->map_sizes.flows, datapath::MapSizes{}.flows) << "unnamed sizes keep defaults";
   EXPECT_EQ(options->maglev_size, 251u);
   EXPECT_EQ(options->flow_hash_seed, 0xabcu);
   EXPECT_EQ(options->tunnel_mtu, 1450);
@@ -58,6 +65,10 @@ TEST(OptionsTest, BadFlagsAreNamed) {
   EXPECT_THAT(ErrorOf({"--maglev-size", "many"}), HasSubstr("--maglev-size must be a number"));
   EXPECT_THAT(ErrorOf({"--flow-hash-seed", "0x100000000"}), HasSubstr("from 1 to 4294967295"));
   EXPECT_THAT(ErrorOf({"--tunnel-mtu", "1000"}), HasSubstr("below IPv6's minimum"));
+  EXPECT_THAT(ErrorOf({"--map-sizes", "flow=10"}), HasSubstr("--map-sizes: unknown map \"flow\""));
+  EXPECT_THAT(ErrorOf({"--map-sizes", "flows"}), HasSubstr("--map-sizes flows must be a number"));
+  EXPECT_THAT(ErrorOf({"--map-sizes", "flows=0"}), HasSubstr("--map-sizes flows must be a number"));
+  EXPECT_THAT(ErrorOf({"--map-sizes", "flows=4000000000"}), HasSubstr("--map-sizes: "));
 }
 
 TEST(OptionsTest, HelpIsRecognised) {

@@ -77,20 +77,33 @@ std::string ToString(const ReconcileReport& report) {
   return parts.empty() ? "no writes" : absl::StrJoin(parts, " ");
 }
 
+void Reconciler::Remember(uint32_t id, const MaglevTableSpec& spec,
+                          const std::vector<uint32_t>& slots) {
+  KnownTable& known = tables_[id];
+  known.spec = spec;
+  known.slots_per_backend.clear();
+  for (uint32_t backend : slots) ++known.slots_per_backend[backend];
+}
+
+const absl::flat_hash_map<uint32_t, uint32_t>* Reconciler::SlotCounts(uint32_t service_id) const {
+  auto known = tables_.find(service_id);
+  if (known == tables_.end() || known->second.spec.size == 0) return nullptr;
+  return &known->second.slots_per_backend;
+}
+
 absl::Status Reconciler::LearnTables(const DesiredState& desired) {
   absl::StatusOr<std::vector<uint32_t>> ids = store_.ListMaglevTables();
   if (!ids.ok()) return ids.status();
   tables_.clear();
   for (uint32_t id : *ids) {
-    // An empty spec matches no desired table: "holds something else".
-    MaglevTableSpec& known = tables_[id];
+    tables_[id] = {};
     auto wanted = desired.maglev_tables.find(id);
     if (wanted == desired.maglev_tables.end()) continue;
     absl::StatusOr<std::vector<uint32_t>> slots = store_.ReadMaglevTable(id);
     if (!slots.ok()) return slots.status();
     absl::StatusOr<std::vector<uint32_t>> expected = BuildSlots(wanted->second);
     if (!expected.ok()) return expected.status();
-    if (*slots == *expected) known = wanted->second;
+    if (*slots == *expected) Remember(id, wanted->second, *slots);
   }
   tables_learned_ = true;
   return absl::OkStatus();
@@ -135,7 +148,7 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
   }
   for (const auto& [id, spec] : desired.maglev_tables) {
     auto known = tables_.find(id);
-    if (known != tables_.end() && known->second == spec) continue;
+    if (known != tables_.end() && known->second.spec == spec) continue;
     absl::StatusOr<std::vector<uint32_t>> slots = BuildSlots(spec);
     if (!slots.ok()) return slots.status();
     status = Count(store_.SetMaglevTable(id, *slots), report.table_writes,
@@ -144,7 +157,7 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
       tables_learned_ = false;  // what the failed swap left is unknown
       return status;
     }
-    tables_[id] = spec;
+    Remember(id, spec, *slots);
   }
 
   status =
@@ -159,7 +172,7 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
                  absl::StrCat("deleting ", FrontendName(key)));
   });
   if (!status.ok()) return status;
-  const absl::btree_map<uint32_t, MaglevTableSpec> known_tables(tables_.begin(), tables_.end());
+  const absl::btree_map<uint32_t, KnownTable> known_tables(tables_.begin(), tables_.end());
   status = DeleteAbsent(known_tables, desired.maglev_tables, [&](uint32_t id) {
     absl::Status deleted = Count(store_.DeleteMaglevTable(id), report.table_deletes,
                                  absl::StrCat("deleting the Maglev table of service ", id));

@@ -52,13 +52,22 @@ class Reconciler {
   // finds without rewriting them.
   absl::StatusOr<ReconcileReport> Reconcile(const DesiredState& desired);
 
+  // Backend id -> slots it holds in service `service_id`'s table, as written
+  // or verified; nullptr for a table this reconciler does not vouch for.
+  const absl::flat_hash_map<uint32_t, uint32_t>* SlotCounts(uint32_t service_id) const;
+
  private:
+  struct KnownTable {
+    MaglevTableSpec spec;  // empty: the table holds something else
+    absl::flat_hash_map<uint32_t, uint32_t> slots_per_backend;
+  };
   absl::Status LearnTables(const DesiredState& desired);
+  void Remember(uint32_t id, const MaglevTableSpec& spec, const std::vector<uint32_t>& slots);
 
   MapStore& store_;
   bool tables_learned_ = false;
-  // What each table holds, as written or verified.
-  absl::flat_hash_map<uint32_t, MaglevTableSpec> tables_;
+  // What each table holds.
+  absl::flat_hash_map<uint32_t, KnownTable> tables_;
 };
 
 }  // namespace ferry::lb

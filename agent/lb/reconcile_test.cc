@@ -226,6 +226,28 @@ TEST_F(ReconcileTest, ATableTheMapsHoldDifferentlyIsRewrittenAfterRestart) {
   EXPECT_EQ(IdsOf(store_, OpKind::kSetTable), std::vector<uint32_t>{id});
 }
 
+TEST_F(ReconcileTest, SlotCountsAreThoseOfTheTableWrittenOrVerified) {
+  auto check = [&](int service) {
+    const uint32_t id = ServiceId(service);
+    const absl::flat_hash_map<uint32_t, uint32_t>* counts = reconciler_->SlotCounts(id);
+    ASSERT_NE(counts, nullptr) << "service " << service;
+    absl::flat_hash_map<uint32_t, uint32_t> expected;
+    const std::vector<uint32_t> slots = store_.ReadMaglevTable(id).value();
+    for (uint32_t backend : slots) ++expected[backend];
+    EXPECT_EQ(*counts, expected) << "service " << service;
+    EXPECT_EQ(counts->size(), input_.services[service].backends.size());
+  };
+  check(7);
+  input_.services[7].backends.pop_back();
+  Apply();
+  check(7);
+  Restart();
+  Apply();
+  check(7);
+  check(8);
+  EXPECT_EQ(reconciler_->SlotCounts(kServices * 2), nullptr) << "no such table";
+}
+
 TEST(ReconcileReportTest, NamesOnlyTheKindsWritten) {
   EXPECT_EQ(ToString(ReconcileReport{}), "no writes");
   EXPECT_EQ(ToString(ReconcileReport{.table_writes = 2, .backend_deletes = 1}),

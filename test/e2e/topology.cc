@@ -228,13 +228,17 @@ std::string FerrydStateDir(const Node& node) {
   return absl::StrCat(ScratchDir(), "/", node.name, "-state");
 }
 
+std::string FerrydSocket(const Node& node) {
+  return absl::StrCat(ScratchDir(), "/", node.name, ".sock");
+}
+
 absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,
                                                      const std::string& manifests,
                                                      const std::string& log_name) {
   return Process::Start(*node.ns,
                         {ferryd, "--node", node.name, "--manifests", manifests, "--uplink",
                          node.uplink.name, "--pin-dir", PinDir(node.name), "--state-dir",
-                         FerrydStateDir(node)},
+                         FerrydStateDir(node), "--api-socket", FerrydSocket(node)},
                         absl::StrCat(ScratchDir(), "/", log_name, ".log"));
 }
 

@@ -55,12 +55,14 @@ struct Node {
 };
 
 // ferryd on a simulated node, as the tests and the demo run it: maps pinned
-// at PinDir(node), state in FerrydStateDir(node), its log in ScratchDir().
+// at PinDir(node), state in FerrydStateDir(node), API on FerrydSocket(node),
+// its log in ScratchDir().
 // `log_name` tells one start's log from another's (a restart).
 absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,
                                                      const std::string& manifests,
                                                      const std::string& log_name);
 std::string FerrydStateDir(const Node& node);
+std::string FerrydSocket(const Node& node);
 
 struct NodeOptions {
   std::string name;  // at most 15 characters: it names the node's bridge port

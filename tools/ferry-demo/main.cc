@@ -345,9 +345,10 @@ void Demo::PrintPathProof(Capture& capture, const std::string& vip,
 }
 
 void Demo::PrintFerryctl(const std::vector<std::string>& command, size_t max_lines) {
-  std::vector<std::string> argv = {paths_.ferryctl, "--pin-dir", netns::PinDir("node1")};
+  std::vector<std::string> argv = {paths_.ferryctl, "--pin-dir", netns::PinDir("node1"),
+                                   "--socket", netns::FerrydSocket(*node1_)};
   argv.insert(argv.end(), command.begin(), command.end());
-  std::printf("\n$ ferryctl --pin-dir <node1> %s\n", absl::StrJoin(command, " ").c_str());
+  std::printf("\n$ ferryctl <node1's pins and socket> %s\n", absl::StrJoin(command, " ").c_str());
   absl::StatusOr<std::string> output = netns::RunCommand(node1_->ns.get(), argv);
   if (!output.ok()) {
     std::printf("  failed: %s\n", std::string(output.status().message()).c_str());
@@ -365,6 +366,9 @@ absl::Status Demo::Run() {
   }
   if (absl::Status status = ServeVip(kVipV4, "IPv4"); !status.ok()) return status;
   if (absl::Status status = ServeVip(kVipV6, "IPv6"); !status.ok()) return status;
+  PrintFerryctl({"status"}, 40);
+  PrintFerryctl({"service", "list"}, 8);
+  PrintFerryctl({"maglev", "default/web"}, 16);
   PrintFerryctl({"bpf", "lb", "list"}, 16);
   PrintFerryctl({"bpf", "ct", "list"}, kConntrackLinesShown);
   PrintFerryctl({"bpf", "drops"}, 12);

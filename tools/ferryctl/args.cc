@@ -1,5 +1,6 @@
 #include "tools/ferryctl/args.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,45 @@ constexpr Subcommand kSubcommands[] = {
     {"bpf lb list", Command::kLbList},
     {"bpf ct list", Command::kCtList},
     {"bpf drops", Command::kDrops},
+    {"status", Command::kStatus},
+    {"service list", Command::kServiceList},
+    {"maglev", Command::kMaglev},
 };
+
+// maglev takes NAMESPACE/NAME after its word.
+absl::Status TakeService(const std::vector<std::string>& words, Invocation& invocation) {
+  if (words.size() != 2) {
+    return absl::InvalidArgumentError("maglev needs one Service, as NAMESPACE/NAME");
+  }
+  const std::string& target = words[1];
+  const size_t slash = target.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size() ||
+      target.find('/', slash + 1) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("maglev ", target, ": expected NAMESPACE/NAME, e.g. default/web"));
+  }
+  invocation.service_namespace = target.substr(0, slash);
+  invocation.service_name = target.substr(slash + 1);
+  return absl::OkStatus();
+}
+
+// The only directory under root, for a machine that runs one node's agent.
+absl::StatusOr<std::string> OnlyNode(const std::filesystem::path& root) {
+  std::vector<std::string> nodes;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
+    if (entry.is_directory()) nodes.push_back(entry.path().filename().string());
+  }
+  if (nodes.size() == 1) return nodes.front();
+  if (nodes.empty()) {
+    return absl::NotFoundError(absl::StrCat("no node's maps under ", root.string(),
+                                            ": is ferryd running on this machine?"));
+  }
+  std::sort(nodes.begin(), nodes.end());
+  return absl::InvalidArgumentError(absl::StrCat("several nodes' maps under ", root.string(),
+                                                 " (", absl::StrJoin(nodes, ", "),
+                                                 "): choose one with --node"));
+}
 
 absl::Status SetOutput(const std::string& value, Invocation& invocation) {
   if (value == "table") {
@@ -34,20 +73,29 @@ absl::Status SetOutput(const std::string& value, Invocation& invocation) {
 
 }  // namespace
 
+bool NeedsAgent(Command command) {
+  return command == Command::kStatus || command == Command::kServiceList ||
+         command == Command::kMaglev;
+}
+
 std::string Usage() {
-  return "usage: ferryctl [--node NAME | --pin-dir PATH] [-o table|json] COMMAND\n"
+  return "usage: ferryctl [--node NAME] [--pin-dir PATH] [--socket PATH] [-o table|json] COMMAND\n"
          "\n"
-         "Reads the datapath's pinned maps directly; works with ferryd stopped.\n"
+         "commands that ask ferryd (its API socket):\n"
+         "  status                programs attached, maps and their memory, object counts,\n"
+         "                        validation errors, the last reconcile\n"
+         "  service list          LoadBalancer Services: VIPs, backends, Maglev shares\n"
+         "  maglev NAMESPACE/NAME the Service's Maglev tables as the datapath holds them:\n"
+         "                        slots and share per backend\n"
+         "commands that read the pinned maps directly (work with ferryd stopped):\n"
+         "  bpf lb list           frontends, their Maglev backends and service counters\n"
+         "  bpf ct list           load-balanced flows: client, VIP, backend, age\n"
+         "  bpf drops             drop reasons and events that counted something\n"
+         "                        (--all: list the zeros too)\n"
          "\n"
-         "commands:\n"
-         "  bpf lb list   frontends, their Maglev backends and service counters\n"
-         "  bpf ct list   load-balanced flows: client, VIP, backend, age\n"
-         "  bpf drops     drop reasons and events that counted something\n"
-         "                (--all: list the zeros too)\n"
-         "\n"
-         "--node NAME     the node's maps in /sys/fs/bpf/ferry/NAME (default: the only\n"
-         "                node there)\n"
-         "--pin-dir PATH  the maps pinned in PATH\n"
+         "--node NAME     the node (default: the only one under /sys/fs/bpf/ferry)\n"
+         "--pin-dir PATH  the maps pinned in PATH (default /sys/fs/bpf/ferry/NODE)\n"
+         "--socket PATH   the agent's socket (default /run/ferry/NODE/ferryd.sock)\n"
          "-o FORMAT       table (default) or json\n";
 }
 
@@ -74,13 +122,16 @@ absl::StatusOr<Invocation> ParseArgs(std::span<const std::string> args) {
       invocation.command = Command::kHelp;
       return invocation;
     }
-    if (arg == "--node" || arg == "--pin-dir" || arg == "-o" || arg == "--output") {
+    if (arg == "--node" || arg == "--pin-dir" || arg == "--socket" || arg == "-o" ||
+        arg == "--output") {
       absl::StatusOr<std::string> taken = take_value();
       if (!taken.ok()) return taken.status();
       if (arg == "--node") {
         invocation.node = *taken;
       } else if (arg == "--pin-dir") {
         invocation.pin_dir = *taken;
+      } else if (arg == "--socket") {
+        invocation.socket = *taken;
       } else if (absl::Status status = SetOutput(*taken, invocation); !status.ok()) {
         return status;
       }
@@ -96,6 +147,11 @@ absl::StatusOr<Invocation> ParseArgs(std::span<const std::string> args) {
     return absl::InvalidArgumentError("--node and --pin-dir exclude each other");
   }
   if (words.empty()) return invocation;  // help
+  if (words.front() == "maglev") {
+    if (absl::Status taken = TakeService(words, invocation); !taken.ok()) return taken;
+    invocation.command = Command::kMaglev;
+    return invocation;
+  }
   const std::string command = absl::StrJoin(words, " ");
   for (const Subcommand& subcommand : kSubcommands) {
     if (command == subcommand.words) {
@@ -116,20 +172,22 @@ absl::StatusOr<std::filesystem::path> ResolvePinDir(const Invocation& invocation
     }
     return root / invocation.node;
   }
-  std::vector<std::string> nodes;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
-    if (entry.is_directory()) nodes.push_back(entry.path().filename().string());
+  absl::StatusOr<std::string> node = OnlyNode(root);
+  if (!node.ok()) return node.status();
+  return root / *node;
+}
+
+absl::StatusOr<std::filesystem::path> ResolveSocket(const Invocation& invocation,
+                                                    const std::filesystem::path& pin_root,
+                                                    const std::filesystem::path& run_root) {
+  if (!invocation.socket.empty()) return std::filesystem::path(invocation.socket);
+  absl::StatusOr<std::string> node = invocation.node;
+  if (invocation.node.empty()) node = OnlyNode(pin_root);
+  if (!node.ok()) return node.status();
+  if (absl::StatusOr<std::filesystem::path> valid = datapath::DefaultPinDir(*node); !valid.ok()) {
+    return valid.status();
   }
-  if (nodes.size() == 1) return root / nodes.front();
-  if (nodes.empty()) {
-    return absl::NotFoundError(absl::StrCat("no node's maps under ", root.string(),
-                                            ": is ferryd running on this machine?"));
-  }
-  std::sort(nodes.begin(), nodes.end());
-  return absl::InvalidArgumentError(absl::StrCat("several nodes' maps under ", root.string(),
-                                                 " (", absl::StrJoin(nodes, ", "),
-                                                 "): choose one with --node"));
+  return run_root / *node / "ferryd.sock";
 }
 
 }  // namespace ferry::ctl

@@ -11,13 +11,21 @@
 
 namespace ferry::ctl {
 
-enum class Command { kHelp, kLbList, kCtList, kDrops };
+enum class Command { kHelp, kLbList, kCtList, kDrops, kStatus, kServiceList, kMaglev };
+
+// Whether a command asks the agent (over its API socket) or only reads the
+// pinned maps (and so works with the agent down).
+bool NeedsAgent(Command command);
 enum class Output { kTable, kJson };
 
 struct Invocation {
   Command command = Command::kHelp;
   std::string node;     // --node
   std::string pin_dir;  // --pin-dir
+  std::string socket;   // --socket
+  // maglev's NAMESPACE/NAME, split.
+  std::string service_namespace;
+  std::string service_name;
   Output output = Output::kTable;
   bool all = false;  // --all: counters that are zero too
 };
@@ -29,6 +37,12 @@ std::string Usage();
 // --pin-dir, else <root>/<--node>, else the only node directory under root.
 absl::StatusOr<std::filesystem::path> ResolvePinDir(const Invocation& invocation,
                                                     const std::filesystem::path& root);
+
+// --socket, else <run_root>/<node>/ferryd.sock where the node is --node, or
+// the only node whose maps are under pin_root.
+absl::StatusOr<std::filesystem::path> ResolveSocket(const Invocation& invocation,
+                                                    const std::filesystem::path& pin_root,
+                                                    const std::filesystem::path& run_root);
 
 }  // namespace ferry::ctl
 

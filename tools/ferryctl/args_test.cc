@@ -28,6 +28,27 @@ TEST(ArgsTest, ParsesSubcommandsWithFlagsAnywhere) {
   EXPECT_TRUE(drops->all);
 }
 
+TEST(ArgsTest, AgentCommandsAndTheMaglevService) {
+  auto status = Parse({"status", "--socket", "/run/x.sock"});
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->command, Command::kStatus);
+  EXPECT_EQ(status->socket, "/run/x.sock");
+  EXPECT_TRUE(NeedsAgent(status->command));
+  EXPECT_EQ(Parse({"service", "list"})->command, Command::kServiceList);
+  EXPECT_FALSE(NeedsAgent(Command::kLbList));
+
+  auto maglev = Parse({"maglev", "-o", "json", "default/web"});
+  ASSERT_TRUE(maglev.ok()) << maglev.status();
+  EXPECT_EQ(maglev->command, Command::kMaglev);
+  EXPECT_EQ(maglev->service_namespace, "default");
+  EXPECT_EQ(maglev->service_name, "web");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"maglev"}, {"maglev", "web"}, {"maglev", "/web"}, {"maglev", "a/b/c"},
+           {"maglev", "default/"}, {"maglev", "a/b", "c/d"}}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(Parse(args).status())) << args.back();
+  }
+}
+
 TEST(ArgsTest, NothingOrHelpAsksForHelp) {
   EXPECT_EQ(Parse({})->command, Command::kHelp);
   EXPECT_EQ(Parse({"bpf", "lb", "list", "-h"})->command, Command::kHelp);
@@ -75,6 +96,20 @@ TEST_F(PinDirTest, TheOnlyNodeIsTheDefault) {
   const absl::Status several = ResolvePinDir({}, root_).status();
   EXPECT_TRUE(absl::IsInvalidArgument(several));
   EXPECT_NE(several.message().find("node1, node2"), absl::string_view::npos) << several;
+}
+
+TEST_F(PinDirTest, TheSocketFollowsTheNode) {
+  Invocation invocation;
+  invocation.socket = "/s.sock";
+  EXPECT_EQ(ResolveSocket(invocation, root_, "/run/ferry").value(), "/s.sock");
+  invocation = {};
+  invocation.node = "node7";
+  EXPECT_EQ(ResolveSocket(invocation, root_, "/run/ferry").value(), "/run/ferry/node7/ferryd.sock");
+  EXPECT_TRUE(absl::IsNotFound(ResolveSocket({}, root_, "/run/ferry").status()));
+  std::filesystem::create_directory(root_ / "node1");
+  EXPECT_EQ(ResolveSocket({}, root_, "/run/ferry").value(), "/run/ferry/node1/ferryd.sock");
+  invocation.node = "../etc";
+  EXPECT_FALSE(ResolveSocket(invocation, root_, "/run/ferry").ok());
 }
 
 }  // namespace

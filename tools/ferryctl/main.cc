@@ -1,12 +1,17 @@
-// ferryctl: the datapath's state, read from the pinned maps.
+// ferryctl: the agent's state over its API socket, and the datapath's state
+// read from the pinned maps.
 #include <time.h>
 
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "agent/api/json.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps.h"
+#include "tools/ferryctl/agent_client.h"
+#include "tools/ferryctl/agent_format.h"
 #include "tools/ferryctl/args.h"
 #include "tools/ferryctl/format.h"
 #include "tools/ferryctl/snapshot.h"
@@ -37,6 +42,60 @@ int Print(const absl::StatusOr<Rows>& rows, Output output, TableFn table, JsonFn
   return 0;
 }
 
+constexpr const char* kRunRoot = "/run/ferry";
+
+int Fail(absl::string_view what, const absl::Status& status) {
+  std::cerr << "ferryctl: " << what << status.message() << "\n";
+  return kExitFailure;
+}
+
+template <typename Message, typename TextFn>
+int PrintMessage(const absl::StatusOr<Message>& message, Output output, TextFn text) {
+  if (!message.ok()) return Fail("", message.status());
+  std::cout << (output == Output::kJson ? agent::v1::ToJson(*message) : text(*message));
+  return 0;
+}
+
+// status, service list and maglev: the agent's answers (maglev's shares are
+// then read from the pinned tables themselves).
+int RunAgentCommand(const Invocation& invocation) {
+  absl::StatusOr<std::filesystem::path> socket =
+      ResolveSocket(invocation, std::string(datapath::kPinRoot), kRunRoot);
+  if (!socket.ok()) {
+    std::cerr << "ferryctl: " << socket.status().message() << "\n";
+    return absl::IsInvalidArgument(socket.status()) ? kExitUsage : kExitFailure;
+  }
+  if (invocation.command == Command::kStatus) {
+    const absl::StatusOr<agent::v1::AgentStatus> status = FetchStatus(*socket);
+    return PrintMessage(status, invocation.output, [](const agent::v1::AgentStatus& s) {
+      return StatusText(s, absl::GetCurrentTimeNanos());
+    });
+  }
+  agent::v1::ListServicesRequest request;
+  request.set_namespace_(invocation.service_namespace);
+  request.set_name(invocation.service_name);
+  absl::StatusOr<agent::v1::ServiceList> services = FetchServices(*socket, request);
+  if (invocation.command == Command::kServiceList) {
+    return PrintMessage(services, invocation.output, ServiceTable);
+  }
+  if (!services.ok()) return Fail("", services.status());
+  if (services->services().empty()) {
+    std::cerr << "ferryctl: no Service " << invocation.service_namespace << "/"
+              << invocation.service_name << " with a VIP on this node's agent\n";
+    return kExitFailure;
+  }
+  absl::StatusOr<std::filesystem::path> pin_dir =
+      ResolvePinDir(invocation, std::string(datapath::kPinRoot));
+  if (!pin_dir.ok()) return Fail("", pin_dir.status());
+  absl::StatusOr<datapath::LbMaps> maps =
+      datapath::LbMaps::OpenPinned(*pin_dir, datapath::LbMaps::Access::kReadOnly);
+  if (!maps.ok()) return Fail("opening the pinned maps: ", maps.status());
+  if (absl::Status read = ReadMaglevShares(*maps, *services); !read.ok()) {
+    return Fail("reading the Maglev tables: ", read);
+  }
+  return PrintMessage(services, invocation.output, MaglevText);
+}
+
 int Run(const std::vector<std::string>& args) {
   absl::StatusOr<Invocation> invocation = ParseArgs(args);
   if (!invocation.ok()) {
@@ -47,6 +106,7 @@ int Run(const std::vector<std::string>& args) {
     std::cout << Usage();
     return 0;
   }
+  if (NeedsAgent(invocation->command)) return RunAgentCommand(*invocation);
   absl::StatusOr<std::filesystem::path> pin_dir =
       ResolvePinDir(*invocation, std::string(datapath::kPinRoot));
   if (!pin_dir.ok()) {
@@ -77,6 +137,9 @@ int Run(const std::vector<std::string>& args) {
           [all](const Counters& c) { return CounterTable(c, all); },
           [all](const Counters& c) { return CounterJson(c, all); });
     case Command::kHelp:
+    case Command::kStatus:
+    case Command::kServiceList:
+    case Command::kMaglev:
       break;
   }
   return 0;

@@ -161,4 +161,33 @@ absl::StatusOr<Counters> ReadCounters(const datapath::LbMaps& maps) {
   return counters;
 }
 
+absl::Status ReadMaglevShares(const datapath::LbMaps& maps, agent::v1::ServiceList& services) {
+  for (agent::v1::LbService& service : *services.mutable_services()) {
+    if (!service.programmed()) continue;
+    absl::StatusOr<std::vector<uint32_t>> table = maps.ReadMaglevTable(service.service_id());
+    if (absl::IsNotFound(table.status())) {
+      table = std::vector<uint32_t>();  // a service with no backend has no table
+    } else if (!table.ok()) {
+      return table.status();
+    }
+    std::map<uint32_t, uint32_t> slots;
+    for (uint32_t backend : *table) ++slots[backend];
+    service.set_maglev_size(table->size());
+    for (agent::v1::Backend& backend : *service.mutable_backends()) {
+      auto held = slots.find(backend.backend_id());
+      const uint32_t count = held == slots.end() ? 0 : held->second;
+      if (held != slots.end()) slots.erase(held);
+      backend.set_slots(count);
+      backend.set_share(table->empty() ? 0.0 : double(count) / table->size());
+    }
+    for (const auto& [id, count] : slots) {
+      agent::v1::Backend* stranger = service.add_backends();
+      stranger->set_backend_id(id);
+      stranger->set_slots(count);
+      stranger->set_share(double(count) / table->size());
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ferry::ctl

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/api/ferry_agent.pb.h"
 #include "agent/datapath/maps.h"
 #include "tools/ferryctl/rows.h"
 
@@ -20,6 +21,12 @@ absl::StatusOr<std::vector<FlowRow>> ReadFlows(const datapath::LbMaps& maps,
                                                uint64_t monotonic_now_ns);
 // Every drop reason and event, zeros included, in enum order.
 absl::StatusOr<Counters> ReadCounters(const datapath::LbMaps& maps);
+
+// Sets each programmed service's slots and shares to what its pinned Maglev
+// table holds (the agent's figures are what it wrote; these are what the
+// datapath uses). A backend id the table holds that the agent did not list
+// is added without an address.
+absl::Status ReadMaglevShares(const datapath::LbMaps& maps, agent::v1::ServiceList& services);
 
 }  // namespace ferry::ctl
 

@@ -1,0 +1,126 @@
+#include "agent/ferryd/api_view.h"
+
+#include <netinet/in.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "agent/datapath/addr.h"
+#include "agent/ferryd/controller.h"
+
+namespace ferry::ferryd {
+namespace {
+
+api::Backend BackendOf(const lb::Backend& backend, const lb::Ids& ids,
+                       const absl::flat_hash_map<uint32_t, uint32_t>* slots, uint32_t table_size) {
+  api::Backend out;
+  out.set_address(datapath::FormatAddress(backend.address));
+  out.set_port(backend.port);
+  out.set_node(backend.node);
+  out.set_weight(backend.weight);
+  if (std::optional<uint32_t> id = ids.backends.Find(lb::BackendIdentity(backend))) {
+    out.set_backend_id(*id);
+    if (slots != nullptr) {
+      auto held = slots->find(*id);
+      const uint32_t count = held == slots->end() ? 0 : held->second;
+      out.set_slots(count);
+      out.set_share(table_size == 0 ? 0.0 : double(count) / table_size);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+api::ServiceList ListServices(const model::Model& model, const lb::LbInput& input,
+                              const lb::Ids& ids, SlotCountsOf slot_counts,
+                              const api::ListServicesRequest& request) {
+  absl::flat_hash_map<absl::string_view, const lb::LbService*> by_name;
+  for (const lb::LbService& service : input.services) by_name[service.name] = &service;
+  api::ServiceList list;
+  for (const auto& [ref, service] : model.services()) {
+    if (!request.name().empty() &&
+        (ref.namespace_ != request.namespace_() || ref.name != request.name())) {
+      continue;
+    }
+    const model::ServiceVips vips = model::VipsOf(service);
+    for (const model::ServicePort& port : service.ports) {
+      for (model::IpFamily family : {model::IpFamily::kIPv4, model::IpFamily::kIPv6}) {
+        api::LbService out;
+        for (const model::IpAddress& vip : vips.addresses) {
+          if (vip.family == family) out.add_vips(vip.ToString());
+        }
+        if (out.vips().empty()) continue;
+        out.set_namespace_(ref.namespace_);
+        out.set_name(ref.name);
+        out.set_port_name(port.name);
+        out.set_protocol(std::string(model::ProtocolName(port.protocol)));
+        out.set_port(port.port);
+        out.set_family(std::string(model::FamilyName(family)));
+        out.set_vip_source(std::string(model::VipSourceName(vips.source)));
+        out.set_traffic_policy(service.external_traffic_policy == model::TrafficPolicy::kLocal
+                                   ? "Local"
+                                   : "Cluster");
+        out.set_maglev_size(input.maglev_size);
+        const std::string name = LbServiceName(service, port, family);
+        auto lb_service = by_name.find(name);
+        const std::optional<uint32_t> id = ids.services.Find(name);
+        const absl::flat_hash_map<uint32_t, uint32_t>* slots =
+            id ? slot_counts(*id) : nullptr;
+        if (id) out.set_service_id(*id);
+        out.set_programmed(id.has_value() && lb_service != by_name.end());
+        if (lb_service != by_name.end()) {
+          for (const lb::Backend& backend : lb_service->second->backends) {
+            *out.add_backends() = BackendOf(backend, ids, slots, input.maglev_size);
+          }
+        }
+        *list.add_services() = std::move(out);
+      }
+    }
+  }
+  return list;
+}
+
+api::AgentErrors ErrorsOf(absl::string_view node, const AgentErrors& errors) {
+  api::AgentErrors out;
+  out.set_node(std::string(node));
+  for (const model::FileError& error : errors.file_errors) {
+    api::FileError* file = out.add_file_errors();
+    file->set_file(error.file);
+    file->set_reason(error.reason);
+    file->set_message(error.ToString());
+  }
+  for (const model::ObjectError& error : errors.object_errors) {
+    const model::ValidationError& v = error.error;
+    api::ValidationError* object = out.add_object_errors();
+    object->set_file(error.file);
+    object->set_line(error.line);
+    object->set_kind(v.object.kind);
+    object->set_namespace_(v.object.namespace_);
+    object->set_name(v.object.name);
+    object->set_field(v.field);
+    object->set_reason(v.reason);
+    object->set_severity(v.severity == model::Severity::kError ? "error" : "info");
+    object->set_message(error.ToString());
+  }
+  for (const std::string& problem : errors.problems) out.add_problems(problem);
+  return out;
+}
+
+api::ObjectCounts CountsOf(const model::Model& model, const lb::LbInput& input,
+                           size_t local_endpoints) {
+  api::ObjectCounts counts;
+  counts.set_services(model.services().size());
+  counts.set_endpoint_slices(model.endpoint_slices().size());
+  counts.set_nodes(model.nodes().size());
+  counts.set_lb_services(input.services.size());
+  size_t frontends = 0, backends = 0;
+  for (const lb::LbService& service : input.services) {
+    frontends += service.frontends.size();
+    backends += service.backends.size();
+  }
+  counts.set_frontends(frontends);
+  counts.set_backends(backends);
+  counts.set_local_endpoints(local_endpoints);
+  return counts;
+}
+
+}  // namespace ferry::ferryd

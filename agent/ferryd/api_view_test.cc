@@ -1,0 +1,132 @@
+#include "agent/ferryd/api_view.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agent/ferryd/controller.h"
+#include "agent/model/manifest_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::ferryd {
+namespace {
+
+using ::testing::ElementsAre;
+
+std::string ReadExample(const std::string& name) {
+  std::ifstream file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / name);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<ferry_node> OnLink(const datapath::IpAddress& to) {
+  ferry_node node{};
+  node.tunnel_dst = to.addr;
+  node.family = to.family;
+  node.egress_ifindex = 2;
+  return node;
+}
+
+class ApiViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loaded_ = model::LoadManifests({{"service.yaml", ReadExample("service.yaml")},
+                                    {"endpoints.yaml", ReadExample("endpoints.yaml")},
+                                    {"nodes.yaml", ReadExample("nodes.yaml")}},
+                                   {});
+    ASSERT_THAT(loaded_.file_errors, ::testing::IsEmpty());
+    input_ = BuildLbInput(loaded_.model, "node1", 251, OnLink).input;
+    absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(input_, ids_);
+    ASSERT_TRUE(desired.ok()) << desired.status();
+    for (const auto& [id, spec] : desired->maglev_tables) {
+      for (uint32_t backend : lb::BuildSlots(spec).value()) ++slots_[id][backend];
+    }
+  }
+
+  api::ServiceList List(api::ListServicesRequest request = {}) {
+    return ListServices(
+        loaded_.model, input_, ids_,
+        [&](uint32_t id) -> const absl::flat_hash_map<uint32_t, uint32_t>* {
+          auto found = slots_.find(id);
+          return found == slots_.end() ? nullptr : &found->second;
+        },
+        request);
+  }
+
+  model::LoadResult loaded_;
+  lb::LbInput input_;
+  lb::Ids ids_{lb::IdCapacity{.services = 16, .backends = 64, .nodes = 16}};
+  absl::flat_hash_map<uint32_t, absl::flat_hash_map<uint32_t, uint32_t>> slots_;
+};
+
+TEST_F(ApiViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
+  const api::ServiceList list = List();
+  ASSERT_EQ(list.services_size(), 2);
+  const api::LbService& v4 = list.services(0);
+  EXPECT_EQ(v4.namespace_(), "default");
+  EXPECT_EQ(v4.name(), "web");
+  EXPECT_EQ(v4.port_name(), "http");
+  EXPECT_EQ(v4.protocol(), "TCP");
+  EXPECT_EQ(v4.port(), 80u);
+  EXPECT_EQ(v4.family(), "IPv4");
+  EXPECT_THAT(v4.vips(), ElementsAre("198.19.0.10"));
+  EXPECT_EQ(v4.vip_source(), "annotation");
+  EXPECT_EQ(v4.traffic_policy(), "Cluster");
+  EXPECT_TRUE(v4.programmed());
+  EXPECT_EQ(v4.maglev_size(), 251u);
+  EXPECT_EQ(list.services(1).family(), "IPv6");
+  EXPECT_THAT(list.services(1).vips(), ElementsAre("2001:db8:19::10"));
+
+  ASSERT_EQ(v4.backends_size(), 3);
+  uint32_t slots = 0;
+  double share = 0;
+  for (const api::Backend& backend : v4.backends()) {
+    EXPECT_EQ(backend.port(), 8080u);
+    EXPECT_EQ(backend.weight(), 1u);
+    EXPECT_NEAR(backend.share(), 1.0 / 3, 0.01) << backend.address();
+    slots += backend.slots();
+    share += backend.share();
+  }
+  EXPECT_EQ(slots, 251u);
+  EXPECT_NEAR(share, 1.0, 1e-9);
+}
+
+TEST_F(ApiViewTest, ARequestForOneServiceListsOnlyIt) {
+  api::ListServicesRequest request;
+  request.set_namespace_("default");
+  request.set_name("web");
+  EXPECT_EQ(List(request).services_size(), 2);
+  request.set_name("other");
+  EXPECT_EQ(List(request).services_size(), 0);
+}
+
+TEST_F(ApiViewTest, AServiceNotProgrammedYetSaysSo) {
+  slots_.clear();
+  ids_ = lb::Ids(lb::IdCapacity{.services = 16, .backends = 64, .nodes = 16});
+  const api::ServiceList list = List();
+  ASSERT_EQ(list.services_size(), 2);
+  EXPECT_FALSE(list.services(0).programmed());
+  EXPECT_EQ(list.services(0).backends(0).slots(), 0u);
+}
+
+TEST(ApiErrorsTest, ErrorsKeepTheirObjectFieldAndSeverity) {
+  AgentErrors errors;
+  errors.object_errors.push_back(
+      {.file = "bad.yaml",
+       .line = 4,
+       .error = {.object = {.kind = "Service", .namespace_ = "default", .name = "bad"},
+                 .field = "spec.ports[0].port",
+                 .reason = "70000 is not a port (1-65535)",
+                 .severity = model::Severity::kError}});
+  const api::AgentErrors out = ErrorsOf("node1", errors);
+  EXPECT_EQ(out.node(), "node1");
+  ASSERT_EQ(out.object_errors_size(), 1);
+  EXPECT_EQ(out.object_errors(0).name(), "bad");
+  EXPECT_EQ(out.object_errors(0).field(), "spec.ports[0].port");
+  EXPECT_EQ(out.object_errors(0).severity(), "error");
+}
+
+}  // namespace
+}  // namespace ferry::ferryd

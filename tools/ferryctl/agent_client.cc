@@ -1,0 +1,52 @@
+#include "tools/ferryctl/agent_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "agent/api/ferry_agent.grpc.pb.h"
+
+namespace ferry::ctl {
+namespace {
+
+constexpr std::chrono::seconds kDeadline{5};
+
+template <typename Reply, typename Call>
+absl::StatusOr<Reply> Ask(const std::filesystem::path& socket, Call call) {
+  auto channel = grpc::CreateChannel(absl::StrCat("unix:", socket.string()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = api::Agent::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+  Reply reply;
+  const grpc::Status status = call(*stub, context, reply);
+  if (status.ok()) return reply;
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::UnavailableError(absl::StrCat("no agent answers on ", socket.string(),
+                                               ": is ferryd running for this node? (",
+                                               status.error_message(), ")"));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat("the agent says: ", status.error_message()));
+}
+
+}  // namespace
+
+absl::StatusOr<api::AgentStatus> FetchStatus(const std::filesystem::path& socket) {
+  return Ask<api::AgentStatus>(socket, [](api::Agent::Stub& stub, grpc::ClientContext& context,
+                                          api::AgentStatus& reply) {
+    return stub.GetStatus(&context, api::GetStatusRequest(), &reply);
+  });
+}
+
+absl::StatusOr<api::ServiceList> FetchServices(const std::filesystem::path& socket,
+                                               const api::ListServicesRequest& request) {
+  return Ask<api::ServiceList>(socket, [&](api::Agent::Stub& stub, grpc::ClientContext& context,
+                                           api::ServiceList& reply) {
+    return stub.ListServices(&context, request, &reply);
+  });
+}
+
+}  // namespace ferry::ctl

@@ -1,0 +1,162 @@
+#include "tools/ferryctl/agent_format.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "tools/ferryctl/format.h"
+#include "tools/ferryctl/table.h"
+
+namespace ferry::ctl {
+namespace {
+
+uint64_t Since(int64_t now_ns, int64_t then_ns) {
+  return now_ns > then_ns ? static_cast<uint64_t>(now_ns - then_ns) : 0;
+}
+
+std::string ServiceName(const api::LbService& service) {
+  return absl::StrCat(service.namespace_(), "/", service.name());
+}
+
+std::string PortText(const api::LbService& service) {
+  const std::string port = absl::StrCat(service.port(), "/", service.protocol());
+  return service.port_name().empty() ? port : absl::StrCat(service.port_name(), " ", port);
+}
+
+std::string Percent(double share) { return absl::StrFormat("%.2f%%", share * 100); }
+
+void AddErrors(const api::AgentErrors& errors, std::string& out) {
+  const int count = errors.file_errors_size() + errors.object_errors_size() + errors.problems_size();
+  if (count == 0) {
+    absl::StrAppend(&out, "\nErrors: none\n");
+    return;
+  }
+  absl::StrAppend(&out, "\nErrors (", count, "):\n");
+  Table table({"WHERE", "OBJECT", "FIELD", "REASON"});
+  for (const api::FileError& error : errors.file_errors()) {
+    table.AddRow({error.file(), "(whole file)", "", error.reason()});
+  }
+  for (const api::ValidationError& error : errors.object_errors()) {
+    const std::string object =
+        error.namespace_().empty()
+            ? absl::StrCat(error.kind(), " ", error.name())
+            : absl::StrCat(error.kind(), " ", error.namespace_(), "/", error.name());
+    table.AddRow({absl::StrCat(error.file(), ":", error.line()), object, error.field(),
+                  error.severity() == "error" ? error.reason()
+                                              : absl::StrCat(error.reason(), " (ignored)")});
+  }
+  for (const std::string& problem : errors.problems()) table.AddRow({"agent", "", "", problem});
+  absl::StrAppend(&out, table.Render());
+}
+
+}  // namespace
+
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
+std::string StatusText(const api::AgentStatus& status, int64_t now_unix_ns) {
+  const api::ObjectCounts& counts = status.counts();
+  const api::Reconcile& last = status.last_reconcile();
+  std::string out;
+  Table summary({"", ""});
+  summary.AddRow({"Node:", absl::StrCat(status.node(), " (pid ", status.pid(), ", up ",
+                                        FormatDuration(Since(now_unix_ns, status.started_unix_ns())),
+                                        ")")});
+  summary.AddRow({"Uplink:", status.uplink()});
+  summary.AddRow({"Manifests:", status.manifests()});
+  summary.AddRow({"Pin dir:", status.pin_dir()});
+  summary.AddRow({"Maglev size:", absl::StrCat(status.maglev_size())});
+  summary.AddRow({"Objects:", absl::StrCat(counts.services(), " Services, ",
+                                           counts.endpoint_slices(), " EndpointSlices, ",
+                                           counts.nodes(), " Nodes")});
+  summary.AddRow({"Programmed:", absl::StrCat(counts.lb_services(), " service ports, ",
+                                              counts.frontends(), " frontends, ",
+                                              counts.backends(), " backends, ",
+                                              counts.local_endpoints(), " local endpoints")});
+  summary.AddRow(
+      {"Last sync:",
+       last.unix_ns() == 0
+           ? "not yet"
+           : absl::StrCat(FormatDuration(Since(now_unix_ns, last.unix_ns())), " ago (",
+                          last.trigger(), "): ", last.writes(), " writes",
+                          last.detail().empty() ? "" : absl::StrCat(" (", last.detail(), ")"),
+                          " in ", absl::StrFormat("%.1fms", last.duration_ns() / 1e6))});
+  // The header row of a two-column key/value table is empty: drop it.
+  std::string rendered = summary.Render();
+  absl::StrAppend(&out, rendered.substr(rendered.find('\n') + 1));
+
+  absl::StrAppend(&out, "\nPrograms:\n");
+  Table programs({"PROGRAM", "HOOK", "INTERFACE", "IFINDEX", "PROG ID"});
+  for (const api::AttachedProgram& program : status.programs()) {
+    programs.AddRow({program.program(), program.hook(), program.interface(),
+                     absl::StrCat(program.ifindex()), absl::StrCat(program.program_id())});
+  }
+  absl::StrAppend(&out, programs.Render());
+
+  absl::StrAppend(&out, "\nMaps:\n");
+  Table maps({"MAP", "TYPE", "MAX ENTRIES", "KEY", "VALUE", "MEMORY"});
+  uint64_t total = 0;
+  for (const api::MapInfo& map : status.maps()) {
+    std::string memory = FormatBytes(map.memlock_bytes());
+    if (map.inner_maps() > 0) {
+      absl::StrAppend(&memory, " + ", map.inner_maps(), " tables ",
+                      FormatBytes(map.inner_memlock_bytes()));
+    }
+    total += map.memlock_bytes() + map.inner_memlock_bytes();
+    maps.AddRow({map.name(), map.type(), absl::StrCat(map.max_entries()),
+                 absl::StrCat(map.key_size()), absl::StrCat(map.value_size()), memory});
+  }
+  absl::StrAppend(&out, maps.Render(), "Map memory in all: ", FormatBytes(total), "\n");
+  AddErrors(status.errors(), out);
+  return out;
+}
+
+std::string ServiceTable(const api::ServiceList& services) {
+  Table table({"SERVICE", "PORT", "FAMILY", "VIPS", "POLICY", "ID", "BACKENDS"});
+  for (const api::LbService& service : services.services()) {
+    int draining = 0;
+    for (const api::Backend& backend : service.backends()) draining += backend.weight() == 0;
+    std::string backends = absl::StrCat(service.backends_size());
+    if (draining > 0) absl::StrAppend(&backends, " (", draining, " draining)");
+    table.AddRow({ServiceName(service), PortText(service), service.family(),
+                  absl::StrJoin(service.vips(), ","), service.traffic_policy(),
+                  service.programmed() ? absl::StrCat(service.service_id()) : "-", backends});
+  }
+  return table.Render();
+}
+
+std::string MaglevText(const api::ServiceList& services) {
+  std::string out;
+  for (const api::LbService& service : services.services()) {
+    if (!out.empty()) out += "\n";
+    absl::StrAppend(&out, ServiceName(service), " ", PortText(service), " ", service.family(),
+                    " (", absl::StrJoin(service.vips(), ", "), "): ");
+    if (!service.programmed()) {
+      absl::StrAppend(&out, "not programmed\n");
+      continue;
+    }
+    absl::StrAppend(&out, "service ", service.service_id(), ", table of ", service.maglev_size(),
+                    " slots\n");
+    Table table({"BACKEND", "NODE", "ID", "WEIGHT", "SLOTS", "SHARE"});
+    for (const api::Backend& backend : service.backends()) {
+      table.AddRow({backend.address().empty() ? "? (not the agent's)"
+                                              : JoinHostPort(backend.address(), backend.port()),
+                    backend.node(), absl::StrCat(backend.backend_id()),
+                    backend.weight() == 0 ? "0 (draining)" : absl::StrCat(backend.weight()),
+                    absl::StrCat(backend.slots()), Percent(backend.share())});
+    }
+    absl::StrAppend(&out, table.Render());
+  }
+  if (out.empty()) out = "no such Service with a VIP\n";
+  return out;
+}
+
+}  // namespace ferry::ctl

@@ -1,0 +1,26 @@
+// ferryctl's views of the agent API's answers, as aligned text for people
+// (scripts get the messages' JSON, agent/api/json.h).
+#ifndef FERRY_TOOLS_FERRYCTL_AGENT_FORMAT_H_
+#define FERRY_TOOLS_FERRYCTL_AGENT_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "agent/api/ferry_agent.pb.h"
+
+namespace ferry::ctl {
+
+namespace api = ::ferry::agent::v1;
+
+// now_unix_ns: for "up 3m07s" and "2s ago".
+std::string StatusText(const api::AgentStatus& status, int64_t now_unix_ns);
+std::string ServiceTable(const api::ServiceList& services);
+// One table per (Service, port, family): slots and share per backend.
+std::string MaglevText(const api::ServiceList& services);
+
+// "1.5 KiB", "32.0 MiB".
+std::string FormatBytes(uint64_t bytes);
+
+}  // namespace ferry::ctl
+
+#endif  // FERRY_TOOLS_FERRYCTL_AGENT_FORMAT_H_
