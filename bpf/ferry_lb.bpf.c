@@ -1,6 +1,7 @@
 /* Ferry's load-balancing datapath.
  *
- * ferry_xdp_lb     XDP on the node uplink: VIP lookup, conntrack, Maglev,
+ * ferry_xdp_lb     XDP on the node uplink: ARP/NDP answers for the VIPs this
+ *                  node announces (l2.h), VIP lookup, conntrack, Maglev,
  *                  tunnel to the backend's node (or pass for a local one).
  * ferry_tc_uplink  TC ingress on the uplink: decapsulate tunnels addressed to
  *                  this node, DNAT to the local pod and redirect to its veth.
@@ -17,6 +18,7 @@
 #include "conntrack.h"
 #include "encap.h"
 #include "icmp.h"
+#include "l2.h"
 #include "maglev.h"
 #include "nat.h"
 #include "parse.h"
@@ -107,15 +109,18 @@ FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct f
 SEC("xdp")
 int ferry_xdp_lb(struct xdp_md *ctx)
 {
+	int rc = ferry_xdp_l2_answer(ctx);
+
+	if (rc != FERRY_CONTINUE)
+		return rc;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	const struct ferry_config *cfg = ferry_config();
 	struct ferry_packet pkt;
 	struct ferry_choice choice;
 	__u32 service_id;
-	int rc;
 
-	rc = ferry_parse(data, data_end, &pkt);
+	rc = ferry_parse(data, data_end, data_end - data, &pkt);
 	if (rc == FERRY_PARSE_NOT_IP || !cfg) {
 		ferry_count_event(FERRY_EVENT_PASS_NOT_IP);
 		return XDP_PASS;
@@ -260,7 +265,8 @@ int ferry_tc_uplink(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) != FERRY_PARSE_OK)
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
+	    FERRY_PARSE_OK)
 		return TC_ACT_OK;
 	if (ferry_is_tunnel_to_us(&pkt, cfg)) {
 		rc = ferry_tc_decap(skb, &pkt);
@@ -280,7 +286,8 @@ int ferry_tc_pod(struct __sk_buff *skb)
 	struct ferry_packet pkt;
 
 	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) != FERRY_PARSE_OK ||
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
+		    FERRY_PARSE_OK ||
 	    !pkt.has_l4 || (pkt.key.proto != IPPROTO_TCP && pkt.key.proto != IPPROTO_UDP))
 		return TC_ACT_OK;
 	original = bpf_map_lookup_elem(&rev_nat, &pkt.key);

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,9 +27,18 @@ absl::Status CheckSize(absl::string_view field, uint32_t value, uint32_t max) {
   return absl::OkStatus();
 }
 
+// Maps that hold nothing but counters: when a new build changes their shape
+// (a drop reason or event added), the pinned one is replaced rather than
+// refused, at the cost of restarting those counters from zero.
+bool HoldsOnlyCounters(absl::string_view map_name) {
+  return map_name == FERRY_MAP_DROPS || map_name == FERRY_MAP_EVENTS;
+}
+
 // A map that libbpf would refuse to reuse, explained: libbpf itself only says
-// "parameter mismatch". Returns OK when nothing is pinned at the map's path.
-absl::Status CheckPinnedMapCompatible(const bpf_map* map) {
+// "parameter mismatch". Returns OK when nothing is pinned at the map's path,
+// and when a counters-only map was unpinned to be made anew (said in
+// `notes`).
+absl::Status CheckPinnedMapCompatible(const bpf_map* map, std::vector<std::string>& notes) {
   const char* pin_path = bpf_map__pin_path(map);
   if (pin_path == nullptr || access(pin_path, F_OK) != 0) return absl::OkStatus();
   Fd pinned(bpf_obj_get(pin_path));
@@ -51,6 +63,14 @@ absl::Status CheckPinnedMapCompatible(const bpf_map* map) {
   compare("max_entries", info.max_entries, bpf_map__max_entries(map));
   compare("flags", info.map_flags, bpf_map__map_flags(map));
   if (differences.empty()) return absl::OkStatus();
+  if (HoldsOnlyCounters(bpf_map__name(map))) {
+    if (unlink(pin_path) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("unpinning the old ", pin_path));
+    }
+    notes.push_back(absl::StrCat("counters map '", bpf_map__name(map), "' replaced (",
+                                 absl::StrJoin(differences, "; "), "): its counts restart at 0"));
+    return absl::OkStatus();
+  }
   return absl::FailedPreconditionError(absl::StrCat(
       "pinned map '", bpf_map__name(map), "' at ", pin_path,
       " is incompatible with this build or configuration (", absl::StrJoin(differences, "; "),
@@ -119,6 +139,43 @@ absl::Status RemovePinDir(const std::filesystem::path& pin_dir) {
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::StatusOr<std::string> ReadObjectFile(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file.good() && !file.eof()) {
+    return absl::NotFoundError(absl::StrCat("reading the BPF object ", path.string()));
+  }
+  if (bytes.size() < 4 || bytes.compare(0, 4, "\x7f" "ELF") != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the BPF object ", path.string(), " is not an ELF file"));
+  }
+  return bytes;
+}
+
+// The skeleton over `object` (an ELF image) instead of its built-in bytes:
+// what ferry_lb__open_opts does, with the data swapped before the open.
+ferry_lb* OpenSkeleton(const std::string& object, const bpf_object_open_opts* opts) {
+  if (object.empty()) return ferry_lb__open_opts(opts);
+  auto* skeleton = static_cast<ferry_lb*>(calloc(1, sizeof(ferry_lb)));
+  if (skeleton == nullptr) return nullptr;
+  int err = ferry_lb__create_skeleton(skeleton);
+  if (err == 0) {
+    skeleton->skeleton->data = const_cast<char*>(object.data());
+    skeleton->skeleton->data_sz = object.size();
+    err = bpf_object__open_skeleton(skeleton->skeleton, opts);
+  }
+  if (err != 0) {
+    ferry_lb__destroy(skeleton);
+    errno = -err;
+    return nullptr;
+  }
+  return skeleton;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const Options& options) {
   if (absl::Status status = ValidateMapSizes(options.sizes); !status.ok()) return status;
   std::filesystem::path pin_dir = options.pin_dir;
@@ -127,13 +184,22 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const Options& options)
     if (!default_dir.ok()) return default_dir.status();
     pin_dir = *default_dir;
   }
+  std::string object;
+  if (!options.object_file.empty()) {
+    absl::StatusOr<std::string> read = ReadObjectFile(options.object_file);
+    if (!read.ok()) return read.status();
+    object = std::move(*read);
+  }
   if (absl::Status status = CreatePinDir(pin_dir); !status.ok()) return status;
 
   const std::string pin_root = pin_dir.string();
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root.c_str());
-  std::unique_ptr<ferry_lb, SkeletonDeleter> skeleton(ferry_lb__open_opts(&open_opts));
+  std::unique_ptr<ferry_lb, SkeletonDeleter> skeleton(OpenSkeleton(object, &open_opts));
   if (!skeleton) {
-    return absl::ErrnoToStatus(errno, "opening the ferry_lb BPF object");
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("opening the ferry_lb BPF object",
+                            object.empty() ? "" : absl::StrCat(" ", options.object_file.string()),
+                            " (a build of another source has other maps or programs)"));
   }
   auto& maps = skeleton->maps;
   const MapSizes& sizes = options.sizes;
@@ -150,14 +216,18 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const Options& options)
     }
   }
   bpf_map* map;
+  std::vector<std::string> notes;
   bpf_object__for_each_map(map, skeleton->obj) {
-    if (absl::Status status = CheckPinnedMapCompatible(map); !status.ok()) return status;
+    if (absl::Status status = CheckPinnedMapCompatible(map, notes); !status.ok()) return status;
   }
   if (int err = ferry_lb__load(skeleton.get()); err != 0) {
     return absl::ErrnoToStatus(-err, absl::StrCat("loading the ferry_lb BPF object (maps in ",
                                                   pin_root, "); libbpf's log above has the detail"));
   }
-  return std::unique_ptr<Datapath>(new Datapath(skeleton.release(), std::move(pin_dir)));
+  auto datapath = std::unique_ptr<Datapath>(
+      new Datapath(skeleton.release(), std::move(pin_dir), std::move(object)));
+  datapath->load_notes_ = std::move(notes);
+  return datapath;
 }
 
 Datapath::~Datapath() { ferry_lb__destroy(skeleton_); }

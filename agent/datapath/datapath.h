@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -57,12 +58,17 @@ class Datapath {
     std::string node_name;
     std::filesystem::path pin_dir;  // empty: DefaultPinDir(node_name)
     MapSizes sizes;
+    // Another build of ferry_lb.bpf.c to load instead of the one built into
+    // this binary (same maps and programs by name): rolls the datapath
+    // forward or back without a new agent, and lets tests run an upgrade.
+    std::filesystem::path object_file;
   };
 
   // Opens and loads the object. Maps already pinned in the pin directory are
   // reused (their contents, e.g. established flows, survive an agent
   // restart); a pinned map whose type, key, value, size or flags differ from
-  // this build's is an error naming the map and its pin path.
+  // this build's is an error naming the map and its pin path, except for the
+  // counters-only maps (drops, events), which are made anew (load_notes).
   static absl::StatusOr<std::unique_ptr<Datapath>> Load(const Options& options);
 
   Datapath(const Datapath&) = delete;
@@ -72,6 +78,8 @@ class Datapath {
   ~Datapath();
 
   const std::filesystem::path& pin_dir() const { return pin_dir_; }
+  // What Load changed in the pinned maps to fit this build, for the log.
+  const std::vector<std::string>& load_notes() const { return load_notes_; }
   int ProgramFd(Program program) const;
   // Typed access to this object's maps (the fds are duplicated, so the
   // result may outlive the Datapath).
@@ -94,11 +102,15 @@ class Datapath {
   absl::Status Unpin();
 
  private:
-  Datapath(ferry_lb* skeleton, std::filesystem::path pin_dir)
-      : skeleton_(skeleton), pin_dir_(std::move(pin_dir)) {}
+  Datapath(ferry_lb* skeleton, std::filesystem::path pin_dir, std::string object_bytes)
+      : skeleton_(skeleton), pin_dir_(std::move(pin_dir)), object_bytes_(std::move(object_bytes)) {}
 
   ferry_lb* skeleton_;
   std::filesystem::path pin_dir_;
+  // The object_file's contents, which the skeleton points into; empty for
+  // the built-in object.
+  std::string object_bytes_;
+  std::vector<std::string> load_notes_;
 };
 
 }  // namespace ferry::datapath

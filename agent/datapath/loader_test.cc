@@ -2,6 +2,11 @@
 #include <bpf/bpf.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/testing/fixtures.h"
 #include "gtest/gtest.h"
@@ -93,6 +98,51 @@ TEST(LoaderTest, SecondLoadAdoptsThePinnedMaps) {
   EXPECT_EQ(*adopted_table, std::vector<uint32_t>(std::begin(table), std::end(table)));
 }
 
+// The kernel's digest of a loaded program's instructions.
+std::string ProgramTag(const Datapath& datapath, Program program) {
+  bpf_prog_info info{};
+  uint32_t length = sizeof(info);
+  EXPECT_EQ(bpf_obj_get_info_by_fd(datapath.ProgramFd(program), &info, &length), 0);
+  return std::string(reinterpret_cast<const char*>(info.tag), sizeof(info.tag));
+}
+
+TEST(LoaderTest, AnotherBuildFromAFileAdoptsTheSameMaps) {
+  ScopedPinDir pins("dp-upgrade");
+  const uint32_t table[] = {7, 8, 7};
+  std::string previous_tag;
+  {
+    auto previous = Datapath::Load({.node_name = "test",
+                                    .pin_dir = pins.path(),
+                                    .sizes = SmallMapSizes(),
+                                    .object_file = FERRY_LB_PREVIOUS_OBJECT});
+    ASSERT_TRUE(previous.ok()) << previous.status();
+    previous_tag = ProgramTag(**previous, Program::kXdpLb);
+    ASSERT_TRUE((*previous)->OpenMaps()->SetMaglevTable(2, table).ok());
+  }
+  auto current = LoadDatapath(pins.path());
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_NE(ProgramTag(**current, Program::kXdpLb), previous_tag)
+      << "the v2 build must differ from this one, or the upgrade tests prove nothing";
+  EXPECT_EQ((*current)->OpenMaps()->ReadMaglevTable(2).value(),
+            std::vector<uint32_t>(std::begin(table), std::end(table)));
+}
+
+TEST(LoaderTest, AnObjectFileThatIsNotBpfIsRefusedByName) {
+  ScopedPinDir pins("dp-badobject");
+  const std::filesystem::path bogus =
+      std::filesystem::path(::testing::TempDir()) / absl::StrCat("ferry-not-an-object-", getpid());
+  std::ofstream(bogus) << "#!/bin/sh\n";
+  const absl::Status status = Datapath::Load({.node_name = "test",
+                                              .pin_dir = pins.path(),
+                                              .sizes = SmallMapSizes(),
+                                              .object_file = bogus})
+                                  .status();
+  std::error_code ignored;
+  std::filesystem::remove(bogus, ignored);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_NE(status.message().find(bogus.string()), absl::string_view::npos) << status;
+}
+
 TEST(LoaderTest, IncompatiblePinnedMapIsNamedWithItsPath) {
   ScopedPinDir pins("dp-compat");
   MapSizes sizes = SmallMapSizes();
@@ -103,6 +153,32 @@ TEST(LoaderTest, IncompatiblePinnedMapIsNamedWithItsPath) {
   const std::string flows_pin = (pins.path() / FERRY_MAP_FLOWS).string();
   EXPECT_NE(status.message().find(flows_pin), absl::string_view::npos) << status;
   EXPECT_NE(status.message().find("max_entries"), absl::string_view::npos) << status;
+}
+
+TEST(LoaderTest, ACountersMapOfAnotherShapeIsMadeAnew) {
+  ScopedPinDir pins("dp-counters");
+  ASSERT_TRUE(LoadDatapath(pins.path()).ok());
+  const std::string events_pin = (pins.path() / FERRY_MAP_EVENTS).string();
+  ASSERT_EQ(unlink(events_pin.c_str()), 0);
+  // What an older build with fewer events pinned.
+  const int older = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "events", sizeof(uint32_t),
+                                   sizeof(uint64_t), 3, nullptr);
+  ASSERT_GE(older, 0);
+  ASSERT_EQ(bpf_obj_pin(older, events_pin.c_str()), 0);
+  close(older);
+
+  auto loaded = LoadDatapath(pins.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ((*loaded)->load_notes().size(), 1u);
+  EXPECT_NE((*loaded)->load_notes()[0].find("'events' replaced"), std::string::npos)
+      << (*loaded)->load_notes()[0];
+  bpf_map_info info{};
+  uint32_t length = sizeof(info);
+  const int pinned = bpf_obj_get(events_pin.c_str());
+  ASSERT_GE(pinned, 0);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(pinned, &info, &length), 0);
+  close(pinned);
+  EXPECT_EQ(info.max_entries, uint32_t{FERRY_EVENT_MAX});
 }
 
 TEST(LoaderTest, InstancesWithTheirOwnPinDirsAreIndependent) {

@@ -66,6 +66,22 @@ absl::StatusOr<std::vector<NamedCount>> NamedCounts(int fd, absl::string_view ma
   return counts;
 }
 
+// Slot 0 of a one-slot array map (config, l2_liveness).
+template <typename T>
+absl::StatusOr<T> ReadSingleton(int fd, absl::string_view map) {
+  const uint32_t index = 0;
+  T value{};
+  absl::StatusOr<bool> found = Lookup(fd, map, &index, &value);
+  if (!found.ok()) return found.status();
+  return value;  // an array slot always exists
+}
+
+template <typename T>
+absl::Status WriteSingleton(int fd, absl::string_view map, const T& value) {
+  const uint32_t index = 0;
+  return Update(fd, map, &index, &value);
+}
+
 template <typename Key, typename Value, typename Keep>
 absl::StatusOr<Entries<Key, Value>> ReadFiltered(int fd, absl::string_view map, Keep keep) {
   absl::StatusOr<Entries<Key, Value>> all = ReadAllTyped<Key, Value>(fd, map);
@@ -93,6 +109,8 @@ absl::StatusOr<LbMaps> LbMaps::Open(
       {&LbMaps::service_stats_, FERRY_MAP_SERVICE_STATS},
       {&LbMaps::drops_, FERRY_MAP_DROPS},
       {&LbMaps::events_, FERRY_MAP_EVENTS},
+      {&LbMaps::l2_announce_, FERRY_MAP_L2_ANNOUNCE},
+      {&LbMaps::l2_liveness_, FERRY_MAP_L2_LIVENESS},
   };
   for (const auto& [member, name] : kMaps) {
     absl::StatusOr<Fd> fd = open_map(name);
@@ -281,16 +299,11 @@ absl::Status LbMaps::DeleteEndpoint(const IpAddress& pod) {
 }
 
 absl::Status LbMaps::SetConfig(const ferry_config& config) {
-  const uint32_t index = 0;
-  return Update(config_.fd.get(), config_.name, &index, &config);
+  return WriteSingleton(config_.fd.get(), config_.name, config);
 }
 
 absl::StatusOr<ferry_config> LbMaps::GetConfig() const {
-  const uint32_t index = 0;
-  ferry_config config{};
-  absl::StatusOr<bool> found = Lookup(config_.fd.get(), config_.name, &index, &config);
-  if (!found.ok()) return found.status();
-  return config;  // an array slot always exists
+  return ReadSingleton<ferry_config>(config_.fd.get(), config_.name);
 }
 
 absl::Status LbMaps::ClearServiceStats(uint32_t service_id) {
@@ -330,6 +343,33 @@ absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> LbMaps::ListFlows() const {
 
 absl::StatusOr<Entries<ferry_flow_key, ferry_rev_nat>> LbMaps::ListRevNat() const {
   return ReadAllTyped<ferry_flow_key, ferry_rev_nat>(rev_nat_.fd.get(), rev_nat_.name);
+}
+
+absl::Status LbMaps::UpsertL2Announcement(const ferry_l2_announce_key& key,
+                                          const ferry_l2_announce& value) {
+  return Update(l2_announce_.fd.get(), l2_announce_.name, &key, &value);
+}
+
+absl::Status LbMaps::DeleteL2Announcement(const ferry_l2_announce_key& key) {
+  return Delete(l2_announce_.fd.get(), l2_announce_.name, &key);
+}
+
+absl::StatusOr<Entries<ferry_l2_announce_key, ferry_l2_announce>> LbMaps::ListL2Announcements()
+    const {
+  return ReadAllTyped<ferry_l2_announce_key, ferry_l2_announce>(l2_announce_.fd.get(),
+                                                                l2_announce_.name);
+}
+
+absl::Status LbMaps::SetL2LivenessDeadline(uint64_t deadline_ns) {
+  return WriteSingleton(l2_liveness_.fd.get(), l2_liveness_.name,
+                        ferry_l2_liveness{.deadline_ns = deadline_ns});
+}
+
+absl::StatusOr<uint64_t> LbMaps::L2LivenessDeadline() const {
+  absl::StatusOr<ferry_l2_liveness> liveness =
+      ReadSingleton<ferry_l2_liveness>(l2_liveness_.fd.get(), l2_liveness_.name);
+  if (!liveness.ok()) return liveness.status();
+  return liveness->deadline_ns;
 }
 
 absl::StatusOr<ferry_service_stats> LbMaps::ServiceStats(uint32_t service_id) const {

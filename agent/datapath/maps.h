@@ -95,6 +95,17 @@ class LbMaps {
   absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> ListFlows() const;
   absl::StatusOr<Entries<ferry_flow_key, ferry_rev_nat>> ListRevNat() const;
 
+  // L2 announcements (bpf/lib/l2.h): the VIPs this node answers ARP/NDP for,
+  // one entry per (VIP, interface), and the liveness deadline that fences
+  // every answer. Deleting is OK when the entry does not exist.
+  absl::Status UpsertL2Announcement(const ferry_l2_announce_key& key,
+                                    const ferry_l2_announce& value);
+  absl::Status DeleteL2Announcement(const ferry_l2_announce_key& key);
+  absl::StatusOr<Entries<ferry_l2_announce_key, ferry_l2_announce>> ListL2Announcements() const;
+  // CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns); 0 silences every answer.
+  absl::Status SetL2LivenessDeadline(uint64_t deadline_ns);
+  absl::StatusOr<uint64_t> L2LivenessDeadline() const;
+
   absl::StatusOr<ferry_service_stats> ServiceStats(uint32_t service_id) const;
   // One entry per drop reason / event, in enum order, zeros included.
   absl::StatusOr<std::vector<NamedCount>> DropCounts() const;
@@ -112,7 +123,7 @@ class LbMaps {
   absl::Status DeleteFlowsTo(const ferry_frontend_key& key);
 
   Map frontends_, vips_, vip_filter_, maglev_tables_, backends_, nodes_, flows_, rev_nat_, endpoints_,
-      config_, service_stats_, drops_, events_;
+      config_, service_stats_, drops_, events_, l2_announce_, l2_liveness_;
 };
 
 }  // namespace ferry::datapath

@@ -74,8 +74,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
         "creating the state directory ", options.state_dir.string(), ": ", error.message()));
   }
   absl::StatusOr<std::unique_ptr<datapath::Datapath>> datapath =
-      datapath::Datapath::Load(
-          {.node_name = options.node, .pin_dir = options.pin_dir, .sizes = options.map_sizes});
+      datapath::Datapath::Load({.node_name = options.node,
+                                .pin_dir = options.pin_dir,
+                                .sizes = options.map_sizes,
+                                .object_file = options.bpf_object});
   if (!datapath.ok()) return datapath.status();
   absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
   if (!maps.ok()) return maps.status();
@@ -90,7 +92,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   Log(absl::StrCat("node ", options.node, ": datapath loaded (maps in ",
                    options.pin_dir.string(), "), attached to ", options.uplink, " (ifindex ",
                    uplink, "), tunnel MTU ", *resolved.tunnel_mtu, ", Maglev size ",
-                   options.maglev_size));
+                   options.maglev_size,
+                   options.bpf_object.empty()
+                       ? ""
+                       : absl::StrCat(", programs from ", options.bpf_object.string())));
+  for (const std::string& note : (*datapath)->load_notes()) Log(note);
   auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(resolved), uplink, std::move(*datapath),
                 std::make_unique<datapath::LbMaps>(std::move(*maps))));

@@ -41,7 +41,8 @@ class ApiViewTest : public ::testing::Test {
     absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(input_, ids_);
     ASSERT_TRUE(desired.ok()) << desired.status();
     for (const auto& [id, spec] : desired->maglev_tables) {
-      for (uint32_t backend : lb::BuildSlots(spec).value()) ++slots_[id][backend];
+      const std::vector<uint32_t> slots = lb::BuildSlots(spec).value();
+      for (uint32_t backend : slots) ++slots_[id][backend];
     }
   }
 
@@ -72,7 +73,7 @@ TEST_F(ApiViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
   EXPECT_EQ(v4.port(), 80u);
   EXPECT_EQ(v4.family(), "IPv4");
   EXPECT_THAT(v4.vips(), ElementsAre("198.19.0.10"));
-  EXPECT_EQ(v4.vip_source(), "annotation");
+  EXPECT_EQ(v4.vip_source(), "ferry.dev/ips");
   EXPECT_EQ(v4.traffic_policy(), "Cluster");
   EXPECT_TRUE(v4.programmed());
   EXPECT_EQ(v4.maglev_size(), 251u);

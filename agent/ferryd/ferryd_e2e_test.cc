@@ -3,8 +3,16 @@
 // land). Checked from outside: the client's connections to each VIP are
 // answered with their own token by every pod in turn, and a broken or
 // invalid manifest is reported in errors.json while traffic keeps flowing.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -103,7 +111,7 @@ class FerrydEndToEndTest : public ::testing::Test {
   // Each start logs to its own file, so a restart's log stands alone.
   absl::StatusOr<std::unique_ptr<Process>> StartAgent(const Node& node) {
     return netns::StartFerryd(node, FERRYD_PATH, manifests_.string(),
-                              absl::StrCat("ferryd-", node.name, "-", ++starts_));
+                              absl::StrCat("ferryd-", node.name, "-", ++starts_), agent_args_);
   }
 
   void TearDown() override {
@@ -181,6 +189,7 @@ class FerrydEndToEndTest : public ::testing::Test {
   std::vector<std::unique_ptr<Process>> agents_;
   std::filesystem::path manifests_;
   int starts_ = 0;
+  std::vector<std::string> agent_args_;  // for every ferryd started
 };
 
 TEST_F(FerrydEndToEndTest, ServesTheExampleServiceAndSurvivesBadManifests) {
@@ -286,6 +295,136 @@ TEST_F(FerrydEndToEndTest, ServesWhileStoppedAndRestartsWithoutRewriting) {
   EXPECT_TRUE(absl::StrContains(agents_[0]->ReadLog(), "; 0 writes (none)")) << agents_[0]->ReadLog();
   EXPECT_EQ(MapsSnapshot(node1), before);
   ExpectServed(kVipV6, 100);
+}
+
+// A long transfer through each VIP while something happens to the agents:
+// it must neither reset nor stall for a second, and one pod must serve it
+// from start to end (another pod would answer the next segment with a reset).
+class StreamsThroughTheVips {
+ public:
+  static constexpr absl::Duration kDuration = absl::Seconds(6);
+  static constexpr absl::Duration kMaxStall = absl::Seconds(1);
+
+  explicit StreamsThroughTheVips(const netns::Namespace& client) {
+    for (const char* vip : {kVipV4, kVipV6}) {
+      streams_.push_back(std::async(std::launch::async, [&client, vip] {
+        return netns::RunTcpStream(client, {.address = vip, .port = kVipPort, .duration = kDuration});
+      }));
+    }
+  }
+
+  void ExpectUndisturbed() {
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      const char* vip = i == 0 ? kVipV4 : kVipV6;
+      absl::StatusOr<netns::TcpStreamReport> report = streams_[i].get();
+      ASSERT_TRUE(report.ok()) << report.status();
+      std::printf("%s stream: %zu bytes in %s from %s, longest gap %s%s\n", vip, report->bytes,
+                  absl::FormatDuration(report->elapsed).c_str(), report->pod.c_str(),
+                  absl::FormatDuration(report->max_gap).c_str(),
+                  report->error.empty() ? "" : absl::StrCat(", ", report->error).c_str());
+      EXPECT_TRUE(report->completed) << vip << ": " << report->error;
+      EXPECT_EQ(report->end_pod, report->pod) << vip << ": the stream changed pods";
+      EXPECT_LT(report->max_gap, kMaxStall) << vip;
+      // 1 KiB per 10 ms; allow for the pacing's slack.
+      EXPECT_GT(report->bytes, size_t{500 * 1024}) << vip;
+    }
+  }
+
+ private:
+  std::vector<std::future<absl::StatusOr<netns::TcpStreamReport>>> streams_;
+};
+
+// The flows node1's conntrack holds (client tuple -> backend), as bytes.
+std::map<std::string, uint32_t> Flows(const Node& node) {
+  std::map<std::string, uint32_t> flows;
+  absl::StatusOr<datapath::LbMaps> maps =
+      datapath::LbMaps::OpenPinned(PinDir(node.name), datapath::LbMaps::Access::kReadOnly);
+  if (!maps.ok()) return flows;
+  auto listed = maps->ListFlows();
+  if (!listed.ok()) return flows;
+  for (const auto& [key, flow] : *listed) {
+    flows[std::string(reinterpret_cast<const char*>(&key), sizeof(key))] = flow.backend_id;
+  }
+  return flows;
+}
+
+TEST_F(FerrydEndToEndTest, SigkilledAgentsRestartUnderALongStream) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const std::string before = MapsSnapshot(node1);
+  StreamsThroughTheVips streams(topology_->client());
+  absl::SleepFor(absl::Milliseconds(1500));
+  for (std::unique_ptr<Process>& agent : agents_) {
+    absl::StatusOr<int> killed = agent->Kill();
+    ASSERT_TRUE(killed.ok() && *killed == 128 + SIGKILL) << agent->ReadLog();
+  }
+  absl::SleepFor(absl::Milliseconds(500));  // down for a while, as in a crash loop
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
+    ASSERT_TRUE(restarted.ok()) << restarted.status();
+    agents_[i] = std::move(*restarted);
+  }
+  streams.ExpectUndisturbed();
+  EXPECT_TRUE(absl::StrContains(agents_[0]->ReadLog(), "; 0 writes (none)")) << agents_[0]->ReadLog();
+  EXPECT_EQ(MapsSnapshot(node1), before);
+}
+
+// The agents first run the previous build of the datapath (ferry_lb for BPF
+// CPU v2, loaded with --bpf-object), then are replaced one node after the
+// other by this build, as a DaemonSet rollout would.
+class FerrydUpgradeTest : public FerrydEndToEndTest {
+ protected:
+  FerrydUpgradeTest() { agent_args_ = {"--bpf-object", FERRY_LB_PREVIOUS_OBJECT}; }
+
+  // The kernel's tag (instruction digest) of the XDP program on the node's uplink.
+  static std::string XdpTag(const Node& node) {
+    uint32_t id = 0;
+    absl::Status queried = netns::RunIn(*node.ns, [&]() -> absl::Status {
+      return bpf_xdp_query_id(node.uplink.ifindex, XDP_FLAGS_DRV_MODE, &id) == 0
+                 ? absl::OkStatus()
+                 : absl::InternalError("bpf_xdp_query_id");
+    });
+    const int fd = queried.ok() ? bpf_prog_get_fd_by_id(id) : -1;
+    if (fd < 0) return "none";
+    bpf_prog_info info{};
+    uint32_t length = sizeof(info);
+    bpf_obj_get_info_by_fd(fd, &info, &length);
+    close(fd);
+    return std::string(reinterpret_cast<const char*>(info.tag), sizeof(info.tag));
+  }
+};
+
+TEST_F(FerrydUpgradeTest, ANewBuildReplacesTheProgramsAndKeepsMapsAndFlows) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const std::string previous_tag = XdpTag(node1);
+  const std::string before = MapsSnapshot(node1);
+  StreamsThroughTheVips streams(topology_->client());
+  absl::SleepFor(absl::Milliseconds(1500));
+  const std::map<std::string, uint32_t> flows_before = Flows(node1);
+  ASSERT_FALSE(flows_before.empty());
+
+  agent_args_.clear();  // this build's programs, built into ferryd
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    absl::StatusOr<int> stopped = agents_[i]->Stop();
+    ASSERT_TRUE(stopped.ok() && *stopped == 0) << agents_[i]->ReadLog();
+    absl::StatusOr<std::unique_ptr<Process>> upgraded = StartAgent(topology_->nodes()[i]);
+    ASSERT_TRUE(upgraded.ok()) << upgraded.status();
+    agents_[i] = std::move(*upgraded);
+    EXPECT_TRUE(WaitFor([&] { return absl::StrContains(agents_[i]->ReadLog(), "reconcile"); },
+                        kProgrammingTimeout))
+        << agents_[i]->ReadLog();
+  }
+  EXPECT_NE(XdpTag(node1), previous_tag) << "the XDP program was not replaced by the new build";
+  streams.ExpectUndisturbed();
+  EXPECT_EQ(MapsSnapshot(node1), before);
+  const std::map<std::string, uint32_t> flows_after = Flows(node1);
+  int kept = 0;
+  for (const auto& [key, backend] : flows_before) {
+    auto after = flows_after.find(key);
+    kept += after != flows_after.end() && after->second == backend;
+  }
+  EXPECT_EQ(kept, static_cast<int>(flows_before.size())) << "flows lost or moved by the upgrade";
 }
 
 }  // namespace

@@ -109,6 +109,7 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       TextFlag("pin-dir", &Options::pin_dir),
       TextFlag("state-dir", &Options::state_dir),
       TextFlag("api-socket", &Options::api_socket),
+      TextFlag("bpf-object", &Options::bpf_object),
       {"map-sizes", SetMapSizes},
       NumberFlag("maglev-size", maglev::kMaxTableSize, MaglevSize,
                  [](Options& o, uint64_t n) { o.maglev_size = static_cast<uint32_t>(n); }),
@@ -142,7 +143,9 @@ std::string Usage() {
          "                          rev_nat, endpoints, frontends (defaults: see ferryctl status)\n"
          "  --maglev-size M         prime Maglev table size (default 16381)\n"
          "  --flow-hash-seed N      flow hash seed, the same on every node (default 0x5eedf00d)\n"
-         "  --tunnel-mtu N          largest tunnelled packet (default: the uplink's MTU)\n";
+         "  --tunnel-mtu N          largest tunnelled packet (default: the uplink's MTU)\n"
+         "  --bpf-object FILE       load this build of ferry_lb.bpf.o instead of the built-in\n"
+         "                          one (maps and flows are kept, programs replaced)\n";
 }
 
 absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {

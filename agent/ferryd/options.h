@@ -34,6 +34,9 @@ struct Options {
   uint32_t maglev_size = 0;         // default maglev::kDefaultTableSize
   uint32_t flow_hash_seed = kDefaultFlowHashSeed;
   std::optional<uint16_t> tunnel_mtu;  // unset: the uplink's MTU
+  // Another build of the datapath object to load (datapath::Datapath's
+  // object_file); empty: the one built into ferryd.
+  std::filesystem::path bpf_object;
 };
 
 // `args` excludes the program name. Accepts "--flag value" and

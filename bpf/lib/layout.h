@@ -31,6 +31,8 @@
 #define FERRY_MAP_SERVICE_STATS "service_stats"
 #define FERRY_MAP_DROPS "drops"
 #define FERRY_MAP_EVENTS "events"
+#define FERRY_MAP_L2_ANNOUNCE "l2_announce"
+#define FERRY_MAP_L2_LIVENESS "l2_liveness"
 
 enum ferry_family {
 	FERRY_FAMILY_NONE = 0,
@@ -177,6 +179,33 @@ struct ferry_service_stats {
 };
 FERRY_ASSERT_SIZE(struct ferry_service_stats, 16);
 
+/* l2_announce key: one VIP this node answers ARP (IPv4) or neighbour
+ * solicitations (IPv6) for, on one interface. One entry per interface rather
+ * than an interface bitmap: ifindexes are not small numbers, and each
+ * interface answers with its own MAC. */
+struct ferry_l2_announce_key {
+	union ferry_addr vip;
+	__u32 ifindex; /* the interface the request arrives on */
+	__u8 family;
+	__u8 pad[3];
+};
+FERRY_ASSERT_SIZE(struct ferry_l2_announce_key, 24);
+
+struct ferry_l2_announce {
+	__u8 mac[6]; /* the interface's own MAC: the answer's sender */
+	__u8 pad[2];
+};
+FERRY_ASSERT_SIZE(struct ferry_l2_announce, 8);
+
+/* l2_liveness[0]: the fence. Announced VIPs are answered only while
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC) is before deadline_ns; the agent
+ * pushes it forward while it and its peers agree it is alive, so a frozen
+ * agent stops answering before another node takes its VIPs over. 0: never. */
+struct ferry_l2_liveness {
+	__u64 deadline_ns;
+};
+FERRY_ASSERT_SIZE(struct ferry_l2_liveness, 8);
+
 /* Why a packet was dropped: the drops map is indexed by this; user space
  * prints the name. */
 #define FERRY_DROP_REASONS(X)                                                   \
@@ -211,7 +240,10 @@ FERRY_ASSERT_SIZE(struct ferry_service_stats, 16);
 	X(DNAT_REDIRECT, "dnat-redirect")                                       \
 	X(REV_NAT, "rev-nat")                                                   \
 	X(ICMP_ECHO_REPLY, "icmp-echo-reply")                                   \
-	X(PASS_NEIGHBOR_DISCOVERY, "pass-neighbor-discovery")
+	X(PASS_NEIGHBOR_DISCOVERY, "pass-neighbor-discovery")                   \
+	X(L2_ARP_REPLY, "l2-arp-reply")                                         \
+	X(L2_NA_REPLY, "l2-na-reply")                                           \
+	X(L2_FENCED, "l2-fenced")
 
 #define FERRY_ENUM_ITEM(prefix, name) prefix##name,
 #define FERRY_DROP_ENUM(name, text) FERRY_ENUM_ITEM(FERRY_DROP_, name)

@@ -151,4 +151,21 @@ struct {
 	FERRY_PINNED;
 } events SEC(".maps");
 
+/* The VIPs this node announces, per interface (l2.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ferry_l2_announce_key);
+	__type(value, struct ferry_l2_announce);
+	FERRY_PINNED;
+} l2_announce SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ferry_l2_liveness);
+	FERRY_PINNED;
+} l2_liveness SEC(".maps");
+
 #endif /* FERRY_BPF_LIB_MAPS_H */

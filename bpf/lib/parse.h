@@ -1,6 +1,10 @@
 /* Parsing Ethernet -> IPv4/IPv6 -> TCP/UDP/ICMP into a flow key.
  *
- * Works on [data, data_end) so XDP and TC share it. Decisions:
+ * Works on [data, data_end) so XDP and TC share it: headers must lie there,
+ * while the IP lengths are checked against frame_len, the whole frame's
+ * length. In TC only the first bytes are pulled into [data, data_end) (a
+ * GSO packet is up to 64 KiB), so a packet longer than the pulled part is
+ * not malformed. Decisions:
  * - IPv4 options are legal and are skipped: the L4 header is found at IHL*4,
  *   and the options travel untouched inside the tunnel.
  * - Fragments: only a first fragment carries the ports. A non-first fragment
@@ -79,7 +83,8 @@ FERRY_INLINE int ferry_parse_l4(void *data, void *data_end, struct ferry_packet 
 	return FERRY_PARSE_OK;
 }
 
-FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packet *pkt)
+FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
+				  struct ferry_packet *pkt)
 {
 	struct iphdr *ip = data + FERRY_L3_OFFSET;
 	__u32 header_len, total_len;
@@ -96,7 +101,7 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packe
 	header_len = ip->ihl * 4;
 	total_len = ferry_ntohs_bounded(ip->tot_len);
 	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
-	    data + FERRY_L3_OFFSET + total_len > data_end)
+	    FERRY_L3_OFFSET + total_len > frame_len)
 		return FERRY_PARSE_MALFORMED;
 	pkt->l4_offset = FERRY_L3_OFFSET + header_len;
 	pkt->ip_len = total_len;
@@ -118,7 +123,8 @@ struct ferry_ipv6_ext {
 	__be32 identification;
 };
 
-FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packet *pkt)
+FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
+				  struct ferry_packet *pkt)
 {
 	struct ipv6hdr *ip = data + FERRY_L3_OFFSET;
 	__u32 offset = FERRY_L3_OFFSET + sizeof(*ip);
@@ -130,7 +136,7 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packe
 	__builtin_memcpy(pkt->key.src.bytes, &ip->saddr, 16);
 	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
 	pkt->ip_len = sizeof(*ip) + ferry_ntohs_bounded(ip->payload_len);
-	if (ip->version != 6 || data + FERRY_L3_OFFSET + pkt->ip_len > data_end)
+	if (ip->version != 6 || FERRY_L3_OFFSET + pkt->ip_len > frame_len)
 		return FERRY_PARSE_MALFORMED;
 	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 	pkt->dont_fragment = 1;
@@ -170,8 +176,8 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packe
 	return ferry_parse_l4(data, data_end, pkt);
 }
 
-/* Fills pkt from the frame at [data, data_end). */
-FERRY_INLINE int ferry_parse(void *data, void *data_end, struct ferry_packet *pkt)
+/* Fills pkt from the frame at [data, data_end), frame_len bytes in all. */
+FERRY_INLINE int ferry_parse(void *data, void *data_end, __u32 frame_len, struct ferry_packet *pkt)
 {
 	struct ethhdr *eth = data;
 
@@ -179,9 +185,9 @@ FERRY_INLINE int ferry_parse(void *data, void *data_end, struct ferry_packet *pk
 	if ((void *)(eth + 1) > data_end)
 		return FERRY_PARSE_NOT_IP;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return ferry_parse_ipv4(data, data_end, pkt);
+		return ferry_parse_ipv4(data, data_end, frame_len, pkt);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return ferry_parse_ipv6(data, data_end, pkt);
+		return ferry_parse_ipv6(data, data_end, frame_len, pkt);
 	return FERRY_PARSE_NOT_IP;
 }
 

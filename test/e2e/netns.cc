@@ -484,9 +484,13 @@ bool Process::Running() {
   return !status.has_value();
 }
 
-absl::StatusOr<int> Process::Stop(absl::Duration grace) {
+absl::StatusOr<int> Process::Stop(absl::Duration grace) { return Signal(SIGTERM, grace); }
+
+absl::StatusOr<int> Process::Kill() { return Signal(SIGKILL, absl::InfiniteDuration()); }
+
+absl::StatusOr<int> Process::Signal(int signal, absl::Duration grace) {
   if (!Running()) return exit_status_;
-  kill(-pid_, SIGTERM);
+  kill(-pid_, signal);
   std::optional<int> status = WaitChild(pid_, absl::Now() + grace);
   if (!status) {
     kill(-pid_, SIGKILL);

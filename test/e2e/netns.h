@@ -127,11 +127,15 @@ class Process {
   bool Running();
   // Stops the process; returns its exit status (or 128 + signal).
   absl::StatusOr<int> Stop(absl::Duration grace = absl::Seconds(3));
+  // SIGKILL, as a crash or the OOM killer would end it: no cleanup runs.
+  absl::StatusOr<int> Kill();
   const std::string& log_path() const { return log_path_; }
   std::string ReadLog() const;
 
  private:
   Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  // Sends `signal` to the process group, then SIGKILL after `grace`.
+  absl::StatusOr<int> Signal(int signal, absl::Duration grace);
   pid_t pid_;
   std::string log_path_;
   int exit_status_ = -1;

@@ -3,6 +3,9 @@
 // and answers "pod=<NAME> <token>\n", where the token is the line or the GET
 // path without its leading slash. The client checks the token to know its
 // own connection was answered, and the name to know which pod answered.
+// The request "STREAM <ms>" is answered, on a thread of its own, with
+// "pod=<NAME> STREAM\n", then 1 KiB every 10 ms for <ms> milliseconds, then
+// "\npod=<NAME> END\n": a long transfer that shows any stall or reset.
 //
 //   ferry-test-server --name NAME --port PORT [--max-seconds N]
 //
@@ -14,12 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -64,20 +69,49 @@ std::string ReadRequest(int fd) {
   return request;
 }
 
+bool SendAll(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += n;
+  }
+  return true;
+}
+
+constexpr auto kStreamPace = std::chrono::milliseconds(10);
+constexpr long kMaxStreamMs = 120'000;
+
+void Stream(int fd, const std::string& name, long ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  const std::string chunk(1024, 'x');
+  bool ok = SendAll(fd, "pod=" + name + " STREAM\n");
+  for (auto next = std::chrono::steady_clock::now(); ok && next < end && !stop_requested;
+       next += kStreamPace) {
+    std::this_thread::sleep_until(next);
+    ok = SendAll(fd, chunk);
+  }
+  if (ok) SendAll(fd, "\npod=" + name + " END\n");
+  close(fd);
+}
+
+// Serves one connection; a stream is handed to a thread of its own (which
+// closes the socket), so that it does not hold up the others.
 void Serve(int fd, const std::string& name) {
   const std::string request = ReadRequest(fd);
+  if (request.starts_with("STREAM ")) {
+    const long ms = std::min(std::atol(request.c_str() + 7), kMaxStreamMs);
+    std::thread(Stream, fd, name, ms).detach();
+    return;
+  }
   const std::string body = "pod=" + name + " " + TokenOf(request) + "\n";
   std::string reply = body;
   if (request.starts_with("GET ")) {
     reply = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   }
-  size_t sent = 0;
-  while (sent < reply.size()) {
-    ssize_t n = send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += n;
-  }
+  SendAll(fd, reply);
+  close(fd);
 }
 
 int Usage() {
@@ -134,7 +168,6 @@ int main(int argc, char** argv) {
     int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     Serve(fd, name);
-    close(fd);
     ++served;
   }
   std::printf("served %lu connections\n", served);

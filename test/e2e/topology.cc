@@ -234,12 +234,14 @@ std::string FerrydSocket(const Node& node) {
 
 absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,
                                                      const std::string& manifests,
-                                                     const std::string& log_name) {
-  return Process::Start(*node.ns,
-                        {ferryd, "--node", node.name, "--manifests", manifests, "--uplink",
-                         node.uplink.name, "--pin-dir", PinDir(node.name), "--state-dir",
-                         FerrydStateDir(node), "--api-socket", FerrydSocket(node)},
-                        absl::StrCat(ScratchDir(), "/", log_name, ".log"));
+                                                     const std::string& log_name,
+                                                     const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {ferryd, "--node", node.name, "--manifests", manifests,
+                                   "--uplink", node.uplink.name, "--pin-dir", PinDir(node.name),
+                                   "--state-dir", FerrydStateDir(node), "--api-socket",
+                                   FerrydSocket(node)};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return Process::Start(*node.ns, argv, absl::StrCat(ScratchDir(), "/", log_name, ".log"));
 }
 
 }  // namespace ferry::netns

@@ -58,9 +58,11 @@ struct Node {
 // at PinDir(node), state in FerrydStateDir(node), API on FerrydSocket(node),
 // its log in ScratchDir().
 // `log_name` tells one start's log from another's (a restart).
+// `extra_args` go after the ones that place it.
 absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,
                                                      const std::string& manifests,
-                                                     const std::string& log_name);
+                                                     const std::string& log_name,
+                                                     const std::vector<std::string>& extra_args = {});
 std::string FerrydStateDir(const Node& node);
 std::string FerrydSocket(const Node& node);
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,13 +21,38 @@ namespace {
 constexpr size_t kMaxErrorsKept = 10;
 constexpr size_t kMaxReply = 4096;
 
+// A non-blocking TCP socket connected to `to` before `deadline`.
+absl::StatusOr<int> ConnectBefore(const sockaddr_storage& to, socklen_t to_len,
+                                  absl::Time deadline) {
+  int fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  auto fail = [&](const std::string& what) {
+    close(fd);
+    return absl::UnavailableError(what);
+  };
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&to), to_len) != 0 && errno != EINPROGRESS) {
+    return fail(absl::StrCat("connect: ", std::strerror(errno)));
+  }
+  pollfd p = {fd, POLLOUT, 0};
+  const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+  if (ms <= 0 || poll(&p, 1, static_cast<int>(ms)) <= 0) return fail("connect timed out");
+  int error = 0;
+  socklen_t len = sizeof(error);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+  if (error != 0) return fail(absl::StrCat("connect: ", std::strerror(error)));
+  return fd;
+}
+
 // One connection: connect, send the token, read to EOF; returns the pod
 // name the answer carried.
 absl::StatusOr<std::string> Exchange(const sockaddr_storage& to, socklen_t to_len,
                                      const std::string& token, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  int fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  absl::StatusOr<int> connected = ConnectBefore(to, to_len, deadline);
+  if (!connected.ok()) {
+    return absl::UnavailableError(absl::StrCat(token, ": ", connected.status().message()));
+  }
+  const int fd = *connected;
   auto wait_for = [&](short events) -> bool {
     pollfd p = {fd, events, 0};
     const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
@@ -37,14 +63,6 @@ absl::StatusOr<std::string> Exchange(const sockaddr_storage& to, socklen_t to_le
     close(fd);
     return absl::UnavailableError(text);
   };
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&to), to_len) != 0 && errno != EINPROGRESS) {
-    return fail(absl::StrCat("connect: ", std::strerror(errno)));
-  }
-  if (!wait_for(POLLOUT)) return fail("connect timed out");
-  int error = 0;
-  socklen_t len = sizeof(error);
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
-  if (error != 0) return fail(absl::StrCat("connect: ", std::strerror(error)));
   const std::string request = token + "\n";
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return fail(absl::StrCat("send: ", std::strerror(errno)));
@@ -134,6 +152,72 @@ absl::StatusOr<TcpClientReport> RunTcpClients(const Namespace& ns,
       } else {
         ++report.error_count;
         if (report.errors.size() < kMaxErrorsKept) report.errors.emplace_back(pod.status().message());
+      }
+    }
+    report.elapsed = absl::Now() - start;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return report;
+}
+
+absl::StatusOr<TcpStreamReport> RunTcpStream(const Namespace& ns,
+                                             const TcpStreamOptions& options) {
+  absl::StatusOr<std::pair<sockaddr_storage, socklen_t>> to =
+      SocketAddress(options.address, options.port);
+  if (!to.ok()) return to.status();
+  TcpStreamReport report;
+  absl::Status status = RunIn(ns, [&]() -> absl::Status {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<int> connected =
+        ConnectBefore(to->first, to->second, start + options.connect_timeout);
+    if (!connected.ok()) {
+      report.error = std::string(connected.status().message());
+      return absl::OkStatus();
+    }
+    const int fd = *connected;
+    const std::string request =
+        absl::StrCat("STREAM ", absl::ToInt64Milliseconds(options.duration), "\n");
+    send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    // The server sends for `duration`; a stall of stall_limit ends the run.
+    std::string head;  // the first line, then the last bytes seen
+    absl::Time last = absl::Now();
+    char buf[16384];
+    for (;;) {
+      pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(options.stall_limit))) <= 0) {
+        report.error = absl::StrCat("no data for ", absl::FormatDuration(options.stall_limit));
+        break;
+      }
+      const ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      const absl::Time now = absl::Now();
+      if (n < 0) {
+        report.error = absl::StrCat("read: ", std::strerror(errno));  // ECONNRESET: a reset
+        break;
+      }
+      if (n == 0) {
+        report.completed = true;
+        break;
+      }
+      if (report.bytes > 0) report.max_gap = std::max(report.max_gap, now - last);
+      last = now;
+      report.bytes += static_cast<size_t>(n);
+      head.append(buf, static_cast<size_t>(n));
+      if (report.pod.empty() && head.find('\n') != std::string::npos) {
+        absl::string_view line(head.data(), head.find('\n'));
+        absl::ConsumePrefix(&line, "pod=");
+        report.pod = std::string(line.substr(0, line.find(' ')));
+      }
+      if (!report.pod.empty() && head.size() > 256) head.erase(0, head.size() - 256);
+    }
+    close(fd);
+    // "...\npod=<name> END\n": the same pod must have sent the end.
+    absl::string_view tail = absl::StripTrailingAsciiWhitespace(head);
+    if (const size_t line = tail.rfind('\n'); line != absl::string_view::npos) {
+      tail.remove_prefix(line + 1);
+      if (absl::ConsumePrefix(&tail, "pod=") && absl::ConsumeSuffix(&tail, " END")) {
+        report.end_pod = std::string(tail);
       }
     }
     report.elapsed = absl::Now() - start;

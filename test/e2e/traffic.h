@@ -1,6 +1,6 @@
-// Real TCP traffic for e2e tests: the pods' server (ferry-test-server) and a
+// Real TCP traffic for e2e tests: the pods' server (ferry-test-server), a
 // client that opens many connections from inside a namespace and checks
-// every answer.
+// every answer, and a long stream that times its gaps.
 #ifndef FERRY_TEST_E2E_TRAFFIC_H_
 #define FERRY_TEST_E2E_TRAFFIC_H_
 
@@ -50,6 +50,31 @@ struct TcpClientReport {
 // in the report.
 absl::StatusOr<TcpClientReport> RunTcpClients(const Namespace& ns,
                                               const TcpClientOptions& options);
+
+struct TcpStreamOptions {
+  std::string address;
+  uint16_t port = 0;
+  // How long the server streams (ferry-test-server's STREAM request).
+  absl::Duration duration = absl::Seconds(5);
+  absl::Duration connect_timeout = absl::Seconds(2);
+  // A read that waits this long ends the run as a failure.
+  absl::Duration stall_limit = absl::Seconds(5);
+};
+
+struct TcpStreamReport {
+  std::string pod;      // who answered first
+  std::string end_pod;  // who sent the end marker; empty if it never came
+  size_t bytes = 0;
+  bool completed = false;  // the server closed the stream: no reset, no stall
+  std::string error;       // otherwise: the reset, the stall
+  absl::Duration max_gap;  // the longest wait between two reads after the first
+  absl::Duration elapsed;
+};
+
+// One long TCP connection from inside `ns` that receives a paced stream for
+// options.duration, timing every gap. Blocks for the stream's duration.
+absl::StatusOr<TcpStreamReport> RunTcpStream(const Namespace& ns,
+                                             const TcpStreamOptions& options);
 
 }  // namespace ferry::netns
 
