@@ -218,6 +218,18 @@ absl::Status LbMaps::DeleteFrontend(const ferry_frontend_key& key) {
 
 absl::Status LbMaps::SetMaglevTable(uint32_t service_id,
                                     std::span<const uint32_t> backend_ids) {
+  const MaglevTableWrite table[] = {{service_id, backend_ids}};
+  return SetMaglevTables(table);
+}
+
+namespace {
+
+// How many inner tables are made (and hold an fd) before one batched swap.
+constexpr size_t kTablesPerBatch = 256;
+
+// A new inner array holding `backend_ids`.
+absl::StatusOr<Fd> FilledMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids,
+                                     absl::string_view outer_name) {
   if (backend_ids.empty() || backend_ids.size() > maglev::kMaxTableSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("Maglev table of service ", service_id, " has ", backend_ids.size(),
@@ -233,7 +245,7 @@ absl::Status LbMaps::SetMaglevTable(uint32_t service_id,
   if (!table.valid()) {
     return MapError(absl::StrCat("creating the Maglev table (", slots, " slots) of service ",
                                  service_id, " for"),
-                    maglev_tables_.name, errno);
+                    outer_name, errno);
   }
   std::vector<uint32_t> keys(slots);
   std::iota(keys.begin(), keys.end(), 0u);
@@ -242,10 +254,67 @@ absl::Status LbMaps::SetMaglevTable(uint32_t service_id,
   if (bpf_map_update_batch(table.get(), keys.data(), backend_ids.data(), &count,
                            &batch_opts) != 0) {
     return MapError(absl::StrCat("filling the Maglev table of service ", service_id, " for"),
-                    maglev_tables_.name, errno);
+                    outer_name, errno);
   }
-  const uint32_t table_fd = static_cast<uint32_t>(table.get());
-  return Update(maglev_tables_.fd.get(), maglev_tables_.name, &service_id, &table_fd);
+  return table;
+}
+
+// The kernel's ENOTSUPP (not in user space headers): what a map type without
+// a batch operation answers.
+constexpr int kKernelNotSupported = 524;
+
+// Kernels whose map of maps has no batch operation say so with one of these.
+bool BatchUnsupported(int err) {
+  return err == kKernelNotSupported || err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP;
+}
+
+}  // namespace
+
+absl::Status LbMaps::SetMaglevTables(std::span<const MaglevTableWrite> tables) {
+  for (size_t start = 0; start < tables.size(); start += kTablesPerBatch) {
+    const std::span<const MaglevTableWrite> chunk =
+        tables.subspan(start, std::min(kTablesPerBatch, tables.size() - start));
+    std::vector<Fd> inner;
+    std::vector<uint32_t> keys, fds;
+    for (const MaglevTableWrite& table : chunk) {
+      absl::StatusOr<Fd> filled =
+          FilledMaglevTable(table.service_id, table.backend_ids, maglev_tables_.name);
+      if (!filled.ok()) return filled.status();
+      keys.push_back(table.service_id);
+      fds.push_back(static_cast<uint32_t>(filled->get()));
+      inner.push_back(std::move(*filled));
+    }
+    uint32_t count = static_cast<uint32_t>(keys.size());
+    LIBBPF_OPTS(bpf_map_batch_opts, batch_opts);
+    if (bpf_map_update_batch(maglev_tables_.fd.get(), keys.data(), fds.data(), &count,
+                             &batch_opts) == 0) {
+      continue;
+    }
+    if (!BatchUnsupported(errno) || count != 0) {
+      return MapError(absl::StrCat("swapping in the Maglev table of service ", keys[count],
+                                   " in"),
+                      maglev_tables_.name, errno);
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      absl::Status status = Update(maglev_tables_.fd.get(), maglev_tables_.name, &keys[i], &fds[i]);
+      if (!status.ok()) return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint32_t>> LbMaps::ListMaglevTableIds() const {
+  std::vector<uint32_t> ids;
+  uint32_t key = 0, next = 0, inner_id = 0;
+  for (uint32_t* previous = nullptr;
+       bpf_map_get_next_key(maglev_tables_.fd.get(), previous, &next) == 0; previous = &key) {
+    key = next;
+    absl::StatusOr<bool> found =
+        Lookup(maglev_tables_.fd.get(), maglev_tables_.name, &key, &inner_id);
+    if (!found.ok()) return found.status();
+    if (*found) ids.push_back(key);
+  }
+  return ids;
 }
 
 absl::StatusOr<std::vector<uint32_t>> LbMaps::ReadMaglevTable(uint32_t service_id) const {
@@ -274,6 +343,15 @@ absl::StatusOr<std::vector<uint32_t>> LbMaps::ReadMaglevTable(uint32_t service_i
 
 absl::Status LbMaps::DeleteMaglevTable(uint32_t service_id) {
   return Delete(maglev_tables_.fd.get(), maglev_tables_.name, &service_id);
+}
+
+absl::Status LbMaps::DeleteMaglevTables(std::span<const uint32_t> service_ids) {
+  // Maps of maps have no batch delete (6.1 to 6.18): one syscall, and one
+  // RCU grace period, per table.
+  for (uint32_t service_id : service_ids) {
+    if (absl::Status status = DeleteMaglevTable(service_id); !status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LbMaps::UpsertBackend(uint32_t backend_id, const ferry_backend& backend) {

@@ -63,10 +63,24 @@ class LbMaps {
   // sees either the old table or the new one. The frontends' maglev_size
   // must equal backend_ids.size() once both are written.
   absl::Status SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids);
+  struct MaglevTableWrite {
+    uint32_t service_id;
+    std::span<const uint32_t> backend_ids;
+  };
+  // SetMaglevTable for many services, each swapped whole, in as few
+  // syscalls as the kernel allows: every update of a map of maps waits for
+  // an RCU grace period (~10 ms), so one at a time, 10,000 services would
+  // take minutes. On failure, the tables before the failing one are written.
+  absl::Status SetMaglevTables(std::span<const MaglevTableWrite> tables);
   // NotFound if the service has no table.
   absl::StatusOr<std::vector<uint32_t>> ReadMaglevTable(uint32_t service_id) const;
+  // The service ids that have a table, without reading the tables.
+  absl::StatusOr<std::vector<uint32_t>> ListMaglevTableIds() const;
   // OK if the service has no table.
   absl::Status DeleteMaglevTable(uint32_t service_id);
+  // DeleteMaglevTable for many (one at a time: the kernel has no batch
+  // delete for maps of maps).
+  absl::Status DeleteMaglevTables(std::span<const uint32_t> service_ids);
 
   // backends and nodes are arrays: deleting zeroes the slot (a backend
   // without FERRY_BACKEND_ACTIVE, a node with family NONE, is absent).

@@ -15,16 +15,7 @@ absl::StatusOr<Entries<uint32_t, ferry_node>> LbMapsStore::ListNodes() const {
 }
 
 absl::StatusOr<std::vector<uint32_t>> LbMapsStore::ListMaglevTables() const {
-  std::vector<uint32_t> ids;
-  for (uint32_t id = 0; id < service_capacity_; ++id) {
-    absl::StatusOr<std::vector<uint32_t>> table = maps_.ReadMaglevTable(id);
-    if (table.ok()) {
-      ids.push_back(id);
-    } else if (!absl::IsNotFound(table.status())) {
-      return table.status();
-    }
-  }
-  return ids;
+  return maps_.ListMaglevTableIds();
 }
 
 absl::StatusOr<std::vector<uint32_t>> LbMapsStore::ReadMaglevTable(uint32_t service_id) const {
@@ -40,13 +31,12 @@ absl::Status LbMapsStore::DeleteFrontend(const ferry_frontend_key& key) {
   return maps_.DeleteFrontend(key);
 }
 
-absl::Status LbMapsStore::SetMaglevTable(uint32_t service_id,
-                                         std::span<const uint32_t> backend_ids) {
-  return maps_.SetMaglevTable(service_id, backend_ids);
+absl::Status LbMapsStore::SetMaglevTables(std::span<const MaglevTableWrite> tables) {
+  return maps_.SetMaglevTables(tables);
 }
 
-absl::Status LbMapsStore::DeleteMaglevTable(uint32_t service_id) {
-  return maps_.DeleteMaglevTable(service_id);
+absl::Status LbMapsStore::DeleteMaglevTables(std::span<const uint32_t> service_ids) {
+  return maps_.DeleteMaglevTables(service_ids);
 }
 
 absl::Status LbMapsStore::UpsertBackend(uint32_t backend_id, const ferry_backend& backend) {

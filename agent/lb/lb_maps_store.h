@@ -23,8 +23,8 @@ class LbMapsStore final : public MapStore {
 
   absl::Status UpsertFrontend(const ferry_frontend_key& key, const ferry_frontend& value) override;
   absl::Status DeleteFrontend(const ferry_frontend_key& key) override;
-  absl::Status SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids) override;
-  absl::Status DeleteMaglevTable(uint32_t service_id) override;
+  absl::Status SetMaglevTables(std::span<const MaglevTableWrite> tables) override;
+  absl::Status DeleteMaglevTables(std::span<const uint32_t> service_ids) override;
   absl::Status UpsertBackend(uint32_t backend_id, const ferry_backend& backend) override;
   absl::Status DeleteBackend(uint32_t backend_id) override;
   absl::Status UpsertNode(uint32_t node_id, const ferry_node& node) override;

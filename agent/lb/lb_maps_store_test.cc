@@ -1,7 +1,11 @@
 // The reconciler against a loaded datapath's maps (label bpf).
 #include "agent/lb/lb_maps_store.h"
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -11,6 +15,8 @@
 #include "agent/lb/reconcile.h"
 #include "agent/lb/recover.h"
 #include "agent/lb/testing/cluster.h"
+#include "agent/lb/testing/counting_map_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace ferry::lb {
@@ -105,6 +111,88 @@ TEST_F(LbMapsStoreTest, ProgramsChangesAndAdoptsTheMapsAfterARestart) {
   ids_ = RecoverIds(input_, *actual, CapacityOf(sizes_));
   EXPECT_EQ(Apply().writes(), 0);
   ExpectMapsHoldDesired();
+}
+
+// Service id -> the id of the inner map holding its table: a table that is
+// swapped gets a new inner map, one left alone keeps its id.
+std::map<uint32_t, uint32_t> InnerTableIds(const std::filesystem::path& pin_dir) {
+  std::map<uint32_t, uint32_t> ids;
+  const int outer = bpf_obj_get((pin_dir / FERRY_MAP_MAGLEV).c_str());
+  EXPECT_GE(outer, 0);
+  uint32_t key = 0, next = 0, inner = 0;
+  for (uint32_t* previous = nullptr; bpf_map_get_next_key(outer, previous, &next) == 0;
+       previous = &key) {
+    key = next;
+    if (bpf_map_lookup_elem(outer, &key, &inner) == 0) ids[key] = inner;
+  }
+  close(outer);
+  return ids;
+}
+
+TEST(LbMapsStoreScaleTest, OneBackendOfOneOfAThousandServicesWritesOnlyThatService) {
+  constexpr int kServices = 1000;
+  constexpr int kBackends = 10;
+  const datapath::MapSizes sizes = {.services = 1024,
+                                    .vips = 1024,
+                                    .backends = 16384,
+                                    .nodes = 16,
+                                    .flows = 1024,
+                                    .fragments = 64,
+                                    .rev_nat = 64,
+                                    .endpoints = 64,
+                                    .frontends = 1024};
+  datapath::testing::ScopedPinDir pins("lb-scale");
+  auto loaded = datapath::testing::LoadDatapath(pins.path(), sizes);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<datapath::LbMaps> maps = (*loaded)->OpenMaps();
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  LbMapsStore real(*maps, sizes.services);
+  testing::CountingMapStore counted(real);
+  Reconciler reconciler(counted);
+  Ids ids(CapacityOf(sizes));
+  LbInput input = testing::MakeCluster(kServices, kBackends, 4, kTableSize);
+  auto apply = [&]() -> DesiredState {
+    absl::StatusOr<DesiredState> desired = ComputeDesired(input, ids);
+    EXPECT_TRUE(desired.ok()) << desired.status();
+    EXPECT_TRUE(reconciler.Reconcile(*desired).ok());
+    return std::move(*desired);
+  };
+  apply();
+  EXPECT_EQ(counted.log().size(), size_t{4 + kServices * (kBackends + 3)}) << "first programming";
+  const std::map<uint32_t, uint32_t> tables_before = InnerTableIds(pins.path());
+  ASSERT_EQ(tables_before.size(), size_t{kServices});
+  const auto frontends_before = maps->ListFrontends().value();
+  counted.ClearLog();
+
+  const uint32_t service = *ids.services.Find(testing::ServiceName(500));
+  const uint32_t old_backend = *ids.backends.Find(BackendIdentity(input.services[500].backends[3]));
+  input.services[500].backends[3] = testing::MakePod(kServices * kBackends + 1, 4);
+  const DesiredState desired = apply();
+  const uint32_t new_backend = *ids.backends.Find(BackendIdentity(input.services[500].backends[3]));
+
+  using testing::Op;
+  using testing::OpKind;
+  std::vector<std::pair<OpKind, uint32_t>> ops;
+  for (const Op& op : counted.log()) ops.emplace_back(op.kind, op.id);
+  EXPECT_THAT(ops, ::testing::ElementsAre(std::pair{OpKind::kUpsertBackend, new_backend},
+                                          std::pair{OpKind::kSetTable, service},
+                                          std::pair{OpKind::kDeleteBackend, old_backend}))
+      << "three map operations, all of service 500";
+  const std::map<uint32_t, uint32_t> tables_after = InnerTableIds(pins.path());
+  for (const auto& [id, inner] : tables_before) {
+    if (id == service) {
+      EXPECT_NE(tables_after.at(id), inner) << "service 500's table was swapped whole";
+    } else {
+      EXPECT_EQ(tables_after.at(id), inner) << "service " << id << "'s table was touched";
+    }
+  }
+  EXPECT_EQ(maps->ReadMaglevTable(service).value(),
+            BuildSlots(desired.maglev_tables.at(service)).value());
+  const auto frontends_after = maps->ListFrontends().value();
+  ASSERT_EQ(frontends_after.size(), frontends_before.size());
+  for (size_t i = 0; i < frontends_after.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&frontends_after[i], &frontends_before[i], sizeof(frontends_after[i])), 0);
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 namespace ferry::lb {
 
 using datapath::Entries;
+using MaglevTableWrite = datapath::LbMaps::MaglevTableWrite;
 
 class MapStore {
  public:
@@ -33,10 +34,12 @@ class MapStore {
   virtual absl::Status UpsertFrontend(const ferry_frontend_key& key,
                                       const ferry_frontend& value) = 0;
   virtual absl::Status DeleteFrontend(const ferry_frontend_key& key) = 0;
-  // Replaces the whole table in one step (no reader sees a partial table).
-  virtual absl::Status SetMaglevTable(uint32_t service_id,
-                                      std::span<const uint32_t> backend_ids) = 0;
-  virtual absl::Status DeleteMaglevTable(uint32_t service_id) = 0;
+  // Replaces each table whole, in one step (no reader sees a partial
+  // table), in order; on failure the tables before the failing one are
+  // written.
+  virtual absl::Status SetMaglevTables(std::span<const MaglevTableWrite> tables) = 0;
+  // OK for services without a table.
+  virtual absl::Status DeleteMaglevTables(std::span<const uint32_t> service_ids) = 0;
   virtual absl::Status UpsertBackend(uint32_t backend_id, const ferry_backend& backend) = 0;
   virtual absl::Status DeleteBackend(uint32_t backend_id) = 0;
   virtual absl::Status UpsertNode(uint32_t node_id, const ferry_node& node) = 0;

@@ -1,6 +1,9 @@
 #include "agent/lb/reconcile.h"
 
+#include <algorithm>
 #include <cstring>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -91,6 +94,33 @@ const absl::flat_hash_map<uint32_t, uint32_t>* Reconciler::SlotCounts(uint32_t s
   return &known->second.slots_per_backend;
 }
 
+absl::Status Reconciler::WriteTables(
+    std::span<const std::pair<uint32_t, const MaglevTableSpec*>> changed, ReconcileReport& report) {
+  // Chunks bound the slots held at once (10,000 tables of 16381 slots
+  // would be 655 MB).
+  constexpr size_t kTablesPerWrite = 256;
+  for (size_t start = 0; start < changed.size(); start += kTablesPerWrite) {
+    const auto chunk = changed.subspan(start, std::min(kTablesPerWrite, changed.size() - start));
+    std::vector<std::vector<uint32_t>> slots;
+    std::vector<MaglevTableWrite> writes;
+    slots.reserve(chunk.size());
+    for (const auto& [id, spec] : chunk) {
+      absl::StatusOr<std::vector<uint32_t>> built = BuildSlots(*spec);
+      if (!built.ok()) return built.status();
+      slots.push_back(*std::move(built));
+      writes.push_back({id, slots.back()});
+    }
+    if (absl::Status status = store_.SetMaglevTables(writes); !status.ok()) {
+      tables_learned_ = false;  // what the failed swaps left is unknown
+      return absl::Status(status.code(),
+                          absl::StrCat("writing Maglev tables: ", status.message()));
+    }
+    for (size_t i = 0; i < chunk.size(); ++i) Remember(chunk[i].first, *chunk[i].second, slots[i]);
+    report.table_writes += static_cast<int>(chunk.size());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Reconciler::LearnTables(const DesiredState& desired) {
   absl::StatusOr<std::vector<uint32_t>> ids = store_.ListMaglevTables();
   if (!ids.ok()) return ids.status();
@@ -146,19 +176,12 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
                    absl::StrCat("clearing the counters of service ", id));
     if (!status.ok()) return status;
   }
+  std::vector<std::pair<uint32_t, const MaglevTableSpec*>> changed;
   for (const auto& [id, spec] : desired.maglev_tables) {
     auto known = tables_.find(id);
-    if (known != tables_.end() && known->second.spec == spec) continue;
-    absl::StatusOr<std::vector<uint32_t>> slots = BuildSlots(spec);
-    if (!slots.ok()) return slots.status();
-    status = Count(store_.SetMaglevTable(id, *slots), report.table_writes,
-                   absl::StrCat("writing the Maglev table of service ", id));
-    if (!status.ok()) {
-      tables_learned_ = false;  // what the failed swap left is unknown
-      return status;
-    }
-    Remember(id, spec, *slots);
+    if (known == tables_.end() || !(known->second.spec == spec)) changed.emplace_back(id, &spec);
   }
+  if (status = WriteTables(changed, report); !status.ok()) return status;
 
   status =
       WriteChanged(desired.frontends, frontends,
@@ -172,14 +195,18 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
                  absl::StrCat("deleting ", FrontendName(key)));
   });
   if (!status.ok()) return status;
-  const absl::btree_map<uint32_t, KnownTable> known_tables(tables_.begin(), tables_.end());
-  status = DeleteAbsent(known_tables, desired.maglev_tables, [&](uint32_t id) {
-    absl::Status deleted = Count(store_.DeleteMaglevTable(id), report.table_deletes,
-                                 absl::StrCat("deleting the Maglev table of service ", id));
-    if (deleted.ok()) tables_.erase(id);
-    return deleted;
-  });
-  if (!status.ok()) return status;
+  std::vector<uint32_t> absent_tables;
+  for (const auto& [id, known] : tables_) {
+    if (!desired.maglev_tables.contains(id)) absent_tables.push_back(id);
+  }
+  std::sort(absent_tables.begin(), absent_tables.end());
+  if (status = store_.DeleteMaglevTables(absent_tables); !status.ok()) {
+    tables_learned_ = false;  // which of them went is unknown
+    return absl::Status(status.code(),
+                        absl::StrCat("deleting Maglev tables: ", status.message()));
+  }
+  report.table_deletes += static_cast<int>(absent_tables.size());
+  for (uint32_t id : absent_tables) tables_.erase(id);
 
   status = DeleteAbsent(backends, desired.backends, [&](uint32_t id) {
     return Count(store_.DeleteBackend(id), report.backend_deletes,

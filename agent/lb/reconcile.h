@@ -12,7 +12,9 @@
 #define FERRY_AGENT_LB_RECONCILE_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -62,6 +64,9 @@ class Reconciler {
     absl::flat_hash_map<uint32_t, uint32_t> slots_per_backend;
   };
   absl::Status LearnTables(const DesiredState& desired);
+  // Sets the changed tables, in batches, and remembers them.
+  absl::Status WriteTables(std::span<const std::pair<uint32_t, const MaglevTableSpec*>> changed,
+                           ReconcileReport& report);
   void Remember(uint32_t id, const MaglevTableSpec& spec, const std::vector<uint32_t>& slots);
 
   MapStore& store_;

@@ -219,7 +219,8 @@ TEST_F(ReconcileTest, ATableTheMapsHoldDifferentlyIsRewrittenAfterRestart) {
   const uint32_t id = ServiceId(42);
   std::vector<uint32_t> slots = store_.ReadMaglevTable(id).value();
   std::swap(slots.front(), slots.back());
-  ASSERT_TRUE(store_.SetMaglevTable(id, slots).ok());
+  const MaglevTableWrite altered[] = {{id, slots}};
+  ASSERT_TRUE(store_.SetMaglevTables(altered).ok());
   store_.ClearLog();
   Restart();
   EXPECT_EQ(Apply(), (ReconcileReport{.table_writes = 1}));

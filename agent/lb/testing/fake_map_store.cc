@@ -78,8 +78,17 @@ void FakeMapStore::AdjustTableRefs(const Table& table, int delta) {
   for (uint32_t id : table.backend_ids) tables_naming_backend_[id] += delta;
 }
 
-absl::Status FakeMapStore::SetMaglevTable(uint32_t service_id,
-                                          std::span<const uint32_t> backend_ids) {
+absl::Status FakeMapStore::SetMaglevTables(std::span<const MaglevTableWrite> tables) {
+  for (const MaglevTableWrite& table : tables) SetTable(table.service_id, table.backend_ids);
+  return absl::OkStatus();
+}
+
+absl::Status FakeMapStore::DeleteMaglevTables(std::span<const uint32_t> service_ids) {
+  for (uint32_t id : service_ids) DeleteTable(id);
+  return absl::OkStatus();
+}
+
+void FakeMapStore::SetTable(uint32_t service_id, std::span<const uint32_t> backend_ids) {
   Record(OpKind::kSetTable, service_id);
   const absl::flat_hash_set<uint32_t> distinct(backend_ids.begin(), backend_ids.end());
   Table table{.slots = {backend_ids.begin(), backend_ids.end()},
@@ -99,16 +108,14 @@ absl::Status FakeMapStore::SetMaglevTable(uint32_t service_id,
   if (auto old = tables_.find(service_id); old != tables_.end()) AdjustTableRefs(old->second, -1);
   AdjustTableRefs(table, +1);
   tables_[service_id] = std::move(table);
-  return absl::OkStatus();
 }
 
-absl::Status FakeMapStore::DeleteMaglevTable(uint32_t service_id) {
+void FakeMapStore::DeleteTable(uint32_t service_id) {
   Record(OpKind::kDeleteTable, service_id);
   if (auto old = tables_.find(service_id); old != tables_.end()) {
     AdjustTableRefs(old->second, -1);
     tables_.erase(old);
   }
-  return absl::OkStatus();
 }
 
 absl::Status FakeMapStore::UpsertBackend(uint32_t backend_id, const ferry_backend& backend) {

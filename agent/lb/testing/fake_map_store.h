@@ -53,8 +53,8 @@ class FakeMapStore final : public MapStore {
 
   absl::Status UpsertFrontend(const ferry_frontend_key& key, const ferry_frontend& value) override;
   absl::Status DeleteFrontend(const ferry_frontend_key& key) override;
-  absl::Status SetMaglevTable(uint32_t service_id, std::span<const uint32_t> backend_ids) override;
-  absl::Status DeleteMaglevTable(uint32_t service_id) override;
+  absl::Status SetMaglevTables(std::span<const MaglevTableWrite> tables) override;
+  absl::Status DeleteMaglevTables(std::span<const uint32_t> service_ids) override;
   absl::Status UpsertBackend(uint32_t backend_id, const ferry_backend& backend) override;
   absl::Status DeleteBackend(uint32_t backend_id) override;
   absl::Status UpsertNode(uint32_t node_id, const ferry_node& node) override;
@@ -67,6 +67,9 @@ class FakeMapStore final : public MapStore {
     std::vector<uint32_t> backend_ids;  // distinct
   };
 
+  // One table's swap, or deletion, as the kernel does it within a batch.
+  void SetTable(uint32_t service_id, std::span<const uint32_t> backend_ids);
+  void DeleteTable(uint32_t service_id);
   void Violation(std::string what);
   void Record(OpKind kind, uint32_t id) { log_.push_back({kind, id}); }
   void AdjustTableRefs(const Table& table, int delta);
