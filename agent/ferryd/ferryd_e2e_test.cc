@@ -251,6 +251,27 @@ spec:
   ExpectServed(kVipV6, 100);
 }
 
+TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const std::filesystem::path aside = manifests_.string() + ".aside";
+  std::filesystem::rename(manifests_, aside);
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(agents_[0]->ReadLog(), "removed or renamed"); },
+                      absl::Seconds(5)))
+      << agents_[0]->ReadLog();
+  absl::SleepFor(absl::Seconds(3));  // past a tick, which must not drop anything
+  EXPECT_EQ(Count(node1, /*frontends=*/true), 2u);
+  ExpectServed(kVipV4, 50);
+  std::filesystem::rename(aside, manifests_);
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(agents_[0]->ReadLog(), "is back"); },
+                      absl::Seconds(5)))
+      << agents_[0]->ReadLog();
+  WriteManifest(manifests_ / "bad.yaml", "kind: Service\nmetadata: [unclosed\n");
+  ExpectErrorsFile(
+      node1, [](const std::string& json) { return absl::StrContains(json, "bad.yaml"); },
+      "changes after the directory came back are not watched");
+}
+
 // What a restarted agent must find and leave as it is.
 std::string MapsSnapshot(const Node& node) {
   absl::StatusOr<datapath::LbMaps> maps =

@@ -19,7 +19,7 @@ namespace ferry::ferryd {
 namespace {
 
 constexpr uint32_t kManifestEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                                     IN_CREATE;
+                                     IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF;
 
 absl::StatusOr<datapath::Fd> WatchDirectory(const std::filesystem::path& directory) {
   datapath::Fd fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
@@ -30,12 +30,25 @@ absl::StatusOr<datapath::Fd> WatchDirectory(const std::filesystem::path& directo
   return fd;
 }
 
-// Reads every queued event; true if there was any.
-bool Drain(int fd) {
-  alignas(inotify_event) std::array<char, 16384> buffer;
+struct Drained {
   bool any = false;
-  while (read(fd, buffer.data(), buffer.size()) > 0) any = true;
-  return any;
+  // The directory itself was removed or renamed: the watch is gone.
+  bool watch_lost = false;
+};
+
+// Reads every queued event.
+Drained Drain(int fd) {
+  alignas(inotify_event) std::array<char, 16384> buffer;
+  Drained drained;
+  for (ssize_t n; (n = read(fd, buffer.data(), buffer.size())) > 0;) {
+    drained.any = true;
+    for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + at);
+      if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) drained.watch_lost = true;
+      at += sizeof(inotify_event) + event->len;
+    }
+  }
+  return drained;
 }
 
 int PollTimeoutMs(absl::Time now, absl::Time deadline) {
@@ -68,6 +81,11 @@ absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int s
   absl::Time next_tick = absl::Now() + timing.tick;
   std::optional<absl::Time> first_change;
   absl::Time reload_at = absl::InfiniteFuture();
+  auto changed = [&] {
+    const absl::Time now = absl::Now();
+    if (!first_change) first_change = now;
+    reload_at = std::min(now + timing.debounce, *first_change + timing.max_delay);
+  };
   for (;;) {
     const absl::Time now = absl::Now();
     if (first_change && now >= reload_at) {
@@ -78,6 +96,16 @@ absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int s
       continue;
     }
     if (now >= next_tick) {
+      // A directory that was removed (or replaced by a rename) is watched
+      // again once it is back; until then the last model stays programmed.
+      if (!watch->valid()) {
+        if (absl::StatusOr<datapath::Fd> again = WatchDirectory(manifests); again.ok()) {
+          std::fprintf(stderr, "ferryd: manifest directory %s is back: reloading\n",
+                       manifests.c_str());
+          watch = std::move(again);
+          changed();
+        }
+      }
       agent.Reconcile("tick");
       next_tick = absl::Now() + timing.tick;
       continue;
@@ -94,10 +122,16 @@ absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int s
         return absl::OkStatus();
       }
     }
-    if ((fds[1].revents & POLLIN) && Drain(watch->get())) {
-      const absl::Time changed = absl::Now();
-      if (!first_change) first_change = changed;
-      reload_at = std::min(changed + timing.debounce, *first_change + timing.max_delay);
+    if (!(fds[1].revents & POLLIN)) continue;
+    const Drained drained = Drain(watch->get());
+    if (drained.watch_lost) {
+      std::fprintf(stderr,
+                   "ferryd: manifest directory %s was removed or renamed: keeping the last "
+                   "model programmed until it is back\n",
+                   manifests.c_str());
+      *watch = datapath::Fd();
+    } else if (drained.any) {
+      changed();
     }
   }
 }
