@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "agent/datapath/maps.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
@@ -270,6 +271,54 @@ TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {
   ExpectErrorsFile(
       node1, [](const std::string& json) { return absl::StrContains(json, "bad.yaml"); },
       "changes after the directory came back are not watched");
+}
+
+// ferryctl over the agent's socket, as JSON.
+nlohmann::json Ferryctl(const Node& node, std::vector<std::string> command) {
+  std::vector<std::string> argv = {FERRYCTL_PATH, "--pin-dir", PinDir(node.name), "--socket",
+                                   netns::FerrydSocket(node), "-o", "json"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  absl::StatusOr<std::string> output = netns::RunCommand(node.ns.get(), argv);
+  EXPECT_TRUE(output.ok()) << output.status();
+  return output.ok() ? nlohmann::json::parse(*output, nullptr, false) : nlohmann::json();
+}
+
+TEST_F(FerrydEndToEndTest, FerryctlShowsTheAgentsStatusServicesAndMaglevShares) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const nlohmann::json status = Ferryctl(node1, {"status"});
+  EXPECT_EQ(status["node"], "node1");
+  std::set<std::string> programs;
+  for (const auto& program : status["programs"]) programs.insert(program["program"]);
+  EXPECT_EQ(programs, (std::set<std::string>{"ferry_xdp_lb", "ferry_tc_uplink", "ferry_tc_pod"}));
+  EXPECT_EQ(status["counts"]["services"], 1);
+  EXPECT_EQ(status["counts"]["lb_services"], 2);
+  EXPECT_EQ(status["counts"]["backends"], 6);
+  bool tables_seen = false;
+  for (const auto& map : status["maps"]) {
+    if (map["name"] != "maglev_tables") continue;
+    tables_seen = true;
+    EXPECT_EQ(map["inner_maps"], 2);
+    EXPECT_GE(std::stoull(map["inner_memlock_bytes"].get<std::string>()), 2u * 16381u * 4u);
+  }
+  EXPECT_TRUE(tables_seen) << status.dump(2);
+  EXPECT_TRUE(status["errors"]["object_errors"].empty()) << status.dump(2);
+
+  const nlohmann::json services = Ferryctl(node1, {"service", "list"});
+  ASSERT_EQ(services["services"].size(), 2u) << services.dump(2);
+  const nlohmann::json maglev = Ferryctl(node1, {"maglev", "default/web"});
+  ASSERT_EQ(maglev["services"].size(), 2u) << maglev.dump(2);
+  for (const auto& service : maglev["services"]) {
+    int slots = 0;
+    for (const auto& backend : service["backends"]) {
+      slots += backend["slots"].get<int>();
+      EXPECT_NEAR(backend["share"].get<double>(), 1.0 / 3, 0.01) << backend.dump();
+    }
+    EXPECT_EQ(slots, 16381) << "the pinned table, read by ferryctl, has every slot";
+  }
+  absl::StatusOr<std::string> missing = netns::RunCommand(
+      node1.ns.get(), {FERRYCTL_PATH, "--socket", netns::FerrydSocket(node1), "maglev", "default/nope"});
+  EXPECT_FALSE(missing.ok()) << "an unknown Service is an error";
 }
 
 // What a restarted agent must find and leave as it is.
