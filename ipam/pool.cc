@@ -5,7 +5,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace ferry::ipam {
 namespace {
@@ -20,34 +19,34 @@ IpAddress LastOf(const IpPrefix& prefix) {
 }
 
 std::optional<Block> ParseBlock(const BlockSpec& spec, const std::string& at,
-                                std::vector<std::string>& problems) {
+                                std::vector<FieldError>& problems) {
   const bool has_range = !spec.start.empty() || !spec.stop.empty();
   if (spec.cidr.empty() == !has_range) {
-    problems.push_back(absl::StrCat(at, ": set either cidr, or start and stop"));
+    problems.push_back({at, "set either cidr, or start and stop"});
     return std::nullopt;
   }
   if (!spec.cidr.empty()) {
     absl::StatusOr<IpPrefix> prefix = IpPrefix::Parse(spec.cidr);
     if (!prefix.ok()) {
-      problems.push_back(absl::StrCat(at, ".cidr: ", prefix.status().message()));
+      problems.push_back({at + ".cidr", std::string(prefix.status().message())});
       return std::nullopt;
     }
     return Block{.first = prefix->address, .last = LastOf(*prefix), .prefix_length = prefix->length};
   }
   absl::StatusOr<IpAddress> start = IpAddress::Parse(spec.start);
   absl::StatusOr<IpAddress> stop = IpAddress::Parse(spec.stop);
-  if (!start.ok()) problems.push_back(absl::StrCat(at, ".start: ", start.status().message()));
-  if (!stop.ok()) problems.push_back(absl::StrCat(at, ".stop: ", stop.status().message()));
+  if (!start.ok()) problems.push_back({at + ".start", std::string(start.status().message())});
+  if (!stop.ok()) problems.push_back({at + ".stop", std::string(stop.status().message())});
   if (!start.ok() || !stop.ok()) return std::nullopt;
   if (start->family != stop->family) {
-    problems.push_back(absl::StrCat(at, ": start ", spec.start, " is ", FamilyName(start->family),
-                                    " but stop ", spec.stop, " is ", FamilyName(stop->family),
-                                    "; one block is one family"));
+    problems.push_back({at, absl::StrCat("start ", spec.start, " is ", FamilyName(start->family),
+                                         " but stop ", spec.stop, " is ", FamilyName(stop->family),
+                                         "; one block is one family")});
     return std::nullopt;
   }
   if (*stop < *start) {
     problems.push_back(
-        absl::StrCat(at, ".start: \"", spec.start, "\" is after stop \"", spec.stop, "\""));
+        {at + ".start", absl::StrCat("\"", spec.start, "\" is after stop \"", spec.stop, "\"")});
     return std::nullopt;
   }
   return Block{.first = *start, .last = *stop};
@@ -55,6 +54,40 @@ std::optional<Block> ParseBlock(const BlockSpec& spec, const std::string& at,
 
 bool Overlap(const Block& a, const Block& b) {
   return a.family() == b.family() && a.first <= b.last && b.first <= a.last;
+}
+
+// The pool `spec` describes, with every problem found appended to
+// `problems`; meaningful only when none was.
+Pool Build(const PoolSpec& spec, std::vector<FieldError>& problems) {
+  Pool pool{.name = spec.name,
+            .disabled = spec.disabled,
+            .allow_first_last_ips = spec.allow_first_last_ips,
+            .avoid_buggy_ips = spec.avoid_buggy_ips,
+            .creation_timestamp = spec.creation_timestamp};
+  if (spec.name.empty()) problems.push_back({"metadata.name", "must not be empty"});
+  if (spec.blocks.empty()) problems.push_back({"spec.blocks", "a pool needs at least one block"});
+  for (size_t i = 0; i < spec.blocks.size(); ++i) {
+    const std::string at = absl::StrCat("spec.blocks[", i, "]");
+    std::optional<Block> block = ParseBlock(spec.blocks[i], at, problems);
+    if (!block) continue;
+    for (size_t j = 0; j < pool.blocks.size(); ++j) {
+      if (Overlap(pool.blocks[j], *block)) {
+        problems.push_back({at, absl::StrCat(block->ToString(), " overlaps ",
+                                             pool.blocks[j].ToString(), " of the same pool")});
+      }
+    }
+    pool.blocks.push_back(*block);
+  }
+  constexpr absl::string_view kSelectorField = "spec.serviceSelector";
+  std::vector<FieldError> selector_errors =
+      model::ValidateSelector(spec.service_selector, kSelectorField);
+  if (selector_errors.empty()) {
+    pool.service_selector = *LabelSelector::Parse(spec.service_selector, kSelectorField);
+  }
+  problems.insert(problems.end(), selector_errors.begin(), selector_errors.end());
+  std::sort(pool.blocks.begin(), pool.blocks.end(),
+            [](const Block& a, const Block& b) { return a.first < b.first; });
+  return pool;
 }
 
 }  // namespace
@@ -79,40 +112,19 @@ bool IsOlder(const Pool& a, const Pool& b) {
 }
 
 absl::StatusOr<Pool> ParsePool(const PoolSpec& spec) {
-  std::vector<std::string> problems;
-  Pool pool{.name = spec.name,
-            .disabled = spec.disabled,
-            .allow_first_last_ips = spec.allow_first_last_ips,
-            .avoid_buggy_ips = spec.avoid_buggy_ips,
-            .creation_timestamp = spec.creation_timestamp};
-  if (spec.name.empty()) problems.push_back("metadata.name: must not be empty");
-  if (spec.blocks.empty()) problems.push_back("spec.blocks: a pool needs at least one block");
-  for (size_t i = 0; i < spec.blocks.size(); ++i) {
-    const std::string at = absl::StrCat("spec.blocks[", i, "]");
-    std::optional<Block> block = ParseBlock(spec.blocks[i], at, problems);
-    if (!block) continue;
-    for (size_t j = 0; j < pool.blocks.size(); ++j) {
-      if (Overlap(pool.blocks[j], *block)) {
-        problems.push_back(absl::StrCat(at, ": ", block->ToString(), " overlaps ",
-                                        pool.blocks[j].ToString(), " of the same pool"));
-      }
-    }
-    pool.blocks.push_back(*block);
-  }
-  absl::StatusOr<LabelSelector> selector =
-      LabelSelector::Parse(spec.service_selector, "spec.serviceSelector");
-  if (selector.ok()) {
-    pool.service_selector = *std::move(selector);
-  } else {
-    problems.push_back(std::string(selector.status().message()));
-  }
+  std::vector<FieldError> problems;
+  Pool pool = Build(spec, problems);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(kPoolKind, " ", spec.name, ": ", absl::StrJoin(problems, "; ")));
+        absl::StrCat(kPoolKind, " ", spec.name, ": ", model::JoinFieldErrors(problems)));
   }
-  std::sort(pool.blocks.begin(), pool.blocks.end(),
-            [](const Block& a, const Block& b) { return a.first < b.first; });
   return pool;
+}
+
+std::vector<FieldError> ValidatePool(const PoolSpec& spec) {
+  std::vector<FieldError> problems;
+  Build(spec, problems);
+  return problems;
 }
 
 }  // namespace ferry::ipam

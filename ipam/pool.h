@@ -10,12 +10,15 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/model/address.h"
+#include "agent/model/selector.h"
 #include "ipam/free_ranges.h"
-#include "ipam/selector.h"
 
 namespace ferry::ipam {
 
+using model::FieldError;
 using model::IpPrefix;
+using model::LabelSelector;
+using model::LabelSelectorSpec;
 
 inline constexpr absl::string_view kPoolKind = "LoadBalancerIPPool";
 
@@ -24,6 +27,7 @@ struct BlockSpec {
   std::string cidr;
   std::string start;
   std::string stop;
+  bool operator==(const BlockSpec&) const = default;
 };
 
 struct PoolSpec {
@@ -38,6 +42,7 @@ struct PoolSpec {
   // metadata.creationTimestamp; InfinitePast when unknown (manifest mode),
   // so that pools are then ordered by name alone.
   absl::Time creation_timestamp = absl::InfinitePast();
+  bool operator==(const PoolSpec&) const = default;
 };
 
 struct Block {
@@ -80,6 +85,9 @@ bool IsOlder(const Pool& a, const Pool& b);
 // `LoadBalancerIPPool lan: spec.blocks[1].start: "198.18.0.250" is after
 // stop "198.18.0.200"`.
 absl::StatusOr<Pool> ParsePool(const PoolSpec& spec);
+// The same problems, one FieldError each; empty exactly when ParsePool
+// succeeds.
+std::vector<FieldError> ValidatePool(const PoolSpec& spec);
 
 }  // namespace ferry::ipam
 

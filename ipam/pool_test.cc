@@ -8,8 +8,10 @@
 namespace ferry::ipam {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::Ip;
+using ::testing::IsEmpty;
 using testing::Parsed;
 using testing::PoolOf;
 
@@ -46,49 +48,29 @@ TEST(PoolTest, ErrorsNameThePoolAndTheField) {
   EXPECT_THAT(ErrorOf(both), HasSubstr("spec.blocks[0]: set either cidr, or start and stop"));
 }
 
-TEST(PoolTest, SelectorErrorsNameTheExpression) {
-  PoolSpec spec = PoolOf("p", {"198.19.0.0/16"});
-  spec.service_selector.match_expressions = {{.key = "app", .operator_ = "Equals", .values = {"a"}},
-                                             {.key = "app", .operator_ = "In"},
-                                             {.key = "app", .operator_ = "Exists", .values = {"a"}},
-                                             {.key = "", .operator_ = "DoesNotExist"}};
-  const std::string error = ErrorOf(spec);
-  EXPECT_THAT(error, HasSubstr("spec.serviceSelector.matchExpressions[0].operator: \"Equals\" is "
-                               "not one of In, NotIn, Exists, DoesNotExist"));
-  EXPECT_THAT(error, HasSubstr("matchExpressions[1].values: In needs at least one value"));
-  EXPECT_THAT(error, HasSubstr("matchExpressions[2].values: Exists takes no values"));
-  EXPECT_THAT(error, HasSubstr("matchExpressions[3].key: must not be empty"));
+TEST(PoolTest, ValidatePoolGivesEachProblemWithItsField) {
+  PoolSpec spec = PoolOf("p", {"198.18.0.1-2001:db8::1", "198.19.0.0/33"});
+  spec.service_selector.match_expressions = {{.key = "app", .operator_ = "Equals"}};
+  EXPECT_THAT(
+      ValidatePool(spec),
+      ElementsAre(
+          FieldError{"spec.blocks[0]",
+                     "start 198.18.0.1 is IPv4 but stop 2001:db8::1 is IPv6; one block is one "
+                     "family"},
+          FieldError{"spec.blocks[1].cidr",
+                     "\"198.19.0.0/33\": the prefix length must be 0-32 for IPv4"},
+          FieldError{"spec.serviceSelector.matchExpressions[0].operator",
+                     "\"Equals\" is not one of In, NotIn, Exists, DoesNotExist"}));
+  EXPECT_THAT(ErrorOf(spec), HasSubstr("spec.serviceSelector.matchExpressions[0].operator"));
+  EXPECT_THAT(ValidatePool(PoolOf("p", {"198.19.0.0/16"})), IsEmpty());
 }
 
-TEST(PoolTest, SelectorOperatorsFollowKubernetes) {
-  const LabelSelector selector =
-      LabelSelector::Parse({.match_labels = {{"app", "web"}},
-                            .match_expressions = {{.key = "tier", .operator_ = "In", .values = {"a", "b"}},
-                                                  {.key = "env", .operator_ = "NotIn", .values = {"dev"}},
-                                                  {.key = "public", .operator_ = "Exists"},
-                                                  {.key = "legacy", .operator_ = "DoesNotExist"}}},
-                           "s")
-          .value();
-  const Labels base = {{"app", "web"}, {"tier", "a"}, {"public", ""}};
-  EXPECT_TRUE(selector.Matches(base));
-  Labels other = base;
-  other["app"] = "db";
-  EXPECT_FALSE(selector.Matches(other));
-  other = base;
-  other["tier"] = "c";
-  EXPECT_FALSE(selector.Matches(other));
-  other = base;
-  other["env"] = "dev";
-  EXPECT_FALSE(selector.Matches(other));
-  other["env"] = "prod";
-  EXPECT_TRUE(selector.Matches(other));
-  other = base;
-  other.erase("public");
-  EXPECT_FALSE(selector.Matches(other));
-  other = base;
-  other["legacy"] = "yes";
-  EXPECT_FALSE(selector.Matches(other));
-  EXPECT_TRUE(LabelSelector::Parse({}, "s")->Matches({}));
+TEST(PoolTest, TheServiceSelectorIsParsed) {
+  PoolSpec spec = PoolOf("p", {"198.19.0.0/16"});
+  spec.service_selector.match_labels = {{"tier", "gold"}};
+  const Pool pool = Parsed(spec);
+  EXPECT_TRUE(pool.service_selector.Matches({{"tier", "gold"}}));
+  EXPECT_FALSE(pool.service_selector.Matches({{"tier", "lead"}}));
 }
 
 TEST(PoolTest, FirstAndLastSkippedOnlyForIpv4CidrsOfSlash30AndWider) {

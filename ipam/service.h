@@ -16,12 +16,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/model/address.h"
-#include "ipam/selector.h"
+#include "agent/model/selector.h"
 
 namespace ferry::ipam {
 
 using model::IpAddress;
 using model::IpFamily;
+using model::Labels;
 
 // spec.loadBalancerClass of the Services Ferry serves (as do Services with
 // no class); Services of any other class are left alone.

@@ -22,7 +22,7 @@ PolicyMatcher Compiled(L2AnnouncementPolicy policy) {
   return *std::move(matcher);
 }
 
-std::vector<PolicyMatcher> OnePolicy(LabelSelector nodes = {}) {
+std::vector<PolicyMatcher> OnePolicy(LabelSelectorSpec nodes = {}) {
   std::vector<PolicyMatcher> policies;
   policies.push_back(Compiled({.name = "lan", .node_selector = std::move(nodes)}));
   return policies;

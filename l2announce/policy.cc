@@ -34,17 +34,15 @@ std::vector<FieldError> InterfaceErrors(const L2AnnouncementPolicy& policy) {
   return errors;
 }
 
+constexpr absl::string_view kServiceSelectorField = "spec.serviceSelector";
+constexpr absl::string_view kNodeSelectorField = "spec.nodeSelector";
+
 std::vector<FieldError> SelectorErrors(const L2AnnouncementPolicy& policy) {
-  std::vector<FieldError> errors = ValidateSelector(policy.service_selector, "spec.serviceSelector");
-  std::vector<FieldError> node = ValidateSelector(policy.node_selector, "spec.nodeSelector");
+  std::vector<FieldError> errors =
+      model::ValidateSelector(policy.service_selector, kServiceSelectorField);
+  std::vector<FieldError> node = model::ValidateSelector(policy.node_selector, kNodeSelectorField);
   errors.insert(errors.end(), node.begin(), node.end());
   return errors;
-}
-
-std::string JoinErrors(const std::vector<FieldError>& errors) {
-  return absl::StrJoin(errors, "; ", [](std::string* out, const FieldError& error) {
-    absl::StrAppend(out, error.ToString());
-  });
 }
 
 }  // namespace
@@ -59,7 +57,11 @@ std::vector<FieldError> Validate(const L2AnnouncementPolicy& policy) {
   return errors;
 }
 
-PolicyMatcher::PolicyMatcher(L2AnnouncementPolicy policy) : policy_(std::move(policy)) {
+// Compile has validated the policy, so its selectors parse.
+PolicyMatcher::PolicyMatcher(L2AnnouncementPolicy policy)
+    : policy_(std::move(policy)),
+      service_selector_(*LabelSelector::Parse(policy_.service_selector, kServiceSelectorField)),
+      node_selector_(*LabelSelector::Parse(policy_.node_selector, kNodeSelectorField)) {
   for (const std::string& entry : policy_.interfaces) patterns_.push_back(CompileEntry(entry));
 }
 PolicyMatcher::PolicyMatcher(PolicyMatcher&&) noexcept = default;
@@ -70,19 +72,19 @@ absl::StatusOr<PolicyMatcher> PolicyMatcher::Compile(L2AnnouncementPolicy policy
   const std::vector<FieldError> errors = Validate(policy);
   if (!errors.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(kPolicyKind, " ", policy.name, ": ", JoinErrors(errors)));
+        absl::StrCat(kPolicyKind, " ", policy.name, ": ", model::JoinFieldErrors(errors)));
   }
   return PolicyMatcher(std::move(policy));
 }
 
 bool PolicyMatcher::SelectsNode(const Labels& node_labels) const {
-  return Matches(policy_.node_selector, node_labels);
+  return node_selector_.Matches(node_labels);
 }
 
 std::vector<model::IpAddress> PolicyMatcher::AnnouncedAddresses(
     const ServiceAddresses& service) const {
   std::vector<model::IpAddress> addresses;
-  if (!Matches(policy_.service_selector, service.labels)) return addresses;
+  if (!service_selector_.Matches(service.labels)) return addresses;
   if (policy_.load_balancer_ips) addresses = service.load_balancer_ips;
   if (policy_.external_ips) {
     addresses.insert(addresses.end(), service.external_ips.begin(), service.external_ips.end());
@@ -142,7 +144,7 @@ std::vector<Condition> PolicyConditions(const L2AnnouncementPolicy& policy,
                          : !InterfaceErrors(policy).empty() ? "InvalidInterface"
                                                             : "NothingToAnnounce";
     return {{std::string(kConditionAccepted), ConditionStatus::kFalse, reason,
-             JoinErrors(Validate(policy))}};
+             model::JoinFieldErrors(Validate(policy))}};
   }
   std::vector<Condition> conditions = {
       {std::string(kConditionAccepted), ConditionStatus::kTrue, "Valid", "the policy is valid"}};

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/model/address.h"
-#include "l2announce/selector.h"
+#include "agent/model/selector.h"
 
 namespace re2 {
 class RE2;
@@ -20,13 +20,18 @@ class RE2;
 
 namespace ferry::l2announce {
 
+using model::FieldError;
+using model::Labels;
+using model::LabelSelector;
+using model::LabelSelectorSpec;
+
 inline constexpr absl::string_view kPolicyApiVersion = "ferry.dev/v1alpha1";
 inline constexpr absl::string_view kPolicyKind = "L2AnnouncementPolicy";
 
 struct L2AnnouncementPolicy {
   std::string name;
-  LabelSelector service_selector;  // spec.serviceSelector; empty: every Service
-  LabelSelector node_selector;     // spec.nodeSelector; empty: every node
+  LabelSelectorSpec service_selector;  // spec.serviceSelector; empty: every Service
+  LabelSelectorSpec node_selector;     // spec.nodeSelector; empty: every node
   // spec.interfaces: each entry an interface name or an RE2 regular
   // expression that must match a whole name ("eth0", "enp.*s0"). Empty:
   // every interface the datapath is attached to. A '.' in a name matches
@@ -47,7 +52,8 @@ struct ServiceAddresses {
   std::vector<model::IpAddress> external_ips;       // spec.externalIPs
 };
 
-// A valid policy with its regular expressions compiled.
+// A valid policy with its selectors parsed and its regular expressions
+// compiled.
 class PolicyMatcher {
  public:
   // InvalidArgument naming the policy and listing every FieldError.
@@ -73,6 +79,8 @@ class PolicyMatcher {
   bool EntryMatches(size_t entry, absl::string_view interface) const;
 
   L2AnnouncementPolicy policy_;
+  LabelSelector service_selector_;
+  LabelSelector node_selector_;
   std::vector<std::unique_ptr<re2::RE2>> patterns_;  // one per spec.interfaces entry
 };
 

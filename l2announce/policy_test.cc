@@ -116,7 +116,7 @@ TEST(PolicyTest, ConditionsWhenNoNodeIsSelected) {
 
 TEST(PolicyTest, ConditionsOfInvalidPolicies) {
   L2AnnouncementPolicy bad_selector = Policy({"eth["});
-  bad_selector.node_selector.match_expressions[0].op = "Has";
+  bad_selector.node_selector.match_expressions[0].operator_ = "Has";
   std::vector<Condition> conditions = PolicyConditions(bad_selector, {});
   ASSERT_THAT(conditions, SizeIs(1));
   EXPECT_EQ(conditions[0].status, ConditionStatus::kFalse);

@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 
 namespace ferry::model {
 namespace {
@@ -192,9 +193,57 @@ ObjectMeta DecodeMetadata(const YAML::Node& node, bool namespaced, FieldReader& 
   if (namespaced && meta.namespace_.empty()) meta.namespace_ = "default";
   meta.labels = read.StringMap(Child(node, "labels"), "metadata.labels");
   meta.annotations = read.StringMap(Child(node, "annotations"), "metadata.annotations");
-  meta.creation_timestamp =
-      read.String(Child(node, "creationTimestamp"), "metadata.creationTimestamp").value_or("");
+  if (const std::optional<std::string> created =
+          read.String(Child(node, "creationTimestamp"), "metadata.creationTimestamp")) {
+    absl::Time time;
+    std::string ignored;
+    if (absl::ParseTime(absl::RFC3339_full, *created, &time, &ignored)) {
+      meta.creation_timestamp = time;
+    } else {
+      read.Report(
+          "metadata.creationTimestamp",
+          absl::StrCat("\"", *created, "\" is not an RFC 3339 time (2024-05-02T10:11:12Z)"));
+    }
+  }
   return meta;
+}
+
+// The object's spec, or nullopt when it has none or it is not a map (both
+// reported).
+std::optional<YAML::Node> RequiredSpec(const YAML::Node& doc, FieldReader& read) {
+  const YAML::Node spec = Child(doc, "spec");
+  if (Absent(spec)) {
+    read.Report("spec", "required");
+    return std::nullopt;
+  }
+  if (!read.Map(spec, "spec")) return std::nullopt;
+  return spec;
+}
+
+std::vector<std::string> StringList(const YAML::Node& node, const std::string& field,
+                                    FieldReader& read) {
+  std::vector<std::string> strings;
+  read.List(node, field, [&](const YAML::Node& item, const std::string& at) {
+    if (std::optional<std::string> text = read.String(item, at)) strings.push_back(*text);
+  });
+  return strings;
+}
+
+// A metav1.LabelSelector, unchecked: ValidateSelector (selector.h) checks it.
+LabelSelectorSpec DecodeSelector(const YAML::Node& node, const std::string& field,
+                                 FieldReader& read) {
+  LabelSelectorSpec selector;
+  if (Absent(node) || !read.Map(node, field)) return selector;
+  selector.match_labels = read.StringMap(Child(node, "matchLabels"), field + ".matchLabels");
+  read.List(Child(node, "matchExpressions"), field + ".matchExpressions",
+            [&](const YAML::Node& item, const std::string& at) {
+              if (!read.Map(item, at)) return;
+              selector.match_expressions.push_back(
+                  {.key = read.String(Child(item, "key"), at + ".key").value_or(""),
+                   .operator_ = read.String(Child(item, "operator"), at + ".operator").value_or(""),
+                   .values = StringList(Child(item, "values"), at + ".values", read)});
+            });
+  return selector;
 }
 
 TargetPort DecodeTargetPort(const YAML::Node& node, const std::string& field, uint16_t port,
@@ -227,12 +276,9 @@ std::vector<IpAddress> DecodeAddressList(absl::string_view text, const std::stri
 std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
   Service service;
   service.metadata = DecodeMetadata(Child(doc, "metadata"), true, read);
-  const YAML::Node spec = Child(doc, "spec");
-  if (Absent(spec)) {
-    read.Report("spec", "required");
-    return std::nullopt;
-  }
-  if (!read.Map(spec, "spec")) return std::nullopt;
+  const std::optional<YAML::Node> found_spec = RequiredSpec(doc, read);
+  if (!found_spec) return std::nullopt;
+  const YAML::Node& spec = *found_spec;
   const std::string type = read.String(Child(spec, "type"), "spec.type").value_or("ClusterIP");
   if (type != "LoadBalancer") {
     read.Report("spec.type",
@@ -395,6 +441,53 @@ std::optional<Node> DecodeNode(const YAML::Node& doc, FieldReader& read) {
   return node;
 }
 
+std::optional<LoadBalancerIPPool> DecodePool(const YAML::Node& doc, FieldReader& read) {
+  LoadBalancerIPPool pool;
+  pool.metadata = DecodeMetadata(Child(doc, "metadata"), false, read);
+  pool.spec.name = pool.metadata.name;
+  pool.spec.creation_timestamp = pool.metadata.creation_timestamp.value_or(absl::InfinitePast());
+  const std::optional<YAML::Node> found_spec = RequiredSpec(doc, read);
+  if (!found_spec) return std::nullopt;
+  const YAML::Node& spec = *found_spec;
+  read.List(Child(spec, "blocks"), "spec.blocks",
+            [&](const YAML::Node& item, const std::string& field) {
+              if (!read.Map(item, field)) return;
+              auto text = [&](const char* key) {
+                return read.String(Child(item, key), absl::StrCat(field, ".", key)).value_or("");
+              };
+              pool.spec.blocks.push_back(
+                  {.cidr = text("cidr"), .start = text("start"), .stop = text("stop")});
+            });
+  pool.spec.service_selector =
+      DecodeSelector(Child(spec, "serviceSelector"), "spec.serviceSelector", read);
+  pool.spec.disabled = read.Bool(Child(spec, "disabled"), "spec.disabled").value_or(false);
+  pool.spec.allow_first_last_ips =
+      read.Bool(Child(spec, "allowFirstLastIPs"), "spec.allowFirstLastIPs").value_or(false);
+  pool.spec.avoid_buggy_ips =
+      read.Bool(Child(spec, "avoidBuggyIPs"), "spec.avoidBuggyIPs").value_or(false);
+  return pool;
+}
+
+std::optional<L2AnnouncementPolicy> DecodeL2Policy(const YAML::Node& doc, FieldReader& read) {
+  L2AnnouncementPolicy policy;
+  policy.metadata = DecodeMetadata(Child(doc, "metadata"), false, read);
+  policy.spec.name = policy.metadata.name;
+  const std::optional<YAML::Node> found_spec = RequiredSpec(doc, read);
+  if (!found_spec) return std::nullopt;
+  const YAML::Node& spec = *found_spec;
+  policy.spec.service_selector =
+      DecodeSelector(Child(spec, "serviceSelector"), "spec.serviceSelector", read);
+  policy.spec.node_selector =
+      DecodeSelector(Child(spec, "nodeSelector"), "spec.nodeSelector", read);
+  policy.spec.interfaces = StringList(Child(spec, "interfaces"), "spec.interfaces", read);
+  // The CRD's defaults.
+  policy.spec.load_balancer_ips =
+      read.Bool(Child(spec, "loadBalancerIPs"), "spec.loadBalancerIPs").value_or(true);
+  policy.spec.external_ips =
+      read.Bool(Child(spec, "externalIPs"), "spec.externalIPs").value_or(false);
+  return policy;
+}
+
 // The first key that a map of `node` (at `field`) has twice. yaml-cpp keeps
 // both entries and node[key] finds the first, while the author probably
 // meant the last: neither guess is safe, so the object is rejected.
@@ -508,7 +601,9 @@ class ManifestDecoder {
     };
     static constexpr Known kKnown[] = {{kServiceKind, "v1", true},
                                        {kEndpointSliceKind, "discovery.k8s.io/v1", true},
-                                       {kNodeKind, "v1", false}};
+                                       {kNodeKind, "v1", false},
+                                       {kLoadBalancerIPPoolKind, kFerryApiVersion, false},
+                                       {kL2AnnouncementPolicyKind, kFerryApiVersion, false}};
     const Known* known = std::find_if(std::begin(kKnown), std::end(kKnown),
                                       [&](const Known& k) { return k.kind == ref.kind; });
     if (known == std::end(kKnown)) {
@@ -533,8 +628,12 @@ class ManifestDecoder {
       object = DecodeService(doc, fields);
     } else if (ref.kind == kEndpointSliceKind) {
       object = DecodeEndpointSlice(doc, fields);
-    } else {
+    } else if (ref.kind == kNodeKind) {
       object = DecodeNode(doc, fields);
+    } else if (ref.kind == kLoadBalancerIPPoolKind) {
+      object = DecodePool(doc, fields);
+    } else {
+      object = DecodeL2Policy(doc, fields);
     }
     if (fields.failed()) return std::nullopt;
     return object;

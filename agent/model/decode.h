@@ -47,6 +47,11 @@ struct DecodedManifest {
 //  - A key that appears twice in one map makes its object invalid (yaml-cpp
 //    would silently use the first, the author probably meant the last).
 //  - Fields Ferry does not use are not checked (nodePort, targetRef, ...).
+//  - metadata.creationTimestamp must be an RFC 3339 time, as the API
+//    server writes it.
+//  - Ferry's kinds (LoadBalancerIPPool, L2AnnouncementPolicy) take the
+//    defaults their CRDs in deploy/crds give, and are checked by the
+//    libraries that use them (ipam::ValidatePool, l2announce::Validate).
 absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text);
 
 }  // namespace ferry::model

@@ -78,7 +78,8 @@ TEST(DecodeTest, ServiceAsKubectlWritesIt) {
   EXPECT_EQ(service.Ref().ToString(), "Service shop/web");
   EXPECT_EQ(service.metadata.labels, (std::map<std::string, std::string>{{"app", "web"}}));
   EXPECT_EQ(service.metadata.annotations.size(), 2u);
-  EXPECT_EQ(service.metadata.creation_timestamp, "2024-05-02T10:11:12Z");
+  EXPECT_EQ(service.metadata.creation_timestamp,
+            absl::FromCivil(absl::CivilSecond(2024, 5, 2, 10, 11, 12), absl::UTCTimeZone()));
   EXPECT_THAT(
       service.ports,
       ElementsAre(ServicePort{.name = "http", .port = 80, .target_port = {.name = "http"}},
@@ -113,6 +114,22 @@ spec:
   EXPECT_EQ(service.external_traffic_policy, TrafficPolicy::kCluster);
   EXPECT_EQ(service.load_balancer_ip, Ip("198.19.0.20"));
   EXPECT_THAT(service.annotated_ips, IsEmpty());
+}
+
+TEST(DecodeTest, CreationTimestampIsAnRfc3339Time) {
+  const std::string service =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web, creationTimestamp: WHEN}\n"
+      "spec: {type: LoadBalancer, ports: [{port: 80}]}\n";
+  EXPECT_EQ(
+      DecodeOnly<Service>(absl::StrReplaceAll(service, {{"WHEN", "2024-05-02T12:11:12+02:00"}}))
+          .metadata.creation_timestamp,
+      absl::FromCivil(absl::CivilSecond(2024, 5, 2, 10, 11, 12), absl::UTCTimeZone()));
+  EXPECT_EQ(DecodeOnly<Service>(absl::StrReplaceAll(service, {{"WHEN", "null"}}))
+                .metadata.creation_timestamp,
+            std::nullopt);
+  EXPECT_THAT(Problems(absl::StrReplaceAll(service, {{"WHEN", "yesterday"}})),
+              ElementsAre("Service default/web: metadata.creationTimestamp: \"yesterday\" is not "
+                          "an RFC 3339 time (2024-05-02T10:11:12Z)"));
 }
 
 constexpr absl::string_view kKubectlEndpointSlice = R"(addressType: IPv6

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "agent/model/ipam_input.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,6 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 using ::testing::SizeIs;
 
 using Files = std::map<std::string, absl::StatusOr<std::string>>;
@@ -247,12 +249,40 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
     }
   }
 
+  // Every Service but those labelled announce: l2 takes the BGP pool.
+  ASSERT_EQ(model.pools().size(), 2u);
+  const ipam::Service web_for_ipam = IpamServiceOf(web);
+  Labels selectable = web_for_ipam.labels;
+  selectable[std::string(ipam::kNamespaceLabel)] = web_for_ipam.ref.namespace_;
+  Labels l2_service = selectable;
+  l2_service["announce"] = "l2";
+  std::map<std::string, std::pair<bool, bool>> selects;  // pool -> (web, an l2 Service)
+  for (const auto& [ref, pool] : model.pools()) {
+    absl::StatusOr<ipam::Pool> parsed = ipam::ParsePool(pool.spec);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    selects[ref.name] = {parsed->service_selector.Matches(selectable),
+                         parsed->service_selector.Matches(l2_service)};
+  }
+  EXPECT_THAT(selects, ElementsAre(Pair("bgp", Pair(true, false)), Pair("l2", Pair(false, true))));
+  for (const auto& [address, pool] :
+       {std::pair("198.19.0.10", "bgp"), std::pair("2001:db8:19::10", "bgp")}) {
+    const IpAddress vip = *IpAddress::Parse(address);
+    const absl::StatusOr<ipam::Pool> parsed =
+        ipam::ParsePool(model.pools().at({"LoadBalancerIPPool", "", pool}).spec);
+    bool inside = false;
+    for (const ipam::Block& block : parsed->blocks) {
+      inside = inside || (block.family() == vip.family && block.first <= vip && vip <= block.last);
+    }
+    EXPECT_TRUE(inside) << address << " is in the " << pool << " pool";
+  }
+
   for (int k = 1; k <= 3; ++k) {
     const Node* node = model.FindNode(absl::StrCat("node", k));
     ASSERT_NE(node, nullptr);
     EXPECT_THAT(node->internal_ips,
                 ElementsAre(*IpAddress::Parse(absl::StrCat("198.18.0.", 10 + k)),
                             *IpAddress::Parse(absl::StrCat("2001:db8:0:1::", 10 + k))));
+    EXPECT_EQ(node->metadata.labels, (Labels{{"kubernetes.io/hostname", absl::StrCat("node", k)}}));
     EXPECT_THAT(node->pod_cidrs,
                 ElementsAre(*IpPrefix::Parse(absl::StrCat("198.18.", 16 + k, ".0/24")),
                             *IpPrefix::Parse(absl::StrCat("2001:db8:16:", k, "::/64"))));

@@ -88,6 +88,14 @@ ObjectRef EndpointSlice::ServiceRef() const {
 
 ObjectRef Node::Ref() const { return {std::string(kNodeKind), "", metadata.name}; }
 
+ObjectRef LoadBalancerIPPool::Ref() const {
+  return {std::string(kLoadBalancerIPPoolKind), "", metadata.name};
+}
+
+ObjectRef L2AnnouncementPolicy::Ref() const {
+  return {std::string(kL2AnnouncementPolicyKind), "", metadata.name};
+}
+
 ObjectRef RefOf(const Object& object) {
   return std::visit([](const auto& typed) { return typed.Ref(); }, object);
 }
@@ -95,6 +103,12 @@ ObjectRef RefOf(const Object& object) {
 absl::Status Model::Add(Object object) {
   if (auto* service = std::get_if<Service>(&object)) return Insert(services_, std::move(*service));
   if (auto* node = std::get_if<Node>(&object)) return Insert(nodes_, std::move(*node));
+  if (auto* pool = std::get_if<LoadBalancerIPPool>(&object)) {
+    return Insert(pools_, std::move(*pool));
+  }
+  if (auto* policy = std::get_if<L2AnnouncementPolicy>(&object)) {
+    return Insert(l2_policies_, std::move(*policy));
+  }
   auto& slice = std::get<EndpointSlice>(object);
   const ObjectRef slice_ref = slice.Ref();
   const ObjectRef service_ref = slice.ServiceRef();

@@ -1,7 +1,8 @@
 // The typed model of the Kubernetes objects Ferry reads (DESIGN.md §2): what
 // a manifest directory, and later the API server, tells the agent. Only
 // objects that passed validation (validate.h) are ever in a Model, so
-// consumers can rely on ports being 1-65535, addresses being parsed, etc.
+// consumers can rely on ports being 1-65535, addresses being parsed, pools
+// passing ipam::ParsePool, etc.
 #ifndef FERRY_AGENT_MODEL_MODEL_H_
 #define FERRY_AGENT_MODEL_MODEL_H_
 
@@ -16,25 +17,37 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/model/address.h"
+#include "agent/model/selector.h"
+#include "ipam/pool.h"
+#include "ipam/service.h"
+#include "l2announce/policy.h"
 
 namespace ferry::model {
 
 inline constexpr absl::string_view kServiceKind = "Service";
 inline constexpr absl::string_view kEndpointSliceKind = "EndpointSlice";
 inline constexpr absl::string_view kNodeKind = "Node";
+inline constexpr absl::string_view kLoadBalancerIPPoolKind = ipam::kPoolKind;
+inline constexpr absl::string_view kL2AnnouncementPolicyKind = l2announce::kPolicyKind;
+// The apiVersion of Ferry's own kinds.
+inline constexpr absl::string_view kFerryApiVersion = l2announce::kPolicyApiVersion;
 
-// A Service whose spec.loadBalancerClass is unset or this value is Ferry's;
-// one with any other class belongs to another load-balancer implementation.
-inline constexpr absl::string_view kLoadBalancerClass = "ferry.dev/lb";
-// Comma-separated VIPs for a Service until the IPAM issue assigns them.
-inline constexpr absl::string_view kIpsAnnotation = "ferry.dev/ips";
+// A Service whose spec.loadBalancerClass is unset or ipam::kLoadBalancerClass
+// is Ferry's; one with any other class belongs to another load-balancer
+// implementation. The ferry.dev/ annotations of a Service (the addresses it
+// requests, its sharing key, its pool) are ipam's.
+using ipam::kIpsAnnotation;
+using ipam::kLoadBalancerClass;
+using ipam::kPoolAnnotation;
+using ipam::kSharingKeyAnnotation;
 // The label that ties an EndpointSlice to its Service.
 inline constexpr absl::string_view kServiceNameLabel = "kubernetes.io/service-name";
 
 struct ObjectRef {
   std::string kind;
-  std::string namespace_;  // empty for cluster-scoped kinds (Node)
+  std::string namespace_;  // empty for cluster-scoped kinds (Node, pools, policies)
   std::string name;
 
   // "Service default/web", "Node node1".
@@ -50,9 +63,9 @@ struct ObjectMeta {
   // "default" when a namespaced object's manifest leaves it out (as kubectl
   // does); empty for cluster-scoped objects.
   std::string namespace_;
-  std::map<std::string, std::string> labels;
+  Labels labels;
   std::map<std::string, std::string> annotations;
-  std::string creation_timestamp;  // as written; empty when absent
+  std::optional<absl::Time> creation_timestamp;  // nullopt when absent
   bool operator==(const ObjectMeta&) const = default;
 };
 
@@ -75,7 +88,7 @@ struct ServicePort {
   bool operator==(const ServicePort&) const = default;
 };
 
-enum class IpFamilyPolicy : uint8_t { kSingleStack, kPreferDualStack, kRequireDualStack };
+using ipam::IpFamilyPolicy;
 enum class TrafficPolicy : uint8_t { kCluster, kLocal };
 
 // A core/v1 Service of type LoadBalancer whose class is Ferry's; no other
@@ -88,7 +101,9 @@ struct Service {
   std::string load_balancer_class;                 // empty or kLoadBalancerClass
   std::optional<IpAddress> load_balancer_ip;       // spec.loadBalancerIP
   TrafficPolicy external_traffic_policy = TrafficPolicy::kCluster;
-  std::vector<IpAddress> annotated_ips;  // the ferry.dev/ips annotation, in order
+  // The ferry.dev/ips annotation, in order. The other ferry.dev/
+  // annotations are read from metadata.annotations (ipam_input.h).
+  std::vector<IpAddress> annotated_ips;
   std::vector<IpAddress> ingress_ips;    // status.loadBalancer.ingress[].ip, in order
 
   ObjectRef Ref() const;
@@ -153,7 +168,28 @@ struct Node {
   bool operator==(const Node&) const = default;
 };
 
-using Object = std::variant<Service, EndpointSlice, Node>;
+// A ferry.dev/v1alpha1 LoadBalancerIPPool (cluster-scoped). `spec` is as
+// written, with its name and creation time copied from `metadata`, which
+// is what ipam::ParsePool takes.
+struct LoadBalancerIPPool {
+  ObjectMeta metadata;
+  ipam::PoolSpec spec;
+
+  ObjectRef Ref() const;
+  bool operator==(const LoadBalancerIPPool&) const = default;
+};
+
+// A ferry.dev/v1alpha1 L2AnnouncementPolicy (cluster-scoped); `spec.name`
+// is metadata.name.
+struct L2AnnouncementPolicy {
+  ObjectMeta metadata;
+  l2announce::L2AnnouncementPolicy spec;
+
+  ObjectRef Ref() const;
+  bool operator==(const L2AnnouncementPolicy&) const = default;
+};
+
+using Object = std::variant<Service, EndpointSlice, Node, LoadBalancerIPPool, L2AnnouncementPolicy>;
 ObjectRef RefOf(const Object& object);
 
 class Model {
@@ -165,7 +201,11 @@ class Model {
   const std::map<ObjectRef, Service>& services() const { return services_; }
   const std::map<ObjectRef, EndpointSlice>& endpoint_slices() const { return slices_; }
   const std::map<ObjectRef, Node>& nodes() const { return nodes_; }
-  size_t size() const { return services_.size() + slices_.size() + nodes_.size(); }
+  const std::map<ObjectRef, LoadBalancerIPPool>& pools() const { return pools_; }
+  const std::map<ObjectRef, L2AnnouncementPolicy>& l2_policies() const { return l2_policies_; }
+  size_t size() const {
+    return services_.size() + slices_.size() + nodes_.size() + pools_.size() + l2_policies_.size();
+  }
 
   const Service* FindService(absl::string_view namespace_, absl::string_view name) const;
   const Node* FindNode(absl::string_view name) const;
@@ -174,13 +214,16 @@ class Model {
   std::vector<const EndpointSlice*> SlicesOf(const ObjectRef& service) const;
 
   bool operator==(const Model& other) const {
-    return services_ == other.services_ && slices_ == other.slices_ && nodes_ == other.nodes_;
+    return services_ == other.services_ && slices_ == other.slices_ && nodes_ == other.nodes_ &&
+           pools_ == other.pools_ && l2_policies_ == other.l2_policies_;
   }
 
  private:
   std::map<ObjectRef, Service> services_;
   std::map<ObjectRef, EndpointSlice> slices_;
   std::map<ObjectRef, Node> nodes_;
+  std::map<ObjectRef, LoadBalancerIPPool> pools_;
+  std::map<ObjectRef, L2AnnouncementPolicy> l2_policies_;
   std::map<ObjectRef, std::vector<ObjectRef>> slices_by_service_;
 };
 

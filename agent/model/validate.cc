@@ -5,48 +5,13 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "agent/model/names.h"
+#include "agent/model/selector.h"
 
 namespace ferry::model {
 namespace {
-
-// The name rules of Kubernetes (k8s.io/apimachinery validation), with their
-// limits spelled out in the messages.
-constexpr size_t kMaxLabelLength = 63;
-constexpr size_t kMaxSubdomainLength = 253;
-constexpr size_t kMaxPortNameLength = 15;
-
-bool IsLowerAlnum(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
-
-bool IsDns1123Label(absl::string_view name) {
-  return !name.empty() && name.size() <= kMaxLabelLength && IsLowerAlnum(name.front()) &&
-         IsLowerAlnum(name.back()) &&
-         std::all_of(name.begin(), name.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
-}
-
-bool IsDns1123Subdomain(absl::string_view name) {
-  if (name.empty() || name.size() > kMaxSubdomainLength) return false;
-  for (absl::string_view label : absl::StrSplit(name, '.')) {
-    if (!IsDns1123Label(label)) return false;
-  }
-  return true;
-}
-
-bool IsDns1035Label(absl::string_view name) {
-  return IsDns1123Label(name) && absl::ascii_islower(name.front());
-}
-
-// IANA_SVC_NAME (RFC 6335 §5.1), the rule for a named targetPort.
-bool IsPortName(absl::string_view name) {
-  return !name.empty() && name.size() <= kMaxPortNameLength && name.front() != '-' &&
-         name.back() != '-' && !absl::StrContains(name, "--") &&
-         std::any_of(name.begin(), name.end(), absl::ascii_islower) &&
-         std::all_of(name.begin(), name.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
-}
 
 // A name rule and what it says, for the message.
 struct NameRule {
@@ -79,6 +44,10 @@ class Checker {
     errors_.push_back({.object = object_, .field = std::move(field), .reason = std::move(reason)});
   }
 
+  void Errors(const std::vector<FieldError>& errors) {
+    for (const FieldError& error : errors) Error(error.field, error.reason);
+  }
+
   void Name(std::string field, absl::string_view name, const NameRule& rule) {
     if (name.empty()) return Error(std::move(field), "required");
     if (!rule.valid(name))
@@ -101,6 +70,10 @@ class Checker {
   ObjectRef object_;
   std::vector<ValidationError> errors_;
 };
+
+void CheckLabels(const ObjectMeta& metadata, Checker& check) {
+  check.Errors(ValidateLabels(metadata.labels, "metadata.labels"));
+}
 
 std::string FamilyList(const std::vector<IpFamily>& families) {
   return absl::StrCat(
@@ -205,8 +178,14 @@ std::vector<ValidationError> Validate(const Service& service) {
   Checker check(service.Ref());
   check.Name("metadata.name", service.metadata.name, kDns1035Label);
   check.Name("metadata.namespace", service.metadata.namespace_, kDns1123Label);
+  CheckLabels(service.metadata, check);
   CheckServicePorts(service, check);
   CheckServiceFamilies(service, check);
+  if (auto pool = service.metadata.annotations.find(std::string(kPoolAnnotation));
+      pool != service.metadata.annotations.end() && !pool->second.empty()) {
+    check.Name(absl::StrCat("metadata.annotations[", kPoolAnnotation, "]"), pool->second,
+               kDns1123Subdomain);
+  }
   return check.Take();
 }
 
@@ -214,6 +193,7 @@ std::vector<ValidationError> Validate(const EndpointSlice& slice) {
   Checker check(slice.Ref());
   check.Name("metadata.name", slice.metadata.name, kDns1123Subdomain);
   check.Name("metadata.namespace", slice.metadata.namespace_, kDns1123Label);
+  CheckLabels(slice.metadata, check);
   const std::string label_field = absl::StrCat("metadata.labels[", kServiceNameLabel, "]");
   if (slice.service_name.empty()) {
     check.Error(label_field, "required: it names the Service the slice belongs to");
@@ -251,12 +231,32 @@ std::vector<ValidationError> Validate(const EndpointSlice& slice) {
 std::vector<ValidationError> Validate(const Node& node) {
   Checker check(node.Ref());
   check.Name("metadata.name", node.metadata.name, kDns1123Subdomain);
+  CheckLabels(node.metadata, check);
   std::map<IpFamily, size_t> families;
   for (size_t i = 0; i < node.pod_cidrs.size(); ++i) {
     const IpFamily family = node.pod_cidrs[i].address.family;
     check.Unique(families, family, "spec.podCIDRs", i, "",
                  absl::StrCat(FamilyName(family), " prefix (a node has at most one per family)"));
   }
+  return check.Take();
+}
+
+std::vector<ValidationError> Validate(const LoadBalancerIPPool& pool) {
+  Checker check(pool.Ref());
+  // ValidatePool says when the name is missing.
+  if (!pool.metadata.name.empty()) {
+    check.Name("metadata.name", pool.metadata.name, kDns1123Subdomain);
+  }
+  CheckLabels(pool.metadata, check);
+  check.Errors(ipam::ValidatePool(pool.spec));
+  return check.Take();
+}
+
+std::vector<ValidationError> Validate(const L2AnnouncementPolicy& policy) {
+  Checker check(policy.Ref());
+  check.Name("metadata.name", policy.metadata.name, kDns1123Subdomain);
+  CheckLabels(policy.metadata, check);
+  check.Errors(l2announce::Validate(policy.spec));
   return check.Take();
 }
 

@@ -41,6 +41,8 @@ inline std::ostream& operator<<(std::ostream& out, const ValidationError& error)
 std::vector<ValidationError> Validate(const Service& service);
 std::vector<ValidationError> Validate(const EndpointSlice& slice);
 std::vector<ValidationError> Validate(const Node& node);
+std::vector<ValidationError> Validate(const LoadBalancerIPPool& pool);
+std::vector<ValidationError> Validate(const L2AnnouncementPolicy& policy);
 std::vector<ValidationError> Validate(const Object& object);
 
 }  // namespace ferry::model

@@ -245,6 +245,31 @@ TEST(ValidateTest, MetadataMaps) {
               ElementsAre("Service default/web: metadata.annotations: must be a map of fields"));
 }
 
+TEST(ValidateTest, LabelsFollowKubernetesSyntax) {
+  EXPECT_THAT(
+      Problems(absl::StrReplaceAll(NodeYaml(""),
+                                   {{"name: node1",
+                                     "name: node1, labels: {\"ferry.dev/\": x, zone: \"a b\", "
+                                     "kubernetes.io/hostname: node1, empty: \"\"}"}})),
+      ElementsAre("Node node1: metadata.labels[ferry.dev/]: label key \"ferry.dev/\": the name "
+                  "must be 1-63 letters, digits, '-', '_' and '.', starting and ending with a "
+                  "letter or digit",
+                  "Node node1: metadata.labels[zone]: label value \"a b\" must be empty or 1-63 "
+                  "letters, digits, '-', '_' and '.', starting and ending with a letter or "
+                  "digit"));
+  EXPECT_THAT(Problems(ServiceYaml(kPort, "labels: {Tier_1: Gold.2}")), IsEmpty());
+}
+
+TEST(ValidateTest, ThePoolAnnotationNamesAPool) {
+  EXPECT_THAT(Problems(ServiceYaml(kPort, "annotations: {ferry.dev/pool: Lan_1}")),
+              ElementsAre("Service default/web: metadata.annotations[ferry.dev/pool]: \"Lan_1\" "
+                          "is not a DNS-1123 subdomain (at most 253 characters: DNS-1123 labels "
+                          "joined by '.')"));
+  EXPECT_THAT(Problems(ServiceYaml(kPort, "annotations: {ferry.dev/pool: lan}")), IsEmpty());
+  EXPECT_THAT(Problems(ServiceYaml(kPort, "annotations: {ferry.dev/pool: \"\"}")), IsEmpty())
+      << "empty is unset";
+}
+
 TEST(ValidateTest, EndpointSlices) {
   EXPECT_THAT(
       Problems(absl::StrReplaceAll(SliceYaml("endpoints: []"), {{"name: web-1", "name: Web_1"}})),
