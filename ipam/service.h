@@ -77,6 +77,8 @@ struct Service {
   // learns of the Service (after a restart this is what it had).
   std::vector<IpAddress> status_ips;
 
+  bool operator==(const Service&) const = default;
+
   bool IsFerrys() const {
     return load_balancer_class.empty() || load_balancer_class == kLoadBalancerClass;
   }

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -101,6 +103,17 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
       new Agent(std::move(resolved), uplink, std::move(*datapath),
                 std::make_unique<datapath::LbMaps>(std::move(*maps))));
   absl::MutexLock lock(&agent->mu_);
+  const std::filesystem::path status_file = agent->options_.state_dir / "status.json";
+  if (std::filesystem::exists(status_file)) {
+    std::ifstream file(status_file);
+    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (absl::StatusOr<SavedStatus> saved = ParseSavedStatus(text); saved.ok()) {
+      agent->saved_status_ = *std::move(saved);
+    } else {
+      Log(absl::StrCat(status_file.string(), ": ", saved.status().message(),
+                       "; addresses are allocated afresh"));
+    }
+  }
   agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
   return agent;
@@ -139,6 +152,7 @@ void Agent::Reload() {
   } else {
     loaded_ = std::move(*loaded);
   }
+  AllocateAddresses();
   ReconcileLocked("manifests");
 }
 
@@ -150,7 +164,10 @@ void Agent::Reconcile(absl::string_view trigger) {
 void Agent::ReconcileLocked(absl::string_view trigger) {
   const absl::Time start = absl::Now();
   ControllerOutput output =
-      BuildLbInput(loaded_.model, options_.node, options_.maglev_size, Resolve);
+      BuildLbInput(loaded_.model, options_.node, options_.maglev_size, Resolve,
+                   [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                     return ipam_.VipsOf(service);
+                   });
   std::vector<std::string> problems = std::move(output.problems);
   const int config_writes = ApplyConfig(problems);
 
@@ -276,6 +293,18 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
   return writes;
 }
 
+void Agent::AllocateAddresses() {
+  for (const std::string& line : ipam_.Update(loaded_.model, saved_status_)) Log(line);
+  std::string json = ipam_.StatusDocument().dump(2) + "\n";
+  if (json == status_json_) return;
+  if (absl::Status written = WriteFileAtomically(options_.state_dir / "status.json", json);
+      !written.ok()) {
+    Log(absl::StrCat("writing status.json: ", written.message()));
+    return;
+  }
+  status_json_ = std::move(json);
+}
+
 void Agent::PublishErrors(std::vector<std::string> problems) {
   AgentErrors errors{.file_errors = loaded_.file_errors,
                      .object_errors = loaded_.object_errors,
@@ -348,7 +377,7 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
   absl::MutexLock lock(&mu_);
   if (!ids_) return {};
   return ListServices(
-      loaded_.model, input_, *ids_,
+      loaded_.model, ipam_, input_, *ids_,
       [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
       request);
 }

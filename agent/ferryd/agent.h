@@ -21,6 +21,7 @@
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/controller.h"
 #include "agent/ferryd/errors_file.h"
+#include "agent/ferryd/ipam_controller.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
@@ -60,6 +61,8 @@ class Agent : public AgentView {
   int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishErrors(std::vector<std::string> problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Feeds LB-IPAM the model and writes <state-dir>/status.json if it changed.
+  void AllocateAddresses() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -76,6 +79,10 @@ class Agent : public AgentView {
   // Recovered from the maps on the first pass.
   std::optional<lb::Ids> ids_ ABSL_GUARDED_BY(mu_);
   model::LoadResult loaded_ ABSL_GUARDED_BY(mu_);
+  IpamController ipam_ ABSL_GUARDED_BY(mu_){absl::Now};
+  // What status.json said at start: the Services' addresses before a restart.
+  SavedStatus saved_status_ ABSL_GUARDED_BY(mu_);
+  std::string status_json_ ABSL_GUARDED_BY(mu_);  // as last written
   lb::LbInput input_ ABSL_GUARDED_BY(mu_);  // of the last pass
   size_t local_endpoints_ ABSL_GUARDED_BY(mu_) = 0;
   AgentErrors errors_ ABSL_GUARDED_BY(mu_);

@@ -30,9 +30,9 @@ api::Backend BackendOf(const lb::Backend& backend, const lb::Ids& ids,
 
 }  // namespace
 
-api::ServiceList ListServices(const model::Model& model, const lb::LbInput& input,
-                              const lb::Ids& ids, SlotCountsOf slot_counts,
-                              const api::ListServicesRequest& request) {
+api::ServiceList ListServices(const model::Model& model, const IpamController& ipam,
+                              const lb::LbInput& input, const lb::Ids& ids,
+                              SlotCountsOf slot_counts, const api::ListServicesRequest& request) {
   absl::flat_hash_map<absl::string_view, const lb::LbService*> by_name;
   for (const lb::LbService& service : input.services) by_name[service.name] = &service;
   api::ServiceList list;
@@ -41,12 +41,15 @@ api::ServiceList ListServices(const model::Model& model, const lb::LbInput& inpu
         (ref.namespace_ != request.namespace_() || ref.name != request.name())) {
       continue;
     }
-    const model::ServiceVips vips = model::VipsOf(service);
+    const std::vector<model::IpAddress> vips = ipam.VipsOf(ref);
+    const std::vector<std::string> pools = ipam.PoolsOf(ref);
     for (const model::ServicePort& port : service.ports) {
       for (model::IpFamily family : {model::IpFamily::kIPv4, model::IpFamily::kIPv6}) {
         api::LbService out;
-        for (const model::IpAddress& vip : vips.addresses) {
-          if (vip.family == family) out.add_vips(vip.ToString());
+        for (size_t i = 0; i < vips.size(); ++i) {
+          if (vips[i].family != family) continue;
+          out.add_vips(vips[i].ToString());
+          out.add_pools(pools[i]);
         }
         if (out.vips().empty()) continue;
         out.set_namespace_(ref.namespace_);
@@ -55,7 +58,6 @@ api::ServiceList ListServices(const model::Model& model, const lb::LbInput& inpu
         out.set_protocol(std::string(model::ProtocolName(port.protocol)));
         out.set_port(port.port);
         out.set_family(std::string(model::FamilyName(family)));
-        out.set_vip_source(std::string(model::VipSourceName(vips.source)));
         out.set_traffic_policy(service.external_traffic_policy == model::TrafficPolicy::kLocal
                                    ? "Local"
                                    : "Cluster");

@@ -9,6 +9,7 @@
 #include "absl/functional/function_ref.h"
 #include "agent/api/ferry_agent.pb.h"
 #include "agent/ferryd/errors_file.h"
+#include "agent/ferryd/ipam_controller.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/services.h"
 #include "agent/model/model.h"
@@ -25,9 +26,10 @@ using SlotCountsOf =
 // model's order; restricted to one Service when the request names one.
 // `input` is what the controller made of `model` (its LbServices carry the
 // backends and weights), `ids` the ids they were programmed under.
-api::ServiceList ListServices(const model::Model& model, const lb::LbInput& input,
-                              const lb::Ids& ids, SlotCountsOf slot_counts,
-                              const api::ListServicesRequest& request);
+// `ipam` gives the VIPs and their pools.
+api::ServiceList ListServices(const model::Model& model, const IpamController& ipam,
+                              const lb::LbInput& input, const lb::Ids& ids,
+                              SlotCountsOf slot_counts, const api::ListServicesRequest& request);
 
 api::AgentErrors ErrorsOf(absl::string_view node, const AgentErrors& errors);
 

@@ -34,10 +34,14 @@ class ApiViewTest : public ::testing::Test {
   void SetUp() override {
     loaded_ = model::LoadManifests({{"service.yaml", ReadExample("service.yaml")},
                                     {"endpoints.yaml", ReadExample("endpoints.yaml")},
-                                    {"nodes.yaml", ReadExample("nodes.yaml")}},
+                                    {"nodes.yaml", ReadExample("nodes.yaml")},
+                                    {"pools.yaml", ReadExample("pools.yaml")}},
                                    {});
     ASSERT_THAT(loaded_.file_errors, ::testing::IsEmpty());
-    input_ = BuildLbInput(loaded_.model, "node1", 251, OnLink).input;
+    ipam_.Update(loaded_.model, {});
+    input_ = BuildLbInput(loaded_.model, "node1", 251, OnLink, [&](const model::ObjectRef& ref) {
+               return ipam_.VipsOf(ref);
+             }).input;
     absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(input_, ids_);
     ASSERT_TRUE(desired.ok()) << desired.status();
     for (const auto& [id, spec] : desired->maglev_tables) {
@@ -48,7 +52,7 @@ class ApiViewTest : public ::testing::Test {
 
   api::ServiceList List(api::ListServicesRequest request = {}) {
     return ListServices(
-        loaded_.model, input_, ids_,
+        loaded_.model, ipam_, input_, ids_,
         [&](uint32_t id) -> const absl::flat_hash_map<uint32_t, uint32_t>* {
           auto found = slots_.find(id);
           return found == slots_.end() ? nullptr : &found->second;
@@ -57,6 +61,7 @@ class ApiViewTest : public ::testing::Test {
   }
 
   model::LoadResult loaded_;
+  IpamController ipam_{[] { return absl::UnixEpoch(); }};
   lb::LbInput input_;
   lb::Ids ids_{lb::IdCapacity{.services = 16, .backends = 64, .nodes = 16}};
   absl::flat_hash_map<uint32_t, absl::flat_hash_map<uint32_t, uint32_t>> slots_;
@@ -73,7 +78,7 @@ TEST_F(ApiViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
   EXPECT_EQ(v4.port(), 80u);
   EXPECT_EQ(v4.family(), "IPv4");
   EXPECT_THAT(v4.vips(), ElementsAre("198.19.0.10"));
-  EXPECT_EQ(v4.vip_source(), "ferry.dev/ips");
+  EXPECT_THAT(v4.pools(), ElementsAre("bgp"));
   EXPECT_EQ(v4.traffic_policy(), "Cluster");
   EXPECT_TRUE(v4.programmed());
   EXPECT_EQ(v4.maglev_size(), 251u);

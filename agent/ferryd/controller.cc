@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "ipam/allocator.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -62,15 +63,13 @@ lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolv
 }
 
 void AddServicePorts(const model::Model& model, const model::Service& service,
-                     absl::string_view this_node, std::vector<lb::LbService>& out,
-                     std::vector<std::string>& problems) {
-  const std::string name =
-      absl::StrCat(service.metadata.namespace_, "/", service.metadata.name);
-  const model::ServiceVips vips = model::VipsOf(service);
-  if (vips.addresses.empty()) {
-    problems.push_back(absl::StrCat(
-        "service ", name, ": no VIP (status.loadBalancer.ingress, spec.loadBalancerIP or the ",
-        model::kIpsAnnotation, " annotation), not served"));
+                     const std::vector<model::IpAddress>& vips, absl::string_view this_node,
+                     std::vector<lb::LbService>& out, std::vector<std::string>& problems) {
+  if (vips.empty()) {
+    problems.push_back(absl::StrCat("service ", service.metadata.namespace_, "/",
+                                    service.metadata.name,
+                                    ": no address allocated (its ", ipam::kAllocatedCondition,
+                                    " condition says why), not served"));
     return;
   }
   const std::vector<model::PortBackends> all_backends =
@@ -84,7 +83,7 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
           .policy = service.external_traffic_policy == model::TrafficPolicy::kLocal
                         ? lb::TrafficPolicy::kLocal
                         : lb::TrafficPolicy::kCluster};
-      for (const model::IpAddress& vip : vips.addresses) {
+      for (const model::IpAddress& vip : vips) {
         if (vip.family != family) continue;
         lb_service.frontends.push_back(
             {.vip = ToDatapath(vip),
@@ -131,7 +130,7 @@ datapath::IpAddress ToDatapath(const model::IpAddress& address) {
 }
 
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
-                              uint32_t maglev_size, Resolver resolve) {
+                              uint32_t maglev_size, Resolver resolve, VipsOf vips_of) {
   ControllerOutput output;
   output.input.this_node = std::string(this_node);
   output.input.maglev_size = maglev_size;
@@ -144,7 +143,8 @@ ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_
     output.input.nodes.push_back(NodeInfoOf(node, self, resolve, output.problems));
   }
   for (const auto& [ref, service] : model.services()) {
-    AddServicePorts(model, service, this_node, output.input.services, output.problems);
+    AddServicePorts(model, service, vips_of(ref), this_node, output.input.services,
+                    output.problems);
   }
   return output;
 }

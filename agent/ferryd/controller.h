@@ -49,8 +49,11 @@ struct ControllerOutput {
 // whose next hop is not resolved yet gets an entry with zero MACs, which the
 // datapath resolves through the kernel's FIB (and the stack's neighbour
 // discovery) until a later pass finds the MACs.
+// A Service's VIPs: what LB-IPAM granted it (ipam_controller.h).
+using VipsOf = absl::FunctionRef<std::vector<model::IpAddress>(const model::ObjectRef& service)>;
+
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
-                              uint32_t maglev_size, Resolver resolve);
+                              uint32_t maglev_size, Resolver resolve, VipsOf vips_of);
 
 // This node's config: its InternalIPs (first of each family), the seed and
 // the MTU. NotFound when the model has no Node of that name.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
+#include "agent/ferryd/ipam_controller.h"
 #include "agent/lb/desired.h"
 #include "agent/model/manifest_dir.h"
 #include "gmock/gmock.h"
@@ -38,12 +39,14 @@ std::string Edited(std::string text, const std::map<std::string, std::string>& e
 
 // deploy/examples, with the edits applied to service.yaml and endpoints.yaml.
 model::Model ExampleModel(const std::map<std::string, std::string>& service_edits = {},
-                          const std::map<std::string, std::string>& endpoint_edits = {}) {
-  model::LoadResult loaded = model::LoadManifests(
-      {{"service.yaml", Edited(ReadExample("service.yaml"), service_edits)},
-       {"endpoints.yaml", Edited(ReadExample("endpoints.yaml"), endpoint_edits)},
-       {"nodes.yaml", ReadExample("nodes.yaml")}},
-      {});
+                          const std::map<std::string, std::string>& endpoint_edits = {},
+                          bool with_pools = true) {
+  std::map<std::string, absl::StatusOr<std::string>> files = {
+      {"service.yaml", Edited(ReadExample("service.yaml"), service_edits)},
+      {"endpoints.yaml", Edited(ReadExample("endpoints.yaml"), endpoint_edits)},
+      {"nodes.yaml", ReadExample("nodes.yaml")}};
+  if (with_pools) files["pools.yaml"] = ReadExample("pools.yaml");
+  model::LoadResult loaded = model::LoadManifests(files, {});
   EXPECT_THAT(loaded.file_errors, IsEmpty());
   return loaded.model;
 }
@@ -64,8 +67,16 @@ absl::StatusOr<ferry_node> FakeRoute(const datapath::IpAddress& to) {
   return node;
 }
 
+// BuildLbInput with the Services' VIPs from LB-IPAM over the model's pools.
+ControllerOutput Build(const model::Model& model, absl::string_view node, Resolver resolve) {
+  IpamController ipam([] { return absl::UnixEpoch(); });
+  ipam.Update(model, {});
+  return BuildLbInput(model, node, 16381, resolve,
+                      [&](const model::ObjectRef& service) { return ipam.VipsOf(service); });
+}
+
 TEST(ControllerTest, ExampleServiceIsOneLbServicePerFamilyWithEveryPod) {
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, FakeRoute);
+  ControllerOutput out = Build(ExampleModel(), "node1", FakeRoute);
   EXPECT_THAT(out.problems, IsEmpty());
   EXPECT_EQ(out.input.this_node, "node1");
   EXPECT_EQ(out.input.maglev_size, 16381u);
@@ -96,7 +107,7 @@ TEST(ControllerTest, ExampleServiceIsOneLbServicePerFamilyWithEveryPod) {
 }
 
 TEST(ControllerTest, NodesCarryTheirAddressesAndTheRouteOverIpv4) {
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, FakeRoute);
+  ControllerOutput out = Build(ExampleModel(), "node1", FakeRoute);
   ASSERT_EQ(out.input.nodes.size(), 3u);
   const lb::NodeInfo& self = out.input.nodes[0];
   EXPECT_EQ(self.name, "node1");
@@ -116,7 +127,7 @@ TEST(ControllerTest, UnresolvedNeighbourFallsBackToTheFibAndIsReported) {
     if (Text(to) == "198.18.0.13") return absl::UnavailableError("neighbour not resolved");
     return FakeRoute(to);
   };
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, resolve);
+  ControllerOutput out = Build(ExampleModel(), "node1", resolve);
   const ferry_node& route = out.input.nodes[2].route;
   EXPECT_EQ(route.family, FERRY_FAMILY_IPV4);
   EXPECT_EQ(datapath::FormatAddress(route.tunnel_dst, FERRY_FAMILY_IPV4), "198.18.0.13");
@@ -133,7 +144,7 @@ TEST(ControllerTest, NodeWithoutRouteIsUnreachableAndItsBackendsLeftOut) {
     if (Text(to) == "198.18.0.12") return absl::NotFoundError("no route to 198.18.0.12");
     return FakeRoute(to);
   };
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, resolve);
+  ControllerOutput out = Build(ExampleModel(), "node1", resolve);
   EXPECT_EQ(out.input.nodes[1].route.family, FERRY_FAMILY_NONE);
   EXPECT_THAT(out.problems, ElementsAre(HasSubstr("node node2: no route to 198.18.0.12")));
   lb::Ids ids(lb::IdCapacity{.services = 16, .backends = 64, .nodes = 16});
@@ -145,9 +156,9 @@ TEST(ControllerTest, NodeWithoutRouteIsUnreachableAndItsBackendsLeftOut) {
 }
 
 TEST(ControllerTest, LocalPolicyKeepsOnlyThisNodesBackends) {
-  ControllerOutput out = BuildLbInput(
-      ExampleModel({{"externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"}}), "node2",
-      16381, FakeRoute);
+  ControllerOutput out =
+      Build(ExampleModel({{"externalTrafficPolicy: Cluster", "externalTrafficPolicy: Local"}}),
+            "node2", FakeRoute);
   ASSERT_EQ(out.input.services.size(), 2u);
   for (const lb::LbService& service : out.input.services) {
     EXPECT_EQ(service.policy, lb::TrafficPolicy::kLocal);
@@ -157,12 +168,12 @@ TEST(ControllerTest, LocalPolicyKeepsOnlyThisNodesBackends) {
 }
 
 TEST(ControllerTest, TerminatingPodDrainsWithWeightZero) {
-  ControllerOutput out = BuildLbInput(
+  ControllerOutput out = Build(
       ExampleModel({}, {{"  - 198.18.17.10\n  conditions:\n    ready: true\n    serving: true\n"
                          "    terminating: false",
                          "  - 198.18.17.10\n  conditions:\n    ready: false\n    serving: true\n"
                          "    terminating: true"}}),
-      "node1", 16381, FakeRoute);
+      "node1", FakeRoute);
   ASSERT_EQ(out.input.services.size(), 2u);
   std::map<std::string, uint32_t> weights;
   for (const lb::Backend& b : out.input.services[0].backends) weights[Text(b.address)] = b.weight;
@@ -185,21 +196,21 @@ TEST(ControllerTest, TerminatingPodDrainsWithWeightZero) {
   }
 }
 
-TEST(ControllerTest, ServiceWithoutVipIsReportedNotServed) {
-  ControllerOutput out = BuildLbInput(
-      ExampleModel({{"ferry.dev/ips: 198.19.0.10,2001:db8:19::10", "other: x"}}), "node1", 16381,
-      FakeRoute);
+TEST(ControllerTest, ServiceWithoutAnAllocatedAddressIsReportedNotServed) {
+  ControllerOutput out = Build(ExampleModel({}, {}, /*with_pools=*/false), "node1", FakeRoute);
   EXPECT_THAT(out.input.services, IsEmpty());
-  EXPECT_THAT(out.problems, ElementsAre(HasSubstr("service default/web: no VIP")));
+  EXPECT_THAT(out.problems,
+              ElementsAre(HasSubstr("service default/web: no address allocated (its "
+                                    "ferry.dev/IPAllocated condition says why)")));
 }
 
 TEST(ControllerTest, SingleFamilyServiceHasOneLbService) {
-  ControllerOutput out = BuildLbInput(
+  ControllerOutput out = Build(
       ExampleModel({{"ferry.dev/ips: 198.19.0.10,2001:db8:19::10", "ferry.dev/ips: 198.19.0.10"},
                     {"name: http\n    protocol: TCP\n    port: 80",
                      "name: web\n    protocol: UDP\n    port: 53"},
                     {"targetPort: http", "targetPort: 8080"}}),
-      "node1", 16381, FakeRoute);
+      "node1", FakeRoute);
   ASSERT_EQ(out.input.services.size(), 1u);
   EXPECT_EQ(out.input.services[0].name, "default/web/web/IPv4");
   EXPECT_EQ(out.input.services[0].frontends[0].protocol, IPPROTO_UDP);
@@ -217,7 +228,7 @@ TEST(ControllerTest, ConfigHasThisNodesInternalIps) {
 }
 
 TEST(ControllerTest, EndpointsAreThisNodesPodsOnTheirVeths) {
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, FakeRoute);
+  ControllerOutput out = Build(ExampleModel(), "node1", FakeRoute);
   EndpointPlan plan = PlanEndpoints(out.input, 2, FakeRoute);
   EXPECT_THAT(plan.problems, IsEmpty());
   EXPECT_THAT(plan.unresolved, IsEmpty());
@@ -230,7 +241,7 @@ TEST(ControllerTest, EndpointsAreThisNodesPodsOnTheirVeths) {
 }
 
 TEST(ControllerTest, EndpointsRoutedOutOfTheUplinkOrUnresolvedAreKeptAsTheyAre) {
-  ControllerOutput out = BuildLbInput(ExampleModel(), "node1", 16381, FakeRoute);
+  ControllerOutput out = Build(ExampleModel(), "node1", FakeRoute);
   auto resolve = [](const datapath::IpAddress& to) -> absl::StatusOr<ferry_node> {
     if (to.family == FERRY_FAMILY_IPV6) return absl::UnavailableError("no neighbour entry");
     absl::StatusOr<ferry_node> route = FakeRoute(to);

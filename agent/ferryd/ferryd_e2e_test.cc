@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -98,7 +99,7 @@ class FerrydEndToEndTest : public ::testing::Test {
 
     manifests_ = std::filesystem::path(ScratchDir()) / "manifests";
     std::filesystem::create_directories(manifests_);
-    for (const char* file : {"service.yaml", "endpoints.yaml", "nodes.yaml"}) {
+    for (const char* file : {"service.yaml", "endpoints.yaml", "nodes.yaml", "pools.yaml"}) {
       std::filesystem::copy_file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / file,
                                  manifests_ / file);
     }
@@ -319,6 +320,56 @@ TEST_F(FerrydEndToEndTest, FerryctlShowsTheAgentsStatusServicesAndMaglevShares) 
   absl::StatusOr<std::string> missing = netns::RunCommand(
       node1.ns.get(), {FERRYCTL_PATH, "--socket", netns::FerrydSocket(node1), "maglev", "default/nope"});
   EXPECT_FALSE(missing.ok()) << "an unknown Service is an error";
+}
+
+// The addresses status.json gives a Service (ingress IPs, in order).
+std::vector<std::string> IngressOf(const std::string& status_json, const std::string& name) {
+  std::vector<std::string> ips;
+  const nlohmann::json status = nlohmann::json::parse(status_json, nullptr, false);
+  if (status.is_discarded()) return ips;
+  for (const auto& service : status.value("services", nlohmann::json::array())) {
+    if (service["metadata"]["name"] != name) continue;
+    for (const auto& ingress : service["status"]["loadBalancer"]["ingress"]) {
+      ips.push_back(ingress["ip"]);
+    }
+  }
+  return ips;
+}
+
+TEST_F(FerrydEndToEndTest, APreferDualStackServiceGetsBothFamiliesFromThePools) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  // A second Service over the same pods, asking for no address: LB-IPAM
+  // gives it one of each family from deploy/examples/pools.yaml.
+  const std::string examples = std::string(FERRY_SOURCE_DIR) + "/deploy/examples/";
+  std::string service = ReadFile(examples + "service.yaml");
+  std::string slices = ReadFile(examples + "endpoints.yaml");
+  service = absl::StrReplaceAll(service, {{"name: web\n", "name: auto\n"},
+                                          {"  annotations:\n    ferry.dev/ips: 198.19.0.10,2001:db8:19::10\n", ""}});
+  slices = absl::StrReplaceAll(slices, {{"name: web-ipv", "name: auto-ipv"},
+                                        {"kubernetes.io/service-name: web", "kubernetes.io/service-name: auto"}});
+  ASSERT_EQ(service.find("ferry.dev/ips: "), std::string::npos) << service;
+  WriteManifest(manifests_ / "auto-endpoints.yaml", slices);
+  WriteManifest(manifests_ / "auto-service.yaml", service);
+
+  std::vector<std::string> vips;
+  const Node& node1 = *topology_->node("node1");
+  auto status_of = [&](const Node& node) {
+    return ReadFile(std::filesystem::path(netns::FerrydStateDir(node)) / "status.json");
+  };
+  ASSERT_TRUE(WaitFor([&] { return (vips = IngressOf(status_of(node1), "auto")).size() == 2; },
+                      absl::Seconds(10)))
+      << status_of(node1);
+  std::printf("default/auto got %s\n", absl::StrJoin(vips, ", ").c_str());
+  EXPECT_TRUE(absl::StartsWith(vips[0], "198.19.")) << vips[0];
+  EXPECT_TRUE(absl::StartsWith(vips[1], "2001:db8:19:")) << vips[1];
+  for (const Node& node : topology_->nodes()) {
+    EXPECT_EQ(IngressOf(status_of(node), "auto"), vips) << node.name << " disagrees";
+  }
+  EXPECT_TRUE(WaitFor([&] { return Count(node1, /*frontends=*/true) == 4; }, absl::Seconds(5)));
+  ASSERT_TRUE(topology_->gw().AddRoute({vips[0] + "/32", "via", node1.v4.text}).ok());
+  ASSERT_TRUE(topology_->gw().AddRoute({vips[1] + "/128", "via", node1.v6.text}).ok());
+  ExpectServed(vips[0].c_str(), 150);
+  ExpectServed(vips[1].c_str(), 150);
 }
 
 // What a restarted agent must find and leave as it is.

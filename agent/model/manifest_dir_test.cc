@@ -228,9 +228,7 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
 
   const Service& web = WebIn(*result);
   EXPECT_EQ(web.ip_family_policy, IpFamilyPolicy::kPreferDualStack);
-  const ServiceVips vips = VipsOf(web);
-  EXPECT_EQ(vips.source, VipSource::kAnnotation);
-  EXPECT_THAT(vips.addresses,
+  EXPECT_THAT(web.annotated_ips,
               ElementsAre(*IpAddress::Parse("198.19.0.10"), *IpAddress::Parse("2001:db8:19::10")));
 
   const std::vector<PortBackends> backends = ServiceBackends(model, web, "node1");

@@ -137,26 +137,6 @@ std::vector<const EndpointSlice*> Model::SlicesOf(const ObjectRef& service) cons
   return result;
 }
 
-absl::string_view VipSourceName(VipSource source) {
-  switch (source) {
-    case VipSource::kStatusIngress:
-      return "status.loadBalancer.ingress";
-    case VipSource::kLoadBalancerIp:
-      return "spec.loadBalancerIP";
-    case VipSource::kAnnotation:
-      return kIpsAnnotation;
-    case VipSource::kNone:
-      break;
-  }
-  return "none";
-}
-
-ServiceVips VipsOf(const Service& service) {
-  if (!service.ingress_ips.empty()) return {VipSource::kStatusIngress, service.ingress_ips};
-  if (service.load_balancer_ip) return {VipSource::kLoadBalancerIp, {*service.load_balancer_ip}};
-  if (!service.annotated_ips.empty()) return {VipSource::kAnnotation, service.annotated_ips};
-  return {};
-}
 
 std::vector<PortBackends> ServiceBackends(const Model& model, const Service& service,
                                           absl::string_view receiving_node) {

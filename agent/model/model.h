@@ -227,17 +227,6 @@ class Model {
   std::map<ObjectRef, std::vector<ObjectRef>> slices_by_service_;
 };
 
-// Where a Service's VIPs came from: the first of these that has any
-// address wins (the IPAM issue replaces this with allocation).
-enum class VipSource : uint8_t { kNone, kStatusIngress, kLoadBalancerIp, kAnnotation };
-absl::string_view VipSourceName(VipSource source);
-
-struct ServiceVips {
-  VipSource source = VipSource::kNone;
-  std::vector<IpAddress> addresses;
-  bool operator==(const ServiceVips&) const = default;
-};
-ServiceVips VipsOf(const Service& service);
 
 struct Backend {
   IpAddress address;

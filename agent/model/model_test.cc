@@ -92,18 +92,6 @@ TEST(ModelTest, SlicesOfAServiceAreFoundByLabelInItsNamespace) {
   EXPECT_THAT(model.SlicesOf({"Service", "default", "nothing"}), IsEmpty());
 }
 
-TEST(VipsTest, StatusThenLoadBalancerIpThenAnnotation) {
-  Service service = Web({kHttp});
-  EXPECT_EQ(VipsOf(service), ServiceVips{});
-  service.annotated_ips = {Ip("198.19.0.10"), Ip("2001:db8:19::10")};
-  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kAnnotation, service.annotated_ips}));
-  service.load_balancer_ip = Ip("198.19.0.20");
-  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kLoadBalancerIp, {Ip("198.19.0.20")}}));
-  service.ingress_ips = {Ip("198.19.0.30")};
-  EXPECT_EQ(VipsOf(service), (ServiceVips{VipSource::kStatusIngress, {Ip("198.19.0.30")}}));
-  EXPECT_EQ(VipSourceName(VipSource::kAnnotation), "ferry.dev/ips");
-}
-
 TEST(BackendsTest, NamedTargetPortFollowsTheSlicePortOfTheSameName) {
   const Model model =
       With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
