@@ -382,4 +382,14 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
       request);
 }
 
+agent::v1::PoolList Agent::Pools() const {
+  absl::MutexLock lock(&mu_);
+  return ListPools(ipam_);
+}
+
+agent::v1::AllocationList Agent::Allocations() const {
+  absl::MutexLock lock(&mu_);
+  return ListAllocations(ipam_);
+}
+
 }  // namespace ferry::ferryd

@@ -48,6 +48,8 @@ class Agent : public AgentView {
   // AgentView, for the API server's threads.
   agent::v1::AgentStatus Status() const override;
   agent::v1::ServiceList Services(const agent::v1::ListServicesRequest& request) const override;
+  agent::v1::PoolList Pools() const override;
+  agent::v1::AllocationList Allocations() const override;
 
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,

@@ -34,6 +34,18 @@ class ApiServer::Service final : public api::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListPools(grpc::ServerContext*, const api::ListPoolsRequest*,
+                         api::PoolList* reply) override {
+    *reply = view_.Pools();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListAllocations(grpc::ServerContext*, const api::ListAllocationsRequest*,
+                               api::AllocationList* reply) override {
+    *reply = view_.Allocations();
+    return grpc::Status::OK;
+  }
+
  private:
   const AgentView& view_;
 };

@@ -22,6 +22,8 @@ class AgentView {
   virtual ~AgentView() = default;
   virtual agent::v1::AgentStatus Status() const = 0;
   virtual agent::v1::ServiceList Services(const agent::v1::ListServicesRequest& request) const = 0;
+  virtual agent::v1::PoolList Pools() const = 0;
+  virtual agent::v1::AllocationList Allocations() const = 0;
 };
 
 class ApiServer {

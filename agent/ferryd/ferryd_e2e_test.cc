@@ -370,6 +370,23 @@ TEST_F(FerrydEndToEndTest, APreferDualStackServiceGetsBothFamiliesFromThePools) 
   ASSERT_TRUE(topology_->gw().AddRoute({vips[1] + "/128", "via", node1.v6.text}).ok());
   ExpectServed(vips[0].c_str(), 150);
   ExpectServed(vips[1].c_str(), 150);
+
+  const nlohmann::json allocations = Ferryctl(node1, {"ipam", "allocations"});
+  std::vector<std::string> granted;
+  for (const auto& allocation : allocations["allocations"]) {
+    if (allocation["name"] != "auto") continue;
+    EXPECT_EQ(allocation["condition"]["status"], "True") << allocation.dump();
+    for (const auto& grant : allocation["grants"]) {
+      granted.push_back(grant["address"]);
+      EXPECT_EQ(grant["pool"], "bgp");
+    }
+  }
+  EXPECT_EQ(granted, vips);
+  const nlohmann::json pools = Ferryctl(node1, {"ipam", "pools"});
+  ASSERT_EQ(pools["pools"].size(), 2u) << pools.dump(2);
+  EXPECT_EQ(pools["pools"][0]["name"], "bgp");
+  EXPECT_EQ(pools["pools"][0]["ipv4"]["used"], "2") << "web's and auto's";
+  EXPECT_EQ(pools["pools"][0]["ipv6"]["used"], "2");
 }
 
 // What a restarted agent must find and leave as it is.

@@ -48,6 +48,8 @@ class IpamController {
   std::vector<std::string> PoolsOf(const model::ObjectRef& service) const;
 
   const ipam::Allocator& allocator() const { return allocator_; }
+  // The valid pools, as last fed, by name.
+  const std::map<std::string, ipam::Pool>& pools() const { return pools_; }
 
   // {"services": [{"apiVersion": "v1", "kind": "Service", "metadata": {...},
   //   "status": {"loadBalancer": {"ingress": [{"ip", "ipMode": "VIP"}]},

@@ -368,6 +368,8 @@ absl::Status Demo::Run() {
   if (absl::Status status = ServeVip(kVipV6, "IPv6"); !status.ok()) return status;
   PrintFerryctl({"status"}, 40);
   PrintFerryctl({"service", "list"}, 8);
+  PrintFerryctl({"ipam", "pools"}, 6);
+  PrintFerryctl({"ipam", "allocations"}, 8);
   PrintFerryctl({"maglev", "default/web"}, 16);
   PrintFerryctl({"bpf", "lb", "list"}, 16);
   PrintFerryctl({"bpf", "ct", "list"}, kConntrackLinesShown);

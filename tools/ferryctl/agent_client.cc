@@ -49,4 +49,19 @@ absl::StatusOr<api::ServiceList> FetchServices(const std::filesystem::path& sock
   });
 }
 
+absl::StatusOr<api::PoolList> FetchPools(const std::filesystem::path& socket) {
+  return Ask<api::PoolList>(socket, [](api::Agent::Stub& stub, grpc::ClientContext& context,
+                                       api::PoolList& reply) {
+    return stub.ListPools(&context, api::ListPoolsRequest(), &reply);
+  });
+}
+
+absl::StatusOr<api::AllocationList> FetchAllocations(const std::filesystem::path& socket) {
+  return Ask<api::AllocationList>(socket, [](api::Agent::Stub& stub,
+                                             grpc::ClientContext& context,
+                                             api::AllocationList& reply) {
+    return stub.ListAllocations(&context, api::ListAllocationsRequest(), &reply);
+  });
+}
+
 }  // namespace ferry::ctl

@@ -16,6 +16,8 @@ namespace api = ::ferry::agent::v1;
 absl::StatusOr<api::AgentStatus> FetchStatus(const std::filesystem::path& socket);
 absl::StatusOr<api::ServiceList> FetchServices(const std::filesystem::path& socket,
                                                const api::ListServicesRequest& request);
+absl::StatusOr<api::PoolList> FetchPools(const std::filesystem::path& socket);
+absl::StatusOr<api::AllocationList> FetchAllocations(const std::filesystem::path& socket);
 
 }  // namespace ferry::ctl
 

@@ -48,7 +48,57 @@ void AddErrors(const api::AgentErrors& errors, std::string& out) {
   absl::StrAppend(&out, table.Render());
 }
 
+std::string Usage(const api::FamilyUsage& usage) {
+  return usage.total() == "0" ? "-" : absl::StrCat(usage.used(), "/", usage.total());
+}
+
+// "Ready, Conflict: pool lan overlaps ..." (conditions that hold, and a
+// Ready that does not).
+std::string ConditionsText(const google::protobuf::RepeatedPtrField<api::Condition>& conditions) {
+  std::vector<std::string> shown;
+  for (const api::Condition& condition : conditions) {
+    const bool ready = condition.type() == "Ready";
+    if (ready && condition.status() == "True") {
+      shown.push_back("Ready");
+    } else if (ready || condition.status() == "True") {
+      shown.push_back(absl::StrCat(ready ? "not Ready" : condition.type(), " (",
+                                   condition.reason(), "): ", condition.message()));
+    }
+  }
+  return absl::StrJoin(shown, "; ");
+}
+
 }  // namespace
+
+std::string PoolTable(const api::PoolList& pools) {
+  Table table({"POOL", "BLOCKS", "IPV4 USED/TOTAL", "IPV6 USED/TOTAL", "CONDITIONS"});
+  for (const api::Pool& pool : pools.pools()) {
+    table.AddRow({pool.disabled() ? absl::StrCat(pool.name(), " (disabled)") : pool.name(),
+                  absl::StrJoin(pool.blocks(), ","), Usage(pool.ipv4()), Usage(pool.ipv6()),
+                  ConditionsText(pool.conditions())});
+  }
+  return table.Render();
+}
+
+std::string AllocationTable(const api::AllocationList& allocations, int64_t now_unix_ns) {
+  Table table({"SERVICE", "ADDRESS", "POOL", "SINCE", "CONDITION"});
+  for (const api::Allocation& allocation : allocations.allocations()) {
+    const api::Condition& condition = allocation.condition();
+    const std::string service = absl::StrCat(allocation.namespace_(), "/", allocation.name());
+    const std::string state = condition.status() == "True"
+                                  ? condition.reason()
+                                  : absl::StrCat(condition.reason(), ": ", condition.message());
+    if (allocation.grants().empty()) table.AddRow({service, "-", "-", "-", state});
+    bool first = true;
+    for (const api::Grant& grant : allocation.grants()) {
+      table.AddRow({first ? service : "", grant.address(), grant.pool(),
+                    FormatDuration(Since(now_unix_ns, grant.since_unix_ns())),
+                    first ? state : ""});
+      first = false;
+    }
+  }
+  return table.Render();
+}
 
 std::string FormatBytes(uint64_t bytes) {
   if (bytes < 1024) return absl::StrCat(bytes, " B");

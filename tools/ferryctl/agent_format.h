@@ -18,6 +18,10 @@ std::string ServiceTable(const api::ServiceList& services);
 // One table per (Service, port, family): slots and share per backend.
 std::string MaglevText(const api::ServiceList& services);
 
+std::string PoolTable(const api::PoolList& pools);
+// now_unix_ns: for "since 3m07s".
+std::string AllocationTable(const api::AllocationList& allocations, int64_t now_unix_ns);
+
 // "1.5 KiB", "32.0 MiB".
 std::string FormatBytes(uint64_t bytes);
 

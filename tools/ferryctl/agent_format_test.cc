@@ -77,6 +77,57 @@ TEST(AgentFormatTest, StatusNamesErrorsAndAddsUpMapMemory) {
   EXPECT_THAT(text, HasSubstr("Last sync:    not yet"));
 }
 
+TEST(AgentFormatTest, PoolsShowUsagePerFamilyAndWhatIsWrong) {
+  api::PoolList pools;
+  api::Pool* bgp = pools.add_pools();
+  bgp->set_name("bgp");
+  bgp->add_blocks("198.19.0.0/16");
+  bgp->add_blocks("2001:db8:19::/48");
+  bgp->mutable_ipv4()->set_total("65534");
+  bgp->mutable_ipv4()->set_used("2");
+  bgp->mutable_ipv6()->set_total("1208925819614629174706176");
+  bgp->mutable_ipv6()->set_used("1");
+  api::Condition* ready = bgp->add_conditions();
+  ready->set_type("Ready");
+  ready->set_status("True");
+  api::Condition* conflict = bgp->add_conditions();
+  conflict->set_type("Conflict");
+  conflict->set_status("True");
+  conflict->set_reason("Overlap");
+  conflict->set_message("198.19.0.0/24 belongs to pool old");
+  EXPECT_EQ(PoolTable(pools),
+            "POOL  BLOCKS                          IPV4 USED/TOTAL  IPV6 USED/TOTAL              "
+            "CONDITIONS\n"
+            "bgp   198.19.0.0/16,2001:db8:19::/48  2/65534          1/1208925819614629174706176  "
+            "Ready; Conflict (Overlap): 198.19.0.0/24 belongs to pool old\n");
+}
+
+TEST(AgentFormatTest, AllocationsOneLinePerAddressAndWhyOneWaits) {
+  api::AllocationList list;
+  api::Allocation* web = list.add_allocations();
+  web->set_namespace_("default");
+  web->set_name("web");
+  for (const char* address : {"198.19.0.10", "2001:db8:19::10"}) {
+    api::Grant* grant = web->add_grants();
+    grant->set_address(address);
+    grant->set_pool("bgp");
+    grant->set_since_unix_ns(1'000'000'000);
+  }
+  web->mutable_condition()->set_status("True");
+  web->mutable_condition()->set_reason("Allocated");
+  api::Allocation* full = list.add_allocations();
+  full->set_namespace_("default");
+  full->set_name("late");
+  full->mutable_condition()->set_status("False");
+  full->mutable_condition()->set_reason("PoolExhausted");
+  full->mutable_condition()->set_message("no free IPv4 address in pool l2");
+  EXPECT_EQ(AllocationTable(list, 61'000'000'000),
+            "SERVICE       ADDRESS          POOL  SINCE  CONDITION\n"
+            "default/web   198.19.0.10      bgp   1m00s  Allocated\n"
+            "              2001:db8:19::10  bgp   1m00s\n"
+            "default/late  -                -     -      PoolExhausted: no free IPv4 address in pool l2\n");
+}
+
 TEST(AgentFormatTest, BytesInBinaryUnits) {
   EXPECT_EQ(FormatBytes(352), "352 B");
   EXPECT_EQ(FormatBytes(1536), "1.5 KiB");

@@ -22,6 +22,8 @@ constexpr Subcommand kSubcommands[] = {
     {"status", Command::kStatus},
     {"service list", Command::kServiceList},
     {"maglev", Command::kMaglev},
+    {"ipam pools", Command::kIpamPools},
+    {"ipam allocations", Command::kIpamAllocations},
 };
 
 // maglev takes NAMESPACE/NAME after its word.
@@ -75,7 +77,8 @@ absl::Status SetOutput(const std::string& value, Invocation& invocation) {
 
 bool NeedsAgent(Command command) {
   return command == Command::kStatus || command == Command::kServiceList ||
-         command == Command::kMaglev;
+         command == Command::kMaglev || command == Command::kIpamPools ||
+         command == Command::kIpamAllocations;
 }
 
 std::string Usage() {
@@ -87,6 +90,8 @@ std::string Usage() {
          "  service list          LoadBalancer Services: VIPs, backends, Maglev shares\n"
          "  maglev NAMESPACE/NAME the Service's Maglev tables as the datapath holds them:\n"
          "                        slots and share per backend\n"
+         "  ipam pools            LoadBalancerIPPools: blocks, used/free per family, conditions\n"
+         "  ipam allocations      each Service's addresses, their pool, since when, condition\n"
          "commands that read the pinned maps directly (work with ferryd stopped):\n"
          "  bpf lb list           frontends, their Maglev backends and service counters\n"
          "  bpf ct list           load-balanced flows: client, VIP, backend, age\n"

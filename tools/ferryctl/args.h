@@ -11,7 +11,17 @@
 
 namespace ferry::ctl {
 
-enum class Command { kHelp, kLbList, kCtList, kDrops, kStatus, kServiceList, kMaglev };
+enum class Command {
+  kHelp,
+  kLbList,
+  kCtList,
+  kDrops,
+  kStatus,
+  kServiceList,
+  kMaglev,
+  kIpamPools,
+  kIpamAllocations,
+};
 
 // Whether a command asks the agent (over its API socket) or only reads the
 // pinned maps (and so works with the agent down).

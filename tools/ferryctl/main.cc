@@ -65,6 +65,15 @@ int RunAgentCommand(const Invocation& invocation) {
     std::cerr << "ferryctl: " << socket.status().message() << "\n";
     return absl::IsInvalidArgument(socket.status()) ? kExitUsage : kExitFailure;
   }
+  if (invocation.command == Command::kIpamPools) {
+    return PrintMessage(FetchPools(*socket), invocation.output, PoolTable);
+  }
+  if (invocation.command == Command::kIpamAllocations) {
+    return PrintMessage(FetchAllocations(*socket), invocation.output,
+                        [](const agent::v1::AllocationList& list) {
+                          return AllocationTable(list, absl::GetCurrentTimeNanos());
+                        });
+  }
   if (invocation.command == Command::kStatus) {
     const absl::StatusOr<agent::v1::AgentStatus> status = FetchStatus(*socket);
     return PrintMessage(status, invocation.output, [](const agent::v1::AgentStatus& s) {
@@ -140,6 +149,8 @@ int Run(const std::vector<std::string>& args) {
     case Command::kStatus:
     case Command::kServiceList:
     case Command::kMaglev:
+    case Command::kIpamPools:
+    case Command::kIpamAllocations:
       break;
   }
   return 0;
