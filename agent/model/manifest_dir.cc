@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <tuple>
@@ -48,6 +49,27 @@ struct Place {
   int line = 0;
 };
 
+// For each object of `state` that is invalid now but had a valid version
+// (in `last_valid`), carries that version and says so in the error.
+void CarryLastValid(const std::map<ObjectRef, DecodedObject>& last_valid, FileState& state) {
+  std::set<ObjectRef> valid_now;
+  for (const DecodedObject& object : state.decoded.objects) valid_now.insert(RefOf(object.object));
+  for (DecodeProblem& problem : state.decoded.problems) {
+    const ObjectRef& ref = problem.error.object;
+    auto last = last_valid.find(ref);
+    if (problem.error.severity != Severity::kError || last == last_valid.end() ||
+        valid_now.contains(ref)) {
+      continue;
+    }
+    if (std::none_of(state.carried.begin(), state.carried.end(), [&](const DecodedObject& c) {
+          return RefOf(c.object) == ref;
+        })) {
+      state.carried.push_back(last->second);
+    }
+    absl::StrAppend(&problem.error.reason, "; its last valid version stays in use");
+  }
+}
+
 }  // namespace
 
 std::string FileError::ToString() const { return absl::StrCat(file, ": ", reason); }
@@ -58,6 +80,12 @@ std::string ObjectError::ToString() const {
 
 LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>>& files,
                          ManifestState previous) {
+  std::map<ObjectRef, DecodedObject> last_valid;
+  for (const auto& [path, file] : previous) {
+    for (const auto* objects : {&file.decoded.objects, &file.carried}) {
+      for (const DecodedObject& object : *objects) last_valid.emplace(RefOf(object.object), object);
+    }
+  }
   LoadResult result;
   for (const auto& [path, content] : files) {
     auto last = previous.find(path);
@@ -70,7 +98,9 @@ LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>
     if (problem.ok()) {
       absl::StatusOr<DecodedManifest> decoded = DecodeManifest(*content);
       if (decoded.ok()) {
-        result.state.emplace(path, FileState{.content = *content, .decoded = *std::move(decoded)});
+        FileState state{.content = *content, .decoded = *std::move(decoded), .carried = {}};
+        CarryLastValid(last_valid, state);
+        result.state.emplace(path, std::move(state));
         continue;
       }
       problem = decoded.status();
@@ -101,6 +131,14 @@ LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>
                .field = "metadata.name",
                .reason = absl::StrCat("also defined at ", first->second.file, ":",
                                       first->second.line, ", which is used; this one is not")}});
+    }
+  }
+  // After every valid definition: a valid one anywhere beats an old one.
+  for (const auto& [path, file] : result.state) {
+    for (const DecodedObject& carried : file.carried) {
+      if (defined_at.try_emplace(RefOf(carried.object), Place{path, carried.line}).second) {
+        result.model.Add(carried.object).IgnoreError();
+      }
     }
   }
   std::stable_sort(result.object_errors.begin(), result.object_errors.end(),

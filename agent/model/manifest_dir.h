@@ -9,9 +9,11 @@
 //  - A file that is not valid YAML, or cannot be read, keeps the objects of
 //    its last good version (none if it never had one) and reports the error;
 //    other files are unaffected. The next load that finds it fixed uses it.
-//  - A file that parses is taken as it is now: its invalid objects are left
-//    out even if an earlier version of them was valid (an invalid object is
-//    reported, never silently replaced by an old one).
+//  - A file that parses is taken as it is now, except that an object that
+//    turns invalid keeps its last valid version in use, and its error says
+//    so: bad input changes nothing that was working (a pool edited wrong
+//    must not take its Services' addresses away). An object that was never
+//    valid is left out.
 //  - The same object (kind, namespace, name) in two places: the first in
 //    path order, then line order, is used; every other is reported with both
 //    places.
@@ -35,6 +37,8 @@ namespace ferry::model {
 struct FileState {
   std::string content;  // the text parsed, to skip files that did not change
   DecodedManifest decoded;
+  // The last valid versions of this file's objects that are invalid now.
+  std::vector<DecodedObject> carried;
 };
 
 // Per file path, its last good parse. Pass the state of one load to the next.

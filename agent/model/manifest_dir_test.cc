@@ -131,6 +131,28 @@ TEST(ManifestDirTest, InvalidObjectsAreReportedWithTheirPlaceEvenWhileTheFileIsB
   EXPECT_EQ(broken.model, first.model);
 }
 
+TEST(ManifestDirTest, AnObjectThatTurnsInvalidKeepsItsLastValidVersion) {
+  const LoadResult valid = LoadManifests({{"m/web.yaml", ServiceYaml("web", 80)}}, {});
+  ASSERT_EQ(WebIn(valid).ports[0].port, 80);
+
+  const LoadResult invalid = LoadManifests({{"m/web.yaml", ServiceYaml("web", 70000)}}, valid.state);
+  EXPECT_THAT(Printed(invalid.object_errors),
+              ElementsAre("m/web.yaml:1: Service default/web: spec.ports[0].port: 70000 is not a "
+                          "port (1-65535); its last valid version stays in use"));
+  EXPECT_EQ(WebIn(invalid).ports[0].port, 80);
+  // Still invalid on the next load (another edit): still the old version.
+  const LoadResult again =
+      LoadManifests({{"m/web.yaml", "# edited\n" + ServiceYaml("web", 70001)}}, invalid.state);
+  EXPECT_EQ(WebIn(again).ports[0].port, 80);
+  // Fixed: the new version.
+  const LoadResult fixed = LoadManifests({{"m/web.yaml", ServiceYaml("web", 81)}}, again.state);
+  EXPECT_THAT(fixed.object_errors, IsEmpty());
+  EXPECT_EQ(WebIn(fixed).ports[0].port, 81);
+  // Removed from the manifests: gone, old version and all.
+  const LoadResult removed = LoadManifests({{"m/web.yaml", NodeYaml("node1")}}, fixed.state);
+  EXPECT_EQ(removed.model.FindService("default", "web"), nullptr);
+}
+
 TEST(ManifestDirTest, AnObjectDefinedTwiceIsTakenFromTheFirstFileByPath) {
   const LoadResult result =
       LoadManifests({{"m/b.yaml", ServiceYaml("web", 8080)},
