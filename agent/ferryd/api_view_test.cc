@@ -117,22 +117,5 @@ TEST_F(ApiViewTest, AServiceNotProgrammedYetSaysSo) {
   EXPECT_EQ(list.services(0).backends(0).slots(), 0u);
 }
 
-TEST(ApiErrorsTest, ErrorsKeepTheirObjectFieldAndSeverity) {
-  AgentErrors errors;
-  errors.object_errors.push_back(
-      {.file = "bad.yaml",
-       .line = 4,
-       .error = {.object = {.kind = "Service", .namespace_ = "default", .name = "bad"},
-                 .field = "spec.ports[0].port",
-                 .reason = "70000 is not a port (1-65535)",
-                 .severity = model::Severity::kError}});
-  const api::AgentErrors out = ErrorsOf("node1", errors);
-  EXPECT_EQ(out.node(), "node1");
-  ASSERT_EQ(out.object_errors_size(), 1);
-  EXPECT_EQ(out.object_errors(0).name(), "bad");
-  EXPECT_EQ(out.object_errors(0).field(), "spec.ports[0].port");
-  EXPECT_EQ(out.object_errors(0).severity(), "error");
-}
-
 }  // namespace
 }  // namespace ferry::ferryd
