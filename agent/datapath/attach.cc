@@ -20,6 +20,7 @@ namespace {
 constexpr uint32_t kTcHandle = 0xfe77;
 constexpr uint32_t kTcPriority = 1;
 
+// In Program's order.
 constexpr absl::string_view kFerryProgramNames[] = {"ferry_xdp_lb", "ferry_tc_uplink",
                                                    "ferry_tc_pod"};
 
@@ -103,6 +104,10 @@ absl::StatusOr<AttachedProgram> AttachedTcIngress(int ifindex) {
 }
 
 }  // namespace
+
+absl::string_view ProgramName(Program program) {
+  return kFerryProgramNames[static_cast<int>(program)];
+}
 
 absl::Status Datapath::AttachXdp(int ifindex, XdpMode mode) {
   absl::StatusOr<AttachedProgram> current = AttachedXdp(ifindex, mode);

@@ -50,6 +50,8 @@ absl::StatusOr<std::filesystem::path> DefaultPinDir(absl::string_view node_name)
 absl::Status RemovePinDir(const std::filesystem::path& pin_dir);
 
 enum class Program { kXdpLb, kTcUplink, kTcPod };
+// The program's name in the object ("ferry_xdp_lb", ...), as bpftool shows it.
+absl::string_view ProgramName(Program program);
 enum class XdpMode { kNative, kGeneric };
 
 class Datapath {

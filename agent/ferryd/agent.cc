@@ -9,8 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -105,9 +103,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   absl::MutexLock lock(&agent->mu_);
   const std::filesystem::path status_file = agent->options_.state_dir / "status.json";
   if (std::filesystem::exists(status_file)) {
-    std::ifstream file(status_file);
-    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (absl::StatusOr<SavedStatus> saved = ParseSavedStatus(text); saved.ok()) {
+    absl::StatusOr<std::string> text = model::ReadFile(status_file);
+    absl::StatusOr<SavedStatus> saved =
+        text.ok() ? ParseSavedStatus(*text) : absl::StatusOr<SavedStatus>(text.status());
+    if (saved.ok()) {
       agent->saved_status_ = *std::move(saved);
     } else {
       Log(absl::StrCat(status_file.string(), ": ", saved.status().message(),
@@ -129,9 +128,8 @@ Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Data
       reconciler_(store_) {}
 
 void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex) {
-  static constexpr const char* kNames[] = {"ferry_xdp_lb", "ferry_tc_uplink", "ferry_tc_pod"};
   agent::v1::AttachedProgram& attached = attached_.emplace_back();
-  attached.set_program(kNames[static_cast<int>(program)]);
+  attached.set_program(std::string(datapath::ProgramName(program)));
   attached.set_hook(std::string(hook));
   char name[IF_NAMESIZE] = {};
   attached.set_interface(if_indextoname(ifindex, name) != nullptr ? name : "?");
@@ -143,10 +141,9 @@ void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, 
 
 void Agent::Reload() {
   absl::MutexLock lock(&mu_);
-  // A copy, not a move: if the directory cannot be read, the files' last good
-  // versions must survive for the next load.
+  // The state is moved from only if the directory could be listed.
   absl::StatusOr<model::LoadResult> loaded =
-      model::LoadManifestDir(options_.manifests, loaded_.state);
+      model::LoadManifestDir(options_.manifests, std::move(loaded_.state));
   if (!loaded.ok()) {
     Log(absl::StrCat("manifests: ", loaded.status().message(), "; keeping the last model"));
   } else {

@@ -2,8 +2,6 @@
 
 #include <netinet/in.h>
 
-#include <sstream>
-
 #include "absl/container/flat_hash_map.h"
 #include "agent/datapath/addr.h"
 #include "agent/ferryd/controller.h"
@@ -39,14 +37,9 @@ void SetCondition(const ipam::Condition& condition, api::Condition& out) {
 }
 
 void SetUsage(const ipam::FamilyUsage& usage, api::FamilyUsage& out) {
-  auto text = [](absl::uint128 value) {
-    std::ostringstream decimal;
-    decimal << value;
-    return decimal.str();
-  };
-  out.set_total(text(usage.total));
-  out.set_used(text(usage.used));
-  out.set_free(text(usage.free));
+  out.set_total(Decimal(usage.total));
+  out.set_used(Decimal(usage.used));
+  out.set_free(Decimal(usage.free));
 }
 
 }  // namespace
@@ -99,15 +92,17 @@ api::ServiceList ListServices(const model::Model& model, const IpamController& i
         (ref.namespace_ != request.namespace_() || ref.name != request.name())) {
       continue;
     }
-    const std::vector<model::IpAddress> vips = ipam.VipsOf(ref);
-    const std::vector<std::string> pools = ipam.PoolsOf(ref);
+    const ipam::Allocation* allocation =
+        ipam.allocator().AllocationOf({.namespace_ = ref.namespace_, .name = ref.name});
+    const std::vector<ipam::Grant> grants =
+        allocation != nullptr ? allocation->grants : std::vector<ipam::Grant>{};
     for (const model::ServicePort& port : service.ports) {
       for (model::IpFamily family : {model::IpFamily::kIPv4, model::IpFamily::kIPv6}) {
         api::LbService out;
-        for (size_t i = 0; i < vips.size(); ++i) {
-          if (vips[i].family != family) continue;
-          out.add_vips(vips[i].ToString());
-          out.add_pools(pools[i]);
+        for (const ipam::Grant& grant : grants) {
+          if (grant.address.family != family) continue;
+          out.add_vips(grant.address.ToString());
+          out.add_pools(grant.pool);
         }
         if (out.vips().empty()) continue;
         out.set_namespace_(ref.namespace_);

@@ -10,12 +10,6 @@
 namespace ferry::ferryd {
 namespace {
 
-std::string Text(absl::uint128 value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
 std::string Rfc3339(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_sec, time, absl::UTCTimeZone());
 }
@@ -30,7 +24,9 @@ nlohmann::json ConditionJson(const ipam::Condition& condition) {
 
 nlohmann::json UsageJson(const ipam::FamilyUsage& usage) {
   // Strings: a /48 holds 2^80 addresses, more than a JSON number carries.
-  return {{"total", Text(usage.total)}, {"used", Text(usage.used)}, {"free", Text(usage.free)}};
+  return {{"total", Decimal(usage.total)},
+          {"used", Decimal(usage.used)},
+          {"free", Decimal(usage.free)}};
 }
 
 std::string ConditionLine(const ipam::Condition& condition) {
@@ -44,6 +40,12 @@ bool Troubled(const ipam::Condition& condition) {
 }
 
 }  // namespace
+
+std::string Decimal(absl::uint128 value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
 
 absl::StatusOr<SavedStatus> ParseSavedStatus(absl::string_view json) {
   const nlohmann::json document = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
@@ -145,15 +147,6 @@ std::vector<model::IpAddress> IpamController::VipsOf(const model::ObjectRef& ser
   if (allocation == nullptr) return vips;
   for (const ipam::Grant& grant : allocation->grants) vips.push_back(grant.address);
   return vips;
-}
-
-std::vector<std::string> IpamController::PoolsOf(const model::ObjectRef& service) const {
-  std::vector<std::string> pools;
-  const ipam::Allocation* allocation =
-      allocator_.AllocationOf({.namespace_ = service.namespace_, .name = service.name});
-  if (allocation == nullptr) return pools;
-  for (const ipam::Grant& grant : allocation->grants) pools.push_back(grant.pool);
-  return pools;
 }
 
 nlohmann::json IpamController::StatusDocument() const {

@@ -24,6 +24,10 @@
 
 namespace ferry::ferryd {
 
+// "1208925819614629174706176": pool sizes are 128-bit (a /48 holds 2^80
+// addresses), more than JSON numbers and int64 carry.
+std::string Decimal(absl::uint128 value);
+
 // Service -> the addresses its status held, as status.json says.
 using SavedStatus = std::map<ipam::ServiceRef, std::vector<model::IpAddress>>;
 
@@ -44,8 +48,6 @@ class IpamController {
   // The addresses granted to the Service (none when it waits or is not
   // Ferry's), in its family order.
   std::vector<model::IpAddress> VipsOf(const model::ObjectRef& service) const;
-  // The pools that granted them, in the same order.
-  std::vector<std::string> PoolsOf(const model::ObjectRef& service) const;
 
   const ipam::Allocator& allocator() const { return allocator_; }
   // The valid pools, as last fed, by name.

@@ -25,16 +25,6 @@ bool IsManifestFile(const std::filesystem::directory_entry& entry) {
          (extension == ".yaml" || extension == ".yml");
 }
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  if (in) content << in.rdbuf();
-  if (!in || in.bad()) {
-    return absl::UnavailableError(absl::StrCat("cannot read: ", std::strerror(errno)));
-  }
-  return std::move(content).str();
-}
-
 // Why the file's current content is not used, and what is used instead.
 std::string KeptReason(absl::string_view problem, const FileState* kept) {
   if (kept == nullptr) {
@@ -148,8 +138,18 @@ LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>
   return result;
 }
 
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  if (in) content << in.rdbuf();
+  if (!in || in.bad()) {
+    return absl::UnavailableError(absl::StrCat("cannot read: ", std::strerror(errno)));
+  }
+  return std::move(content).str();
+}
+
 absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& directory,
-                                           ManifestState previous) {
+                                           ManifestState&& previous) {
   std::error_code error;
   std::filesystem::directory_iterator entries(directory, error);
   if (error) {

@@ -78,9 +78,15 @@ LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>
                          ManifestState previous);
 
 // Reads `directory` and calls LoadManifests. An error only when the
-// directory itself cannot be listed; the caller keeps its last result then.
+// directory itself cannot be listed; `previous` is then left as it was (it is
+// moved from only on success), so the caller keeps its last result without
+// copying the state of every file on each load.
 absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& directory,
-                                           ManifestState previous);
+                                           ManifestState&& previous);
+
+// The whole content of a file; Unavailable, with the system's reason, if it
+// cannot be read.
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 
 inline std::ostream& operator<<(std::ostream& out, const FileError& error) {
   return out << error.ToString();

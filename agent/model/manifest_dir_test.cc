@@ -235,6 +235,11 @@ TEST(ManifestDirTest, AMissingDirectoryIsAnError) {
   EXPECT_EQ(
       result.status().message(),
       "cannot list the manifest directory /nonexistent/ferry-manifests: No such file or directory");
+
+  // The caller's state is left as it was, to be used on the next load.
+  ManifestState state = LoadManifests({{"m/web.yaml", ServiceYaml("web", 80)}}, {}).state;
+  ASSERT_FALSE(LoadManifestDir("/nonexistent/ferry-manifests", std::move(state)).ok());
+  EXPECT_THAT(state, SizeIs(1));
 }
 
 TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
