@@ -59,6 +59,8 @@ struct GracefulRestartConfig {
   // This speaker is restarting with its forwarding state kept: the first
   // session it establishes sets the R bit and the F bit of each family.
   bool restarting = false;
+
+  bool operator==(const GracefulRestartConfig&) const = default;
 };
 
 struct SessionConfig {
@@ -79,6 +81,8 @@ struct SessionConfig {
   // How long a restarted peer's stale routes wait for its End-of-RIB once
   // the session is back (RFC 4724 §4.2 leaves the bound to us).
   absl::Duration stale_routes_time = absl::Seconds(360);
+
+  bool operator==(const SessionConfig&) const = default;
 };
 
 // Names the field and the reason when the config cannot be used.
