@@ -113,8 +113,15 @@ class FieldReader {
   }
 
   std::optional<IpAddress> Address(const YAML::Node& node, const std::string& field) {
+    return Parsed(node, field, &IpAddress::Parse);
+  }
+
+  // The string at `node` as `parse` reads it; its error is reported.
+  template <typename T>
+  std::optional<T> Parsed(const YAML::Node& node, const std::string& field,
+                          absl::StatusOr<T> (*parse)(absl::string_view)) {
     const std::optional<std::string> text = String(node, field);
-    return text ? ParsedOrReported(IpAddress::Parse(*text), field) : std::nullopt;
+    return text ? ParsedOrReported(parse(*text), field) : std::nullopt;
   }
 
   template <typename T>
@@ -427,11 +434,7 @@ std::optional<Node> DecodeNode(const YAML::Node& doc, FieldReader& read) {
       });
   const YAML::Node spec = Child(doc, "spec");
   auto add_prefix = [&](const YAML::Node& item, const std::string& field) {
-    if (std::optional<std::string> text = read.String(item, field)) {
-      if (auto prefix = read.ParsedOrReported(IpPrefix::Parse(*text), field)) {
-        node.pod_cidrs.push_back(*prefix);
-      }
-    }
+    if (auto prefix = read.Parsed(item, field, &IpPrefix::Parse)) node.pod_cidrs.push_back(*prefix);
   };
   if (!Absent(Child(spec, "podCIDRs"))) {
     read.List(Child(spec, "podCIDRs"), "spec.podCIDRs", add_prefix);
@@ -486,6 +489,127 @@ std::optional<L2AnnouncementPolicy> DecodeL2Policy(const YAML::Node& doc, FieldR
   policy.spec.external_ips =
       read.Bool(Child(spec, "externalIPs"), "spec.externalIPs").value_or(false);
   return policy;
+}
+
+std::optional<uint32_t> Uint32(const YAML::Node& node, const std::string& field,
+                               FieldReader& read) {
+  const std::optional<int64_t> value = read.Integer(node, field);
+  if (!value) return std::nullopt;
+  if (*value >= 0 && *value <= UINT32_MAX) return static_cast<uint32_t>(*value);
+  read.Report(field, absl::StrCat(*value, " is out of range (0-4294967295)"));
+  return std::nullopt;
+}
+
+// An int whose range validation checks.
+std::optional<int> SmallInteger(const YAML::Node& node, const std::string& field,
+                                FieldReader& read) {
+  const std::optional<int64_t> value = read.Integer(node, field);
+  if (!value) return std::nullopt;
+  if (*value >= INT32_MIN && *value <= INT32_MAX) return static_cast<int>(*value);
+  read.Report(field, absl::StrCat(*value, " is out of range"));
+  return std::nullopt;
+}
+
+std::optional<absl::Duration> Duration(const YAML::Node& node, const std::string& field,
+                                       FieldReader& read) {
+  return read.Parsed(node, field, &ParseBgpDuration);
+}
+
+// The parsed items of a list of strings, each checked by `parse`.
+template <typename T>
+std::vector<T> ParsedList(const YAML::Node& node, const std::string& field, FieldReader& read,
+                          absl::StatusOr<T> (*parse)(absl::string_view)) {
+  std::vector<T> items;
+  read.List(node, field, [&](const YAML::Node& item, const std::string& at) {
+    if (std::optional<T> parsed = read.Parsed(item, at, parse)) items.push_back(*parsed);
+  });
+  return items;
+}
+
+std::optional<BgpPeer> DecodeBgpPeer(const YAML::Node& doc, FieldReader& read) {
+  BgpPeer peer;
+  peer.metadata = DecodeMetadata(Child(doc, "metadata"), false, read);
+  const std::optional<YAML::Node> found_spec = RequiredSpec(doc, read);
+  if (!found_spec) return std::nullopt;
+  const YAML::Node& spec = *found_spec;
+  BgpPeerSpec& out = peer.spec;
+  if (Absent(Child(spec, "peerAddress"))) read.Report("spec.peerAddress", "required");
+  if (auto address = read.Address(Child(spec, "peerAddress"), "spec.peerAddress")) {
+    out.peer_address = *address;
+  }
+  // Zero is reported by validation, with absence.
+  out.peer_asn = Uint32(Child(spec, "peerASN"), "spec.peerASN", read).value_or(0);
+  out.local_asn = Uint32(Child(spec, "localASN"), "spec.localASN", read).value_or(0);
+  out.router_id = read.Address(Child(spec, "routerID"), "spec.routerID");
+  out.source_address = read.Address(Child(spec, "sourceAddress"), "spec.sourceAddress");
+  out.port = read.Port(Child(spec, "port"), "spec.port").value_or(out.port);
+  out.hold_time = Duration(Child(spec, "holdTime"), "spec.holdTime", read).value_or(out.hold_time);
+  out.keepalive_time = Duration(Child(spec, "keepaliveTime"), "spec.keepaliveTime", read);
+  out.connect_retry_time = Duration(Child(spec, "connectRetryTime"), "spec.connectRetryTime", read)
+                               .value_or(out.connect_retry_time);
+  if (const YAML::Node ref = Child(spec, "passwordSecretRef");
+      !Absent(ref) && read.Map(ref, "spec.passwordSecretRef")) {
+    out.password_secret_ref = SecretKeyRef{
+        .name = read.String(Child(ref, "name"), "spec.passwordSecretRef.name").value_or(""),
+        .key = read.String(Child(ref, "key"), "spec.passwordSecretRef.key").value_or("")};
+  }
+  out.node_selector = DecodeSelector(Child(spec, "nodeSelector"), "spec.nodeSelector", read);
+  if (!Absent(Child(spec, "families"))) {
+    out.families.clear();
+    read.List(Child(spec, "families"), "spec.families",
+              [&](const YAML::Node& item, const std::string& field) {
+                if (auto family = read.OneOf<bgp::AfiSafi>(item, field, "an address family",
+                                                           {{"ipv4-unicast", bgp::kIpv4Unicast},
+                                                            {"ipv6-unicast", bgp::kIpv6Unicast}})) {
+                  out.families.push_back(*family);
+                }
+              });
+  }
+  if (const YAML::Node restart = Child(spec, "gracefulRestart");
+      !Absent(restart) && read.Map(restart, "spec.gracefulRestart")) {
+    out.graceful_restart.enabled =
+        read.Bool(Child(restart, "enabled"), "spec.gracefulRestart.enabled").value_or(true);
+    out.graceful_restart.restart_time =
+        Duration(Child(restart, "restartTime"), "spec.gracefulRestart.restartTime", read)
+            .value_or(out.graceful_restart.restart_time);
+  }
+  out.ebgp_multihop = SmallInteger(Child(spec, "ebgpMultihop"), "spec.ebgpMultihop", read);
+  out.passive = read.Bool(Child(spec, "passive"), "spec.passive").value_or(false);
+  return peer;
+}
+
+std::optional<BgpAdvertisement> DecodeBgpAdvertisement(const YAML::Node& doc, FieldReader& read) {
+  BgpAdvertisement advertisement;
+  advertisement.metadata = DecodeMetadata(Child(doc, "metadata"), false, read);
+  const std::optional<YAML::Node> found_spec = RequiredSpec(doc, read);
+  if (!found_spec) return std::nullopt;
+  const YAML::Node& spec = *found_spec;
+  BgpAdvertisementSpec& out = advertisement.spec;
+  read.List(Child(spec, "advertise"), "spec.advertise",
+            [&](const YAML::Node& item, const std::string& field) {
+              if (auto what = read.OneOf<BgpAdvertised>(
+                      item, field, "something to advertise",
+                      {{"LoadBalancerIPs", BgpAdvertised::kLoadBalancerIPs},
+                       {"PodCIDR", BgpAdvertised::kPodCIDR}})) {
+                out.advertise.push_back(*what);
+              }
+            });
+  out.service_selector =
+      DecodeSelector(Child(spec, "serviceSelector"), "spec.serviceSelector", read);
+  out.peers = StringList(Child(spec, "peers"), "spec.peers", read);
+  out.communities =
+      ParsedList<uint32_t>(Child(spec, "communities"), "spec.communities", read, &ParseCommunity);
+  out.large_communities = ParsedList<bgp::LargeCommunity>(
+      Child(spec, "largeCommunities"), "spec.largeCommunities", read, &ParseLargeCommunity);
+  out.local_preference = Uint32(Child(spec, "localPreference"), "spec.localPreference", read);
+  out.med = Uint32(Child(spec, "med"), "spec.med", read);
+  out.aggregation_length =
+      SmallInteger(Child(spec, "aggregationLength"), "spec.aggregationLength", read)
+          .value_or(out.aggregation_length);
+  out.aggregation_length_v6 =
+      SmallInteger(Child(spec, "aggregationLengthV6"), "spec.aggregationLengthV6", read)
+          .value_or(out.aggregation_length_v6);
+  return advertisement;
 }
 
 // The first key that a map of `node` (at `field`) has twice. yaml-cpp keeps
@@ -603,7 +727,9 @@ class ManifestDecoder {
                                        {kEndpointSliceKind, "discovery.k8s.io/v1", true},
                                        {kNodeKind, "v1", false},
                                        {kLoadBalancerIPPoolKind, kFerryApiVersion, false},
-                                       {kL2AnnouncementPolicyKind, kFerryApiVersion, false}};
+                                       {kL2AnnouncementPolicyKind, kFerryApiVersion, false},
+                                       {kBgpPeerKind, kFerryApiVersion, false},
+                                       {kBgpAdvertisementKind, kFerryApiVersion, false}};
     const Known* known = std::find_if(std::begin(kKnown), std::end(kKnown),
                                       [&](const Known& k) { return k.kind == ref.kind; });
     if (known == std::end(kKnown)) {
@@ -632,8 +758,12 @@ class ManifestDecoder {
       object = DecodeNode(doc, fields);
     } else if (ref.kind == kLoadBalancerIPPoolKind) {
       object = DecodePool(doc, fields);
-    } else {
+    } else if (ref.kind == kL2AnnouncementPolicyKind) {
       object = DecodeL2Policy(doc, fields);
+    } else if (ref.kind == kBgpPeerKind) {
+      object = DecodeBgpPeer(doc, fields);
+    } else {
+      object = DecodeBgpAdvertisement(doc, fields);
     }
     if (fields.failed()) return std::nullopt;
     return object;

@@ -49,9 +49,12 @@ struct DecodedManifest {
 //  - Fields Ferry does not use are not checked (nodePort, targetRef, ...).
 //  - metadata.creationTimestamp must be an RFC 3339 time, as the API
 //    server writes it.
-//  - Ferry's kinds (LoadBalancerIPPool, L2AnnouncementPolicy) take the
-//    defaults their CRDs in deploy/crds give, and are checked by the
-//    libraries that use them (ipam::ValidatePool, l2announce::Validate).
+//  - Ferry's kinds (LoadBalancerIPPool, L2AnnouncementPolicy, BGPPeer,
+//    BGPAdvertisement) take the defaults their CRDs in deploy/crds give, and
+//    are checked by the code that owns their specs (ipam::ValidatePool,
+//    l2announce::Validate, bgp.h).
+//  - Durations are Go's (metav1.Duration): "90s", "1m30s"; a bare number
+//    has no unit and is an error, as it is for the API server.
 absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text);
 
 }  // namespace ferry::model

@@ -68,6 +68,18 @@ std::string ObjectError::ToString() const {
   return absl::StrCat(file, ":", line, ": ", error.ToString());
 }
 
+std::map<ObjectRef, std::vector<std::string>> ErrorsOfKind(std::span<const ObjectError> errors,
+                                                           absl::string_view kind) {
+  std::map<ObjectRef, std::vector<std::string>> by_object;
+  for (const ObjectError& error : errors) {
+    const ValidationError& problem = error.error;
+    if (problem.object.kind != kind || problem.severity != Severity::kError) continue;
+    by_object[problem.object].push_back(
+        problem.field.empty() ? problem.reason : absl::StrCat(problem.field, ": ", problem.reason));
+  }
+  return by_object;
+}
+
 LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>>& files,
                          ManifestState previous) {
   std::map<ObjectRef, DecodedObject> last_valid;

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,12 @@ struct LoadResult {
   // file then line order.
   std::vector<ObjectError> object_errors;
 };
+
+// The errors (info entries left out) of the objects of `kind`, by object,
+// each "field: reason" ("reason" alone for the whole object): what a status
+// condition says of an object that was rejected.
+std::map<ObjectRef, std::vector<std::string>> ErrorsOfKind(std::span<const ObjectError> errors,
+                                                           absl::string_view kind);
 
 // `files` maps each manifest path to its content, or to why it could not be
 // read. Files in `previous` but not in `files` are gone, with their objects.

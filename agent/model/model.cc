@@ -1,6 +1,7 @@
 #include "agent/model/model.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,20 +97,30 @@ ObjectRef L2AnnouncementPolicy::Ref() const {
   return {std::string(kL2AnnouncementPolicyKind), "", metadata.name};
 }
 
+ObjectRef BgpPeer::Ref() const { return {std::string(kBgpPeerKind), "", metadata.name}; }
+
+ObjectRef BgpAdvertisement::Ref() const {
+  return {std::string(kBgpAdvertisementKind), "", metadata.name};
+}
+
 ObjectRef RefOf(const Object& object) {
   return std::visit([](const auto& typed) { return typed.Ref(); }, object);
 }
 
 absl::Status Model::Add(Object object) {
-  if (auto* service = std::get_if<Service>(&object)) return Insert(services_, std::move(*service));
-  if (auto* node = std::get_if<Node>(&object)) return Insert(nodes_, std::move(*node));
-  if (auto* pool = std::get_if<LoadBalancerIPPool>(&object)) {
-    return Insert(pools_, std::move(*pool));
-  }
-  if (auto* policy = std::get_if<L2AnnouncementPolicy>(&object)) {
-    return Insert(l2_policies_, std::move(*policy));
-  }
-  auto& slice = std::get<EndpointSlice>(object);
+  return std::visit(
+      [this](auto& typed) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(typed)>, EndpointSlice>) {
+          return AddSlice(std::move(typed));
+        } else {
+          return Insert(ObjectsOf(typed), std::move(typed));
+        }
+      },
+      object);
+}
+
+// Slices are also indexed by their Service.
+absl::Status Model::AddSlice(EndpointSlice slice) {
   const ObjectRef slice_ref = slice.Ref();
   const ObjectRef service_ref = slice.ServiceRef();
   if (absl::Status status = Insert(slices_, std::move(slice)); !status.ok()) return status;
@@ -171,6 +182,15 @@ std::vector<PortBackends> ServiceBackends(const Model& model, const Service& ser
     }
   }
   return result;
+}
+
+bool HasReadyEndpoints(const Model& model, const Service& service, absl::string_view receiving_node,
+                       std::optional<IpFamily> family) {
+  for (const PortBackends& port : ServiceBackends(model, service, receiving_node)) {
+    if (family && port.family != *family) continue;
+    if (!port.terminating_fallback && !port.backends.empty()) return true;
+  }
+  return false;
 }
 
 }  // namespace ferry::model

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/model/address.h"
+#include "agent/model/bgp.h"
 #include "agent/model/selector.h"
 #include "ipam/pool.h"
 #include "ipam/service.h"
@@ -31,6 +32,8 @@ inline constexpr absl::string_view kEndpointSliceKind = "EndpointSlice";
 inline constexpr absl::string_view kNodeKind = "Node";
 inline constexpr absl::string_view kLoadBalancerIPPoolKind = ipam::kPoolKind;
 inline constexpr absl::string_view kL2AnnouncementPolicyKind = l2announce::kPolicyKind;
+inline constexpr absl::string_view kBgpPeerKind = "BGPPeer";
+inline constexpr absl::string_view kBgpAdvertisementKind = "BGPAdvertisement";
 // The apiVersion of Ferry's own kinds.
 inline constexpr absl::string_view kFerryApiVersion = l2announce::kPolicyApiVersion;
 
@@ -189,7 +192,28 @@ struct L2AnnouncementPolicy {
   bool operator==(const L2AnnouncementPolicy&) const = default;
 };
 
-using Object = std::variant<Service, EndpointSlice, Node, LoadBalancerIPPool, L2AnnouncementPolicy>;
+// A ferry.dev/v1alpha1 BGPPeer (cluster-scoped): one BGP session per
+// selected node.
+struct BgpPeer {
+  ObjectMeta metadata;
+  BgpPeerSpec spec;
+
+  ObjectRef Ref() const;
+  bool operator==(const BgpPeer&) const = default;
+};
+
+// A ferry.dev/v1alpha1 BGPAdvertisement (cluster-scoped): what the nodes
+// advertise to their peers, with which attributes.
+struct BgpAdvertisement {
+  ObjectMeta metadata;
+  BgpAdvertisementSpec spec;
+
+  ObjectRef Ref() const;
+  bool operator==(const BgpAdvertisement&) const = default;
+};
+
+using Object = std::variant<Service, EndpointSlice, Node, LoadBalancerIPPool, L2AnnouncementPolicy,
+                            BgpPeer, BgpAdvertisement>;
 ObjectRef RefOf(const Object& object);
 
 class Model {
@@ -203,8 +227,13 @@ class Model {
   const std::map<ObjectRef, Node>& nodes() const { return nodes_; }
   const std::map<ObjectRef, LoadBalancerIPPool>& pools() const { return pools_; }
   const std::map<ObjectRef, L2AnnouncementPolicy>& l2_policies() const { return l2_policies_; }
+  const std::map<ObjectRef, BgpPeer>& bgp_peers() const { return bgp_peers_; }
+  const std::map<ObjectRef, BgpAdvertisement>& bgp_advertisements() const {
+    return bgp_advertisements_;
+  }
   size_t size() const {
-    return services_.size() + slices_.size() + nodes_.size() + pools_.size() + l2_policies_.size();
+    return services_.size() + slices_.size() + nodes_.size() + pools_.size() + l2_policies_.size() +
+           bgp_peers_.size() + bgp_advertisements_.size();
   }
 
   const Service* FindService(absl::string_view namespace_, absl::string_view name) const;
@@ -215,15 +244,30 @@ class Model {
 
   bool operator==(const Model& other) const {
     return services_ == other.services_ && slices_ == other.slices_ && nodes_ == other.nodes_ &&
-           pools_ == other.pools_ && l2_policies_ == other.l2_policies_;
+           pools_ == other.pools_ && l2_policies_ == other.l2_policies_ &&
+           bgp_peers_ == other.bgp_peers_ && bgp_advertisements_ == other.bgp_advertisements_;
   }
 
  private:
+  std::map<ObjectRef, Service>& ObjectsOf(const Service&) { return services_; }
+  std::map<ObjectRef, Node>& ObjectsOf(const Node&) { return nodes_; }
+  std::map<ObjectRef, LoadBalancerIPPool>& ObjectsOf(const LoadBalancerIPPool&) { return pools_; }
+  std::map<ObjectRef, L2AnnouncementPolicy>& ObjectsOf(const L2AnnouncementPolicy&) {
+    return l2_policies_;
+  }
+  std::map<ObjectRef, BgpPeer>& ObjectsOf(const BgpPeer&) { return bgp_peers_; }
+  std::map<ObjectRef, BgpAdvertisement>& ObjectsOf(const BgpAdvertisement&) {
+    return bgp_advertisements_;
+  }
+  absl::Status AddSlice(EndpointSlice slice);
+
   std::map<ObjectRef, Service> services_;
   std::map<ObjectRef, EndpointSlice> slices_;
   std::map<ObjectRef, Node> nodes_;
   std::map<ObjectRef, LoadBalancerIPPool> pools_;
   std::map<ObjectRef, L2AnnouncementPolicy> l2_policies_;
+  std::map<ObjectRef, BgpPeer> bgp_peers_;
+  std::map<ObjectRef, BgpAdvertisement> bgp_advertisements_;
   std::map<ObjectRef, std::vector<ObjectRef>> slices_by_service_;
 };
 
@@ -273,6 +317,14 @@ struct PortBackends {
 // none of its endpoints qualifies (the entry then has no backends).
 std::vector<PortBackends> ServiceBackends(const Model& model, const Service& service,
                                           absl::string_view receiving_node);
+
+// Whether traffic for the Service arriving at `receiving_node` has a ready
+// endpoint to go to (ServiceBackends: with externalTrafficPolicy Local one on
+// that node, with Cluster any), on some port, of `family` when given. Only
+// serving-and-terminating endpoints do not count: they take no new
+// connections, so a node should not draw traffic for them.
+bool HasReadyEndpoints(const Model& model, const Service& service, absl::string_view receiving_node,
+                       std::optional<IpFamily> family = std::nullopt);
 
 }  // namespace ferry::model
 

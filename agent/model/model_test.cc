@@ -226,13 +226,19 @@ TEST(BackendsTest, LocalTrafficPolicyKeepsTheReceivingNodesEndpoints) {
   EXPECT_THAT(BackendsOf(model, "node3")[0].backends, IsEmpty());
 }
 
-TEST(BackendsTest, LocalPolicyFallsBackToTerminatingPerNode) {
+// externalTrafficPolicy Local, a ready pod on node1 and a terminating one
+// that still serves on node2.
+Model LocalWithDrainingOnNode2() {
   Service service = Web({kHttp});
   service.external_traffic_policy = TrafficPolicy::kLocal;
   const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
-  const Model model = With(
-      service, {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
-                      {Pod("198.18.17.10", "node1"), Pod("198.18.18.11", "node2", draining)})});
+  return With(service,
+              {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                     {Pod("198.18.17.10", "node1"), Pod("198.18.18.11", "node2", draining)})});
+}
+
+TEST(BackendsTest, LocalPolicyFallsBackToTerminatingPerNode) {
+  const Model model = LocalWithDrainingOnNode2();
   const std::vector<PortBackends> on_node2 = BackendsOf(model, "node2");
   ASSERT_EQ(on_node2.size(), 1u);
   EXPECT_TRUE(on_node2[0].terminating_fallback);
@@ -253,6 +259,23 @@ TEST(BackendsTest, OnlyTheFirstAddressOfAnEndpointIsUsed) {
   const Model model = With(
       Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}}, {two})});
   EXPECT_THAT(BackendsOf(model)[0].backends, ElementsAre(To("198.18.17.10", 8080, "node1")));
+}
+
+TEST(ReadyEndpointsTest, ReadyEndpointsOfTheFamilyWhereTheTrafficPolicySendsIt) {
+  const Model model = LocalWithDrainingOnNode2();
+  const Service& web = *model.FindService("default", "web");
+  EXPECT_TRUE(HasReadyEndpoints(model, web, "node1"));
+  EXPECT_TRUE(HasReadyEndpoints(model, web, "node1", IpFamily::kIPv4));
+  EXPECT_FALSE(HasReadyEndpoints(model, web, "node1", IpFamily::kIPv6)) << "no IPv6 slice";
+  EXPECT_FALSE(HasReadyEndpoints(model, web, "node2")) << "terminating only: no new traffic";
+  EXPECT_FALSE(HasReadyEndpoints(model, web, "node3"));
+
+  const Model cluster =
+      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+                                {Pod("198.18.18.10", "node2")})});
+  EXPECT_TRUE(HasReadyEndpoints(cluster, *cluster.FindService("default", "web"), "node3"))
+      << "Cluster: wherever the endpoint is";
+  EXPECT_FALSE(HasReadyEndpoints(With(Web({kHttp}), {}), Web({kHttp}), "node1"));
 }
 
 }  // namespace

@@ -252,12 +252,31 @@ std::vector<ValidationError> Validate(const LoadBalancerIPPool& pool) {
   return check.Take();
 }
 
-std::vector<ValidationError> Validate(const L2AnnouncementPolicy& policy) {
-  Checker check(policy.Ref());
-  check.Name("metadata.name", policy.metadata.name, kDns1123Subdomain);
-  CheckLabels(policy.metadata, check);
-  check.Errors(l2announce::Validate(policy.spec));
+namespace {
+
+// A cluster-scoped object of Ferry's whose spec is checked by `validate`.
+template <typename T, typename Spec>
+std::vector<ValidationError> ValidateFerryObject(const T& object,
+                                                 std::vector<FieldError> (*validate)(const Spec&)) {
+  Checker check(object.Ref());
+  check.Name("metadata.name", object.metadata.name, kDns1123Subdomain);
+  CheckLabels(object.metadata, check);
+  check.Errors(validate(object.spec));
   return check.Take();
+}
+
+}  // namespace
+
+std::vector<ValidationError> Validate(const L2AnnouncementPolicy& policy) {
+  return ValidateFerryObject(policy, &l2announce::Validate);
+}
+
+std::vector<ValidationError> Validate(const BgpPeer& peer) {
+  return ValidateFerryObject(peer, &ValidateBgpPeerSpec);
+}
+
+std::vector<ValidationError> Validate(const BgpAdvertisement& advertisement) {
+  return ValidateFerryObject(advertisement, &ValidateBgpAdvertisementSpec);
 }
 
 std::vector<ValidationError> Validate(const Object& object) {

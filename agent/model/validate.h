@@ -43,6 +43,8 @@ std::vector<ValidationError> Validate(const EndpointSlice& slice);
 std::vector<ValidationError> Validate(const Node& node);
 std::vector<ValidationError> Validate(const LoadBalancerIPPool& pool);
 std::vector<ValidationError> Validate(const L2AnnouncementPolicy& policy);
+std::vector<ValidationError> Validate(const BgpPeer& peer);
+std::vector<ValidationError> Validate(const BgpAdvertisement& advertisement);
 std::vector<ValidationError> Validate(const Object& object);
 
 }  // namespace ferry::model

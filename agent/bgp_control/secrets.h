@@ -1,0 +1,23 @@
+// Secrets in manifest mode: a directory laid out as a mounted Secret volume
+// set, one subdirectory per Secret and one file per key.
+#ifndef FERRY_AGENT_BGP_CONTROL_SECRETS_H_
+#define FERRY_AGENT_BGP_CONTROL_SECRETS_H_
+
+#include <filesystem>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace ferry::bgp_control {
+
+// The content of <secrets_dir>/<name>/<key>, as it is. InvalidArgument when
+// `name` is not a Secret name or `key` not a Secret key (so neither can
+// leave the directory); Unavailable, with the system's reason and the path,
+// when the file cannot be read.
+absl::StatusOr<std::string> ReadSecretFile(const std::filesystem::path& secrets_dir,
+                                           absl::string_view name, absl::string_view key);
+
+}  // namespace ferry::bgp_control
+
+#endif  // FERRY_AGENT_BGP_CONTROL_SECRETS_H_
