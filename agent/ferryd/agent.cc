@@ -113,6 +113,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                        "; addresses are allocated afresh"));
     }
   }
+  absl::StatusOr<std::unique_ptr<L2Announcer>> l2 =
+      L2Announcer::Start(agent->options_, *agent->maps_);
+  if (!l2.ok()) {
+    return absl::Status(l2.status().code(),
+                        absl::StrCat("starting L2 announcements: ", l2.status().message()));
+  }
+  agent->l2_ = *std::move(l2);
   agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
   return agent;
@@ -151,7 +158,19 @@ void Agent::Reload() {
   }
   AllocateAddresses();
   ReconcileLocked("manifests");
+  UpdateL2();
 }
+
+void Agent::UpdateL2() {
+  const std::vector<std::string> interfaces = {options_.uplink};
+  l2_->SetInputs(std::make_shared<const L2Inputs>(BuildL2Inputs(
+      loaded_.model, loaded_.object_errors, options_.node, interfaces,
+      [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return ipam_.VipsOf(service);
+      })));
+}
+
+void Agent::Stop(L2Announcer::Stopping how) { l2_->Stop(how); }
 
 void Agent::Reconcile(absl::string_view trigger) {
   absl::MutexLock lock(&mu_);
@@ -378,6 +397,8 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
       [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
       request);
 }
+
+agent::v1::L2Announcements Agent::L2() const { return l2_->Snapshot(); }
 
 agent::v1::PoolList Agent::Pools() const {
   absl::MutexLock lock(&mu_);

@@ -22,6 +22,7 @@
 #include "agent/ferryd/controller.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/ipam_controller.h"
+#include "agent/ferryd/l2_announcer.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
@@ -50,6 +51,10 @@ class Agent : public AgentView {
   agent::v1::ServiceList Services(const agent::v1::ListServicesRequest& request) const override;
   agent::v1::PoolList Pools() const override;
   agent::v1::AllocationList Allocations() const override;
+  agent::v1::L2Announcements L2() const override;
+
+  // Before exiting: tells the peers on the link how this node's VIPs go.
+  void Stop(L2Announcer::Stopping how);
 
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
@@ -65,6 +70,8 @@ class Agent : public AgentView {
   void PublishErrors(std::vector<std::string> problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Feeds LB-IPAM the model and writes <state-dir>/status.json if it changed.
   void AllocateAddresses() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands the L2 announcer what the model now says.
+  void UpdateL2() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -73,6 +80,8 @@ class Agent : public AgentView {
   const absl::Time started_ = absl::Now();
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::LbMaps> maps_;
+  // Its own thread and lock; set once in Start.
+  std::unique_ptr<L2Announcer> l2_;
 
   // The loop thread changes these; the API's threads read them.
   mutable absl::Mutex mu_;

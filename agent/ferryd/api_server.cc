@@ -46,6 +46,12 @@ class ApiServer::Service final : public api::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListL2Announcements(grpc::ServerContext*, const api::ListL2AnnouncementsRequest*,
+                                   api::L2Announcements* reply) override {
+    *reply = view_.L2();
+    return grpc::Status::OK;
+  }
+
  private:
   const AgentView& view_;
 };

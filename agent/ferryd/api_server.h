@@ -24,6 +24,7 @@ class AgentView {
   virtual agent::v1::ServiceList Services(const agent::v1::ListServicesRequest& request) const = 0;
   virtual agent::v1::PoolList Pools() const = 0;
   virtual agent::v1::AllocationList Allocations() const = 0;
+  virtual agent::v1::L2Announcements L2() const = 0;
 };
 
 class ApiServer {

@@ -71,7 +71,7 @@ absl::StatusOr<datapath::Fd> BlockTerminationSignals() {
   return fd;
 }
 
-absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
+absl::StatusOr<int> RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
                      const LoopTiming& timing) {
   // Watch before the first load, so a change made during it is not missed.
   absl::StatusOr<datapath::Fd> watch = WatchDirectory(manifests);
@@ -119,7 +119,7 @@ absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int s
       if (read(signals, &info, sizeof(info)) == sizeof(info)) {
         std::fprintf(stderr, "ferryd: signal %u: exiting, programs stay attached and maps pinned\n",
                      info.ssi_signo);
-        return absl::OkStatus();
+        return static_cast<int>(info.ssi_signo);
       }
     }
     if (!(fds[1].revents & POLLIN)) continue;

@@ -27,9 +27,9 @@ struct LoopTiming {
 absl::StatusOr<datapath::Fd> BlockTerminationSignals();
 
 // Loads the manifests once, then reacts to changes until `signals` (from
-// BlockTerminationSignals) reads SIGTERM or SIGINT (OK then). Programs stay
-// attached and maps pinned on return.
-absl::Status RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
+// BlockTerminationSignals) reads SIGTERM or SIGINT, and returns that
+// signal's number. Programs stay attached and maps pinned on return.
+absl::StatusOr<int> RunLoop(Agent& agent, const std::filesystem::path& manifests, int signals,
                      const LoopTiming& timing);
 
 }  // namespace ferry::ferryd

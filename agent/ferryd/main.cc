@@ -1,5 +1,6 @@
 // ferryd: the node agent. See agent.h and loop.h; flags in options.h.
 #include <net/if.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -56,10 +57,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: %s\n", api.status().ToString().c_str());
     return 1;
   }
-  absl::Status ran = ferry::ferryd::RunLoop(**agent, options->manifests, signals->get(), {});
-  if (!ran.ok()) {
-    std::fprintf(stderr, "ferryd: %s\n", ran.ToString().c_str());
+  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, options->manifests, signals->get(), {});
+  if (!signal.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
     return 1;
   }
+  // SIGTERM is how a DaemonSet's pod is restarted or upgraded: the node's
+  // VIPs wait for it. SIGINT stops it for good: they move now.
+  (*agent)->Stop(*signal == SIGINT ? ferry::ferryd::L2Announcer::Stopping::kLeaving
+                                   : ferry::ferryd::L2Announcer::Stopping::kRestarting);
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "agent/datapath/datapath.h"
 #include "agent/maglev/maglev.h"
 
@@ -62,6 +63,31 @@ std::pair<const std::string, Setter> NumberFlag(std::string flag, uint64_t max,
 
 absl::Status AnyNumber(uint64_t) { return absl::OkStatus(); }
 
+// A duration flag ("100ms", "5s"): not negative, then stored.
+std::pair<const std::string, Setter> DurationFlag(std::string flag,
+                                                  void (*store)(Options& options,
+                                                                absl::Duration duration)) {
+  return {flag, [flag, store](Options& options, absl::string_view value) -> absl::Status {
+            absl::Duration duration;
+            if (!absl::ParseDuration(value, &duration) || duration < absl::ZeroDuration()) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "--", flag, " must be a duration such as 100ms or 5s, not \"", value, "\""));
+            }
+            store(options, duration);
+            return absl::OkStatus();
+          }};
+}
+
+absl::Status SetDeadIntervals(Options& options, absl::string_view value) {
+  double intervals = 0;
+  if (!absl::SimpleAtod(value, &intervals) || !(intervals > 1) || intervals > 100) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--l2-dead-intervals must be a number above 1 and at most 100, not \"", value, "\""));
+  }
+  options.l2_liveness.dead_after_intervals = intervals;
+  return absl::OkStatus();
+}
+
 absl::Status MaglevSize(uint64_t size) { return maglev::ValidateTableSize(size); }
 
 absl::Status LinkMtu(uint64_t mtu) {
@@ -111,6 +137,22 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       TextFlag("api-socket", &Options::api_socket),
       TextFlag("bpf-object", &Options::bpf_object),
       {"map-sizes", SetMapSizes},
+      TextFlag("lease-dir", &Options::lease_dir),
+      DurationFlag("l2-interval",
+                   [](Options& o, absl::Duration d) { o.l2_liveness.interval = d; }),
+      {"l2-dead-intervals", SetDeadIntervals},
+      DurationFlag("l2-restart-hold",
+                   [](Options& o, absl::Duration d) { o.l2_liveness.restart_hold = d; }),
+      NumberFlag("l2-takeover-count", 100, AnyNumber,
+                 [](Options& o, uint64_t n) { o.l2_announcements.takeover_count = static_cast<int>(n); }),
+      DurationFlag("l2-takeover-spacing",
+                   [](Options& o, absl::Duration d) { o.l2_announcements.takeover_spacing = d; }),
+      DurationFlag("l2-refresh",
+                   [](Options& o, absl::Duration d) { o.l2_announcements.refresh_interval = d; }),
+      DurationFlag("lease-renew",
+                   [](Options& o, absl::Duration d) { o.node_leases.renew_interval = d; }),
+      DurationFlag("lease-duration",
+                   [](Options& o, absl::Duration d) { o.node_leases.duration = d; }),
       NumberFlag("maglev-size", maglev::kMaxTableSize, MaglevSize,
                  [](Options& o, uint64_t n) { o.maglev_size = static_cast<uint32_t>(n); }),
       NumberFlag("flow-hash-seed", UINT32_MAX, AnyNumber,
@@ -145,7 +187,18 @@ std::string Usage() {
          "  --flow-hash-seed N      flow hash seed, the same on every node (default 0x5eedf00d)\n"
          "  --tunnel-mtu N          largest tunnelled packet (default: the uplink's MTU)\n"
          "  --bpf-object FILE       load this build of ferry_lb.bpf.o instead of the built-in\n"
-         "                          one (maps and flows are kept, programs replaced)\n";
+         "                          one (maps and flows are kept, programs replaced)\n"
+         "L2 announcements (ARP/NDP for VIPs an L2AnnouncementPolicy selects):\n"
+         "  --l2-interval D         liveness advertisement interval (default 100ms)\n"
+         "  --l2-dead-intervals X   a peer silent this many intervals is dead (default 3.5)\n"
+         "  --l2-restart-hold D     how long peers wait for an agent restarting on SIGTERM\n"
+         "                          (default 5s); SIGINT hands the VIPs over at once\n"
+         "  --l2-takeover-count N   gratuitous ARP / unsolicited NA frames on takeover (default 3)\n"
+         "  --l2-takeover-spacing D between those frames (default 100ms)\n"
+         "  --l2-refresh D          repeat them this often afterwards (default 0: never)\n"
+         "  --lease-dir DIR         node leases, shared by every node (default /run/ferry/leases)\n"
+         "  --lease-renew D         lease writes at most this often (default 10s, at least 10s)\n"
+         "  --lease-duration D      a lease not renewed for this long expires (default 40s)\n";
 }
 
 absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
@@ -191,6 +244,15 @@ absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
     options.api_socket = std::filesystem::path("/run/ferry") / options.node / "ferryd.sock";
   }
   if (options.maglev_size == 0) options.maglev_size = maglev::kDefaultTableSize;
+  if (options.lease_dir.empty()) options.lease_dir = "/run/ferry/leases";
+  for (auto [flags, valid] :
+       {std::pair{"--l2-interval, --l2-dead-intervals, --l2-restart-hold",
+                  l2announce::Validate(options.l2_liveness)},
+        std::pair{"--l2-takeover-count, --l2-takeover-spacing, --l2-refresh",
+                  l2announce::Validate(options.l2_announcements)},
+        std::pair{"--lease-renew, --lease-duration", l2announce::Validate(options.node_leases)}}) {
+    if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(flags, ": ", valid.message()));
+  }
   return options;
 }
 

@@ -13,6 +13,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/datapath/datapath.h"
+#include "l2announce/announcer.h"
+#include "l2announce/liveness.h"
+#include "l2announce/node_lease.h"
 
 namespace ferry::ferryd {
 
@@ -37,6 +40,14 @@ struct Options {
   // Another build of the datapath object to load (datapath::Datapath's
   // object_file); empty: the one built into ferryd.
   std::filesystem::path bpf_object;
+
+  // L2 announcements (l2_announcer.h): liveness between the agents on the
+  // uplink, the takeover frames, and the node leases in a directory every
+  // node of the cluster shares (default /run/ferry/leases).
+  l2announce::LivenessConfig l2_liveness;
+  l2announce::AnnouncementConfig l2_announcements;
+  l2announce::LeaseConfig node_leases;
+  std::filesystem::path lease_dir;
 };
 
 // `args` excludes the program name. Accepts "--flag value" and

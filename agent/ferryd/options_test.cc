@@ -73,6 +73,42 @@ TEST(OptionsTest, BadFlagsAreNamed) {
   EXPECT_THAT(ErrorOf({"--map-sizes", "flows=4000000000"}), HasSubstr("--map-sizes: "));
 }
 
+TEST(OptionsTest, L2DurationsAreConfigurable) {
+  absl::StatusOr<Options> options = Parse(
+      {"--node=n", "--manifests=m", "--uplink=u", "--l2-interval=50ms", "--l2-dead-intervals=4",
+       "--l2-restart-hold=10s", "--l2-takeover-count=5", "--l2-takeover-spacing=20ms",
+       "--l2-refresh=30s", "--lease-dir=/l", "--lease-renew=15s", "--lease-duration=1m"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->l2_liveness.interval, absl::Milliseconds(50));
+  EXPECT_EQ(options->l2_liveness.Hold(), absl::Milliseconds(200));
+  EXPECT_EQ(options->l2_liveness.restart_hold, absl::Seconds(10));
+  EXPECT_EQ(options->l2_announcements.takeover_count, 5);
+  EXPECT_EQ(options->l2_announcements.takeover_spacing, absl::Milliseconds(20));
+  EXPECT_EQ(options->l2_announcements.refresh_interval, absl::Seconds(30));
+  EXPECT_EQ(options->lease_dir, "/l");
+  EXPECT_EQ(options->node_leases.renew_interval, absl::Seconds(15));
+  EXPECT_EQ(options->node_leases.duration, absl::Minutes(1));
+
+  absl::StatusOr<Options> defaults = Parse({"--node=n", "--manifests=m", "--uplink=u"});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->l2_liveness.Hold(), absl::Milliseconds(350)) << "failover under 1 s";
+  EXPECT_EQ(defaults->lease_dir, "/run/ferry/leases");
+}
+
+TEST(OptionsTest, BadL2FlagsAreNamed) {
+  const std::vector<absl::string_view> base = {"--node=n", "--manifests=m", "--uplink=u"};
+  auto error_with = [&](std::vector<absl::string_view> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return ErrorOf(more);
+  };
+  EXPECT_THAT(error_with({"--l2-interval=soon"}), HasSubstr("--l2-interval must be a duration"));
+  EXPECT_THAT(error_with({"--l2-interval=-1s"}), HasSubstr("--l2-interval must be a duration"));
+  EXPECT_THAT(error_with({"--l2-dead-intervals=1"}), HasSubstr("--l2-dead-intervals must be"));
+  EXPECT_THAT(error_with({"--l2-restart-hold=100ms"}), HasSubstr("--l2-restart-hold"));
+  EXPECT_THAT(error_with({"--lease-renew=1s"}), HasSubstr("--lease-renew, --lease-duration: "));
+  EXPECT_THAT(error_with({"--l2-takeover-count=0"}), HasSubstr("--l2-takeover-count must be"));
+}
+
 TEST(OptionsTest, HelpIsRecognised) {
   std::vector<absl::string_view> help = {"--node", "n", "--help"};
   EXPECT_TRUE(WantsHelp(help));

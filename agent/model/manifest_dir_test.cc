@@ -249,9 +249,11 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
   EXPECT_THAT(result->file_errors, IsEmpty());
   EXPECT_THAT(Printed(result->object_errors), IsEmpty());
   const Model& model = result->model;
-  EXPECT_EQ(model.services().size(), 1u);
-  EXPECT_EQ(model.endpoint_slices().size(), 2u);
+  // default/web (BGP-advertised) and default/web-lan (L2-announced).
+  EXPECT_EQ(model.services().size(), 2u);
+  EXPECT_EQ(model.endpoint_slices().size(), 4u);
   EXPECT_EQ(model.nodes().size(), 3u);
+  EXPECT_EQ(model.l2_policies().size(), 1u);
 
   const Service& web = WebIn(*result);
   EXPECT_EQ(web.ip_family_policy, IpFamilyPolicy::kPreferDualStack);

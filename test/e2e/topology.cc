@@ -239,7 +239,8 @@ absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std
   std::vector<std::string> argv = {ferryd, "--node", node.name, "--manifests", manifests,
                                    "--uplink", node.uplink.name, "--pin-dir", PinDir(node.name),
                                    "--state-dir", FerrydStateDir(node), "--api-socket",
-                                   FerrydSocket(node)};
+                                   FerrydSocket(node), "--lease-dir",
+                                   absl::StrCat(ScratchDir(), "/leases")};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return Process::Start(*node.ns, argv, absl::StrCat(ScratchDir(), "/", log_name, ".log"));
 }

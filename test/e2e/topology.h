@@ -56,7 +56,8 @@ struct Node {
 
 // ferryd on a simulated node, as the tests and the demo run it: maps pinned
 // at PinDir(node), state in FerrydStateDir(node), API on FerrydSocket(node),
-// its log in ScratchDir().
+// its log in ScratchDir(), the node leases of the run's agents in
+// ScratchDir()/leases.
 // `log_name` tells one start's log from another's (a restart).
 // `extra_args` go after the ones that place it.
 absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std::string& ferryd,

@@ -1,14 +1,16 @@
 // ferry-demo: Ferry on a simulated 3-node cluster (DESIGN.md §6, §7). Builds
 // the namespaces, runs one web pod per node and ferryd on every node over
-// deploy/examples, sends HTTP requests from the client to both VIPs and shows
-// who answered, the distribution, the path the packets took (a capture on
-// node1's link: direct server return) and ferryctl's view of node1. Removes
+// deploy/examples, sends HTTP requests from the client to both VIPs of the
+// Service default/web-lan and shows who answered, the distribution, the path
+// the packets took (a capture on the link of the node that answers ARP/NDP
+// for the VIP: direct server return) and ferryctl's view. The gateway has no
+// route to the VIPs: they are on the node LAN, announced by L2. Removes
 // everything it made, also when it fails or is interrupted.
 //
 //   ferry-demo [--ferryd PATH] [--ferryctl PATH] [--test-server PATH] [--examples DIR]
 //
 // Exits 0 only if every request was answered, every pod served both VIPs and
-// no reply of a pod on node2/node3 crossed node1.
+// no reply of a pod on another node crossed the announcing node.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,8 +34,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/datapath/maps.h"
+#include "nlohmann/json.hpp"
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
@@ -46,9 +51,11 @@ using netns::Node;
 using netns::Process;
 using netns::Topology;
 
-// deploy/examples/service.yaml's VIPs and port, and its pods' port.
-constexpr char kVipV4[] = "198.19.0.10";
-constexpr char kVipV6[] = "2001:db8:19::10";
+// deploy/examples/l2.yaml's Service, its VIPs (on the node LAN) and port, and
+// its pods' port.
+constexpr char kService[] = "default/web-lan";
+constexpr char kVipV4[] = "198.18.0.200";
+constexpr char kVipV6[] = "2001:db8:0:1::ff10";
 constexpr uint16_t kVipPort = 80;
 constexpr uint16_t kPodPort = 8080;
 constexpr int kNodes = 3;
@@ -129,10 +136,13 @@ class Demo {
   absl::Status BuildCluster();
   absl::Status StartAgents();
   absl::Status WaitUntilProgrammed();
-  // Requests to one VIP, captured on node1's link; prints the story.
+  // Every node agrees which node announces each VIP.
+  absl::Status WaitUntilAnnounced();
+  // Requests to one VIP, captured on its announcer's link; prints the story.
   absl::Status ServeVip(const std::string& vip, const std::string& label);
-  void PrintPathProof(Capture& capture, const std::string& vip,
+  void PrintPathProof(Capture& capture, const Node& announcer, const std::string& vip,
                       const std::vector<HttpAnswer>& answers);
+  absl::StatusOr<std::string> Ferryctl(const Node& node, const std::vector<std::string>& command);
   void PrintFerryctl(const std::vector<std::string>& command, size_t max_lines);
 
   Paths paths_;
@@ -141,6 +151,7 @@ class Demo {
   std::vector<std::unique_ptr<Process>> servers_;
   std::vector<std::unique_ptr<Process>> agents_;
   std::map<std::string, std::string> node_of_pod_;
+  std::map<std::string, Node*> announcer_of_;  // VIP -> node
   bool passed_ = true;
 };
 
@@ -161,17 +172,15 @@ absl::Status Demo::BuildCluster() {
     pods.push_back(absl::StrCat(PodName(node), " ", node.pods[0].v4.text, " on ", node.name, " ",
                                 node.v4.text));
   }
-  // No L2 (ARP/NDP) or BGP announcement of the VIPs yet: a static route.
-  for (const auto& [vip, via] : {std::pair{absl::StrCat(kVipV4, "/32"), node1_->v4.text},
-                                 std::pair{absl::StrCat(kVipV6, "/128"), node1_->v6.text}}) {
-    if (absl::Status added = topology_->gw().AddRoute({vip, "via", via}); !added.ok()) return added;
+  // Whichever node is elected answers ARP/NDP and load-balances by XDP_TX.
+  for (Node& node : topology_->nodes()) {
+    if (absl::Status xdp_tx = topology_->EnableXdpTx(node); !xdp_tx.ok()) return xdp_tx;
   }
-  if (absl::Status xdp_tx = topology_->EnableXdpTx(*node1_); !xdp_tx.ok()) return xdp_tx;
   if (absl::Status warm = topology_->WarmUp(); !warm.ok()) return warm;
   std::printf("cluster: client %s -- gw -- lan -- node1..node%d; pods: %s\n",
               topology_->client_v4().text.c_str(), kNodes, absl::StrJoin(pods, ", ").c_str());
-  std::printf("gw: VIPs %s and %s routed to node1 by a static route (L2/BGP announcement "
-              "is not implemented yet)\n", kVipV4, kVipV6);
+  std::printf("gw: no route to the VIPs %s and %s: they are on the node LAN, where the node "
+              "elected for each answers ARP/NDP\n", kVipV4, kVipV6);
   return absl::OkStatus();
 }
 
@@ -237,9 +246,53 @@ absl::Status Demo::WaitUntilProgrammed() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> Demo::Ferryctl(const Node& node,
+                                           const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {paths_.ferryctl, "--pin-dir", netns::PinDir(node.name),
+                                   "--socket", netns::FerrydSocket(node)};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return netns::RunCommand(node.ns.get(), argv);
+}
+
+absl::Status Demo::WaitUntilAnnounced() {
+  const absl::Time start = absl::Now();
+  for (;;) {
+    std::map<std::string, std::set<std::string>> seen;  // VIP -> announcers named
+    for (Node& node : topology_->nodes()) {
+      absl::StatusOr<std::string> out = Ferryctl(node, {"-o", "json", "l2", "announcements"});
+      const nlohmann::json view =
+          out.ok() ? nlohmann::json::parse(*out, nullptr, false) : nlohmann::json();
+      if (!view.is_object() || !view.contains("announcements")) continue;
+      for (const nlohmann::json& entry : view["announcements"]) {
+        if (entry.value("pending", false)) continue;
+        seen[entry.value("address", "")].insert(entry.value("announcer", ""));
+      }
+    }
+    announcer_of_.clear();
+    for (const char* vip : {kVipV4, kVipV6}) {
+      if (seen[vip].size() == 1 && !seen[vip].begin()->empty()) {
+        announcer_of_[vip] = topology_->node(*seen[vip].begin());
+      }
+    }
+    if (announcer_of_.size() == 2 && announcer_of_[kVipV4] && announcer_of_[kVipV6]) break;
+    if (absl::Now() - start > kProgrammingTimeout) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the nodes did not agree on who announces ", kVipV4, " and ", kVipV6, " within ",
+          absl::FormatDuration(kProgrammingTimeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::printf("l2: elected in %s: %s answered by %s, %s by %s (every node agrees)\n",
+              absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))).c_str(),
+              kVipV4, announcer_of_[kVipV4]->name.c_str(), kVipV6,
+              announcer_of_[kVipV6]->name.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Demo::ServeVip(const std::string& vip, const std::string& label) {
+  const Node& announcer = *announcer_of_.at(vip);
   absl::StatusOr<std::unique_ptr<Capture>> capture =
-      Capture::Start(topology_->lan(), node1_->bridge_port.name);
+      Capture::Start(topology_->lan(), announcer.bridge_port.name);
   if (!capture.ok()) return capture.status();
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<HttpAnswer>> answers = SendHttpRequests(
@@ -275,7 +328,13 @@ absl::Status Demo::ServeVip(const std::string& vip, const std::string& label) {
   }
   for (size_t i = 0; i < failures.size() && i < 3; ++i) std::printf("  failed %s\n", failures[i].c_str());
   if (!failures.empty()) passed_ = false;
-  PrintPathProof(**capture, vip, *answers);
+  absl::StatusOr<std::string> neighbor =
+      topology_->gw().Ip({"neigh", "show", "to", vip, "dev", "lan"});
+  std::printf("  gw's neighbour entry: %s  (%s's uplink is %s)\n",
+              neighbor.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*neighbor)).c_str()
+                            : "unreadable",
+              announcer.name.c_str(), announcer.uplink.mac_text.c_str());
+  PrintPathProof(**capture, announcer, vip, *answers);
   return absl::OkStatus();
 }
 
@@ -293,7 +352,7 @@ std::optional<uint16_t> DestinationPort(const std::string& line) {
   return static_cast<uint16_t>(port);
 }
 
-void Demo::PrintPathProof(Capture& capture, const std::string& vip,
+void Demo::PrintPathProof(Capture& capture, const Node& announcer, const std::string& vip,
                           const std::vector<HttpAnswer>& answers) {
   const std::string tunnels = "(ip proto 4 or ip proto 41 or ip6 proto 4 or ip6 proto 41)";
   absl::StatusOr<size_t> requests = capture.Count(absl::StrCat("dst host ", vip, " and tcp dst port ", kVipPort));
@@ -311,16 +370,16 @@ void Demo::PrintPathProof(Capture& capture, const std::string& vip,
   }
   std::vector<std::string> per_node;
   for (const Node& node : topology_->nodes()) {
-    if (&node == node1_) continue;
+    if (&node == &announcer) continue;
     absl::StatusOr<size_t> to_node = capture.Count(
         absl::StrCat(tunnels, " and (dst host ", node.v4.text, " or dst host ", node.v6.text, ")"));
     if (to_node.ok()) per_node.push_back(absl::StrCat(*to_node, " to ", node.name));
   }
-  // Which request, so which pod, each reply seen on node1's link belongs to;
-  // a reply that cannot be attributed counts against DSR.
+  // Which request, so which pod, each reply seen on the announcer's link
+  // belongs to; a reply that cannot be attributed counts against DSR.
   std::map<uint16_t, std::string> pod_of_port;
   for (const HttpAnswer& answer : answers) pod_of_port[answer.local_port] = answer.pod;
-  const std::string local_pod = PodName(*node1_);
+  const std::string local_pod = PodName(announcer);
   int local_replies = 0, remote_replies = 0;
   for (const std::string& line : *replies) {
     std::optional<uint16_t> port = DestinationPort(line);
@@ -330,12 +389,13 @@ void Demo::PrintPathProof(Capture& capture, const std::string& vip,
       ++remote_replies;
     }
   }
-  std::printf("  path, captured on node1's link (%s):\n", node1_->bridge_port.name.c_str());
+  std::printf("  path, captured on %s's link (%s):\n", announcer.name.c_str(),
+              announcer.bridge_port.name.c_str());
   std::printf("    %zu packets to the VIP in; %zu tunnelled out (IPIP/IP6IP6: %s)\n", *requests,
               *tunnelled, absl::StrJoin(per_node, ", ").c_str());
-  std::printf("    replies from the VIP: %d for requests served on node2/node3 (DSR: they leave "
-              "from their own node), %d for %s on node1 itself\n",
-              remote_replies, local_replies, local_pod.c_str());
+  std::printf("    replies from the VIP: %d for requests served on other nodes (DSR: they leave "
+              "from their own node), %d for %s on %s itself\n",
+              remote_replies, local_replies, local_pod.c_str(), announcer.name.c_str());
   if (capture.dropped_by_kernel() != 0) {
     std::printf("    (the capture dropped %llu frames: not a proof)\n",
                 static_cast<unsigned long long>(capture.dropped_by_kernel()));
@@ -345,11 +405,8 @@ void Demo::PrintPathProof(Capture& capture, const std::string& vip,
 }
 
 void Demo::PrintFerryctl(const std::vector<std::string>& command, size_t max_lines) {
-  std::vector<std::string> argv = {paths_.ferryctl, "--pin-dir", netns::PinDir("node1"),
-                                   "--socket", netns::FerrydSocket(*node1_)};
-  argv.insert(argv.end(), command.begin(), command.end());
   std::printf("\n$ ferryctl <node1's pins and socket> %s\n", absl::StrJoin(command, " ").c_str());
-  absl::StatusOr<std::string> output = netns::RunCommand(node1_->ns.get(), argv);
+  absl::StatusOr<std::string> output = Ferryctl(*node1_, command);
   if (!output.ok()) {
     std::printf("  failed: %s\n", std::string(output.status().message()).c_str());
     passed_ = false;
@@ -361,7 +418,8 @@ void Demo::PrintFerryctl(const std::vector<std::string>& command, size_t max_lin
 }
 
 absl::Status Demo::Run() {
-  for (auto step : {&Demo::BuildCluster, &Demo::StartAgents, &Demo::WaitUntilProgrammed}) {
+  for (auto step : {&Demo::BuildCluster, &Demo::StartAgents, &Demo::WaitUntilProgrammed,
+                    &Demo::WaitUntilAnnounced}) {
     if (absl::Status status = (this->*step)(); !status.ok()) return status;
   }
   if (absl::Status status = ServeVip(kVipV4, "IPv4"); !status.ok()) return status;
@@ -370,7 +428,8 @@ absl::Status Demo::Run() {
   PrintFerryctl({"service", "list"}, 8);
   PrintFerryctl({"ipam", "pools"}, 6);
   PrintFerryctl({"ipam", "allocations"}, 8);
-  PrintFerryctl({"maglev", "default/web"}, 16);
+  PrintFerryctl({"l2", "announcements"}, 16);
+  PrintFerryctl({"maglev", kService}, 16);
   PrintFerryctl({"bpf", "lb", "list"}, 16);
   PrintFerryctl({"bpf", "ct", "list"}, kConntrackLinesShown);
   PrintFerryctl({"bpf", "drops"}, 12);
@@ -417,7 +476,8 @@ int main(int argc, char** argv) {
   if (!run.ok()) {
     std::printf("FAILED: %s\n", std::string(run.message()).c_str());
   } else {
-    std::printf("%s\n", passed ? "PASS: every request answered, every pod served, replies bypassed node1"
+    std::printf("%s\n", passed ? "PASS: every request answered, every pod served, replies "
+                                 "bypassed the announcing node"
                                : "FAILED: see above");
   }
   std::fflush(stdout);

@@ -64,4 +64,12 @@ absl::StatusOr<api::AllocationList> FetchAllocations(const std::filesystem::path
   });
 }
 
+absl::StatusOr<api::L2Announcements> FetchL2Announcements(const std::filesystem::path& socket) {
+  return Ask<api::L2Announcements>(socket, [](api::Agent::Stub& stub,
+                                              grpc::ClientContext& context,
+                                              api::L2Announcements& reply) {
+    return stub.ListL2Announcements(&context, api::ListL2AnnouncementsRequest(), &reply);
+  });
+}
+
 }  // namespace ferry::ctl

@@ -18,6 +18,7 @@ absl::StatusOr<api::ServiceList> FetchServices(const std::filesystem::path& sock
                                                const api::ListServicesRequest& request);
 absl::StatusOr<api::PoolList> FetchPools(const std::filesystem::path& socket);
 absl::StatusOr<api::AllocationList> FetchAllocations(const std::filesystem::path& socket);
+absl::StatusOr<api::L2Announcements> FetchL2Announcements(const std::filesystem::path& socket);
 
 }  // namespace ferry::ctl
 

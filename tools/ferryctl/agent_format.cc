@@ -100,6 +100,49 @@ std::string AllocationTable(const api::AllocationList& allocations, int64_t now_
   return table.Render();
 }
 
+std::string L2Table(const api::L2Announcements& l2, int64_t now_unix_ns) {
+  Table table({"VIP", "ANNOUNCER", "INTERFACE", "SINCE", "SERVICES"});
+  for (const api::L2Announcement& vip : l2.announcements()) {
+    std::string announcer = vip.announcer().empty() ? "(none: no live eligible node)"
+                                                    : vip.announcer();
+    if (vip.announcer() == l2.node()) absl::StrAppend(&announcer, " (this node)");
+    if (vip.pending()) absl::StrAppend(&announcer, " (taking over)");
+    const std::string interfaces =
+        vip.interfaces().empty() ? "-" : absl::StrJoin(vip.interfaces(), ",");
+    table.AddRow({vip.address(), announcer, interfaces,
+                  vip.since_unix_ns() == 0 ? "-"
+                                           : FormatDuration(Since(now_unix_ns, vip.since_unix_ns())),
+                  absl::StrJoin(vip.services(), ",")});
+  }
+  std::string out = table.Render();
+  const std::string fence =
+      l2.fence_remaining_ns() > 0
+          ? absl::StrCat("answering for ", FormatDuration(l2.fence_remaining_ns()), " more")
+          : "lapsed: this node's XDP answers nothing";
+  absl::StrAppend(&out, "\nNode ", l2.node(), ": ", l2.phase(), "; live nodes ",
+                  l2.live_nodes().empty() ? "-" : absl::StrJoin(l2.live_nodes(), ","),
+                  "; fence ", fence, "\n");
+  absl::StrAppend(&out, "Advertisements sent ", l2.advertisements_sent(), ", received ",
+                  l2.advertisements_received(), "; takeover frames sent ",
+                  l2.takeover_frames_sent(), "\n");
+  if (!l2.last_error().empty()) absl::StrAppend(&out, "Last error: ", l2.last_error(), "\n");
+  if (l2.policies().empty()) {
+    absl::StrAppend(&out, "Policies: none (no L2AnnouncementPolicy: nothing is announced)\n");
+    return out;
+  }
+  Table policies({"POLICY", "CONDITION", "STATUS", "REASON", "MESSAGE"});
+  for (const api::L2PolicyStatus& policy : l2.policies()) {
+    bool first = true;
+    for (const api::Condition& condition : policy.conditions()) {
+      policies.AddRow({first ? policy.name() : "", condition.type(), condition.status(),
+                       condition.reason(), condition.message()});
+      first = false;
+    }
+  }
+  absl::StrAppend(&out, "\n", policies.Render());
+  return out;
+}
+
 std::string FormatBytes(uint64_t bytes) {
   if (bytes < 1024) return absl::StrCat(bytes, " B");
   const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};

@@ -21,6 +21,9 @@ std::string MaglevText(const api::ServiceList& services);
 std::string PoolTable(const api::PoolList& pools);
 // now_unix_ns: for "since 3m07s".
 std::string AllocationTable(const api::AllocationList& allocations, int64_t now_unix_ns);
+// One row per VIP (and per interface it is answered on), then the node's
+// view: phase, live nodes, the fence, and each policy's conditions.
+std::string L2Table(const api::L2Announcements& l2, int64_t now_unix_ns);
 
 // "1.5 KiB", "32.0 MiB".
 std::string FormatBytes(uint64_t bytes);

@@ -134,5 +134,36 @@ TEST(AgentFormatTest, BytesInBinaryUnits) {
   EXPECT_EQ(FormatBytes(uint64_t{5} << 30), "5.0 GiB");
 }
 
+TEST(AgentFormatTest, L2AnnouncementsShowWhoAnswersAndTheFence) {
+  api::L2Announcements l2;
+  l2.set_node("node1");
+  l2.set_phase("electing");
+  l2.add_live_nodes("node1");
+  l2.add_live_nodes("node2");
+  l2.set_fence_remaining_ns(230'000'000);
+  api::L2Announcement* own = l2.add_announcements();
+  own->set_address("198.18.0.200");
+  own->set_announcer("node1");
+  own->add_interfaces("eth0");
+  own->set_since_unix_ns(1'000'000'000);
+  own->add_services("default/web-lan");
+  api::L2Announcement* orphan = l2.add_announcements();
+  orphan->set_address("2001:db8:0:1::ff10");
+  api::L2PolicyStatus* policy = l2.add_policies();
+  policy->set_name("lan");
+  api::Condition* matched = policy->add_conditions();
+  matched->set_type("InterfacesMatched");
+  matched->set_status("False");
+  matched->set_reason("NoMatchingInterface");
+  const std::string text = L2Table(l2, 61'000'000'000);
+  EXPECT_THAT(text, ::testing::ContainsRegex("198.18.0.200 +node1 \\(this node\\) +eth0"));
+  EXPECT_THAT(text, HasSubstr("1m00s"));
+  EXPECT_THAT(text, HasSubstr("(none: no live eligible node)"));
+  EXPECT_THAT(text, HasSubstr("live nodes node1,node2; fence answering for 230ms more"));
+  EXPECT_THAT(text, HasSubstr("NoMatchingInterface"));
+  l2.set_fence_remaining_ns(-5);
+  EXPECT_THAT(L2Table(l2, 0), HasSubstr("lapsed: this node's XDP answers nothing"));
+}
+
 }  // namespace
 }  // namespace ferry::ctl

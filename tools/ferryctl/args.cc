@@ -24,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
     {"maglev", Command::kMaglev},
     {"ipam pools", Command::kIpamPools},
     {"ipam allocations", Command::kIpamAllocations},
+    {"l2 announcements", Command::kL2Announcements},
 };
 
 // maglev takes NAMESPACE/NAME after its word.
@@ -78,7 +79,7 @@ absl::Status SetOutput(const std::string& value, Invocation& invocation) {
 bool NeedsAgent(Command command) {
   return command == Command::kStatus || command == Command::kServiceList ||
          command == Command::kMaglev || command == Command::kIpamPools ||
-         command == Command::kIpamAllocations;
+         command == Command::kIpamAllocations || command == Command::kL2Announcements;
 }
 
 std::string Usage() {
@@ -92,6 +93,8 @@ std::string Usage() {
          "                        slots and share per backend\n"
          "  ipam pools            LoadBalancerIPPools: blocks, used/free per family, conditions\n"
          "  ipam allocations      each Service's addresses, their pool, since when, condition\n"
+         "  l2 announcements      which node answers ARP/NDP for each VIP, on which interface,\n"
+         "                        since when; live nodes, the fence, policy conditions\n"
          "commands that read the pinned maps directly (work with ferryd stopped):\n"
          "  bpf lb list           frontends, their Maglev backends and service counters\n"
          "  bpf ct list           load-balanced flows: client, VIP, backend, age\n"

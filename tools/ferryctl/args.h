@@ -21,6 +21,7 @@ enum class Command {
   kMaglev,
   kIpamPools,
   kIpamAllocations,
+  kL2Announcements,
 };
 
 // Whether a command asks the agent (over its API socket) or only reads the

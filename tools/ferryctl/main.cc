@@ -74,6 +74,12 @@ int RunAgentCommand(const Invocation& invocation) {
                           return AllocationTable(list, absl::GetCurrentTimeNanos());
                         });
   }
+  if (invocation.command == Command::kL2Announcements) {
+    return PrintMessage(FetchL2Announcements(*socket), invocation.output,
+                        [](const agent::v1::L2Announcements& l2) {
+                          return L2Table(l2, absl::GetCurrentTimeNanos());
+                        });
+  }
   if (invocation.command == Command::kStatus) {
     const absl::StatusOr<agent::v1::AgentStatus> status = FetchStatus(*socket);
     return PrintMessage(status, invocation.output, [](const agent::v1::AgentStatus& s) {
@@ -151,6 +157,7 @@ int Run(const std::vector<std::string>& args) {
     case Command::kMaglev:
     case Command::kIpamPools:
     case Command::kIpamAllocations:
+    case Command::kL2Announcements:
       break;
   }
   return 0;
