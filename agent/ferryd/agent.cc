@@ -17,7 +17,9 @@
 #include "agent/datapath/fd.h"
 #include "agent/datapath/map_info.h"
 #include "agent/datapath/netlink.h"
+#include "agent/bgp_control/secrets.h"
 #include "agent/ferryd/api_view.h"
+#include "agent/ferryd/bgp_view.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/lb/recover.h"
 
@@ -120,6 +122,18 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                         absl::StrCat("starting L2 announcements: ", l2.status().message()));
   }
   agent->l2_ = *std::move(l2);
+  // A status.json from a previous run: this is a restart, and peers that
+  // negotiated graceful restart still hold this node's routes.
+  const bool restarting = std::filesystem::exists(status_file);
+  absl::StatusOr<std::unique_ptr<bgp::Speaker>> speaker =
+      bgp::Speaker::Start({.listen_port = agent->options_.bgp_listen_port,
+                           .restarting = restarting,
+                           .log = [](absl::string_view line) { Log(absl::StrCat("bgp: ", line)); }});
+  if (!speaker.ok()) {
+    return absl::Status(speaker.status().code(),
+                        absl::StrCat("starting the BGP speaker: ", speaker.status().message()));
+  }
+  agent->bgp_ = *std::move(speaker);
   agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
   return agent;
@@ -170,7 +184,39 @@ void Agent::UpdateL2() {
       })));
 }
 
-void Agent::Stop(L2Announcer::Stopping how) { l2_->Stop(how); }
+void Agent::UpdateBgp(std::vector<std::string>& problems) {
+  bgp_plan_ = bgp_control::PlanBgp(
+      loaded_.model, options_.node,
+      [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return ipam_.VipsOf(service);
+      },
+      [this](absl::string_view name, absl::string_view key) {
+        return bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
+      },
+      loaded_.object_errors);
+  for (const std::string& problem : bgp_plan_.problems) problems.push_back("bgp: " + problem);
+  for (const bgp_control::DownPeer& down : bgp_plan_.down) {
+    problems.push_back(absl::StrCat("bgp: peer ", down.name, " is down: ", down.reason));
+  }
+  std::vector<bgp::PeerConfig> peers;
+  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) peers.push_back(peer.config);
+  if (absl::Status set = bgp_->SetPeers(std::move(peers)); !set.ok()) {
+    problems.push_back(absl::StrCat("bgp: peers: ", set.message(), " (the previous ones stay)"));
+    return;
+  }
+  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) {
+    if (absl::Status set = bgp_->SetRoutes(peer.config.name, peer.routes); !set.ok()) {
+      problems.push_back(absl::StrCat("bgp: routes for peer ", peer.config.name, ": ",
+                                      set.message(), " (the previous ones stay)"));
+    }
+  }
+}
+
+void Agent::Stop(Departure departure) {
+  const bool leave = departure == Departure::kLeave;
+  l2_->Stop(leave ? L2Announcer::Stopping::kLeaving : L2Announcer::Stopping::kRestarting);
+  bgp_->Shutdown(leave ? bgp::ShutdownMode::kCease : bgp::ShutdownMode::kKeepRoutes);
+}
 
 void Agent::Reconcile(absl::string_view trigger) {
   absl::MutexLock lock(&mu_);
@@ -210,6 +256,7 @@ void Agent::ReconcileLocked(absl::string_view trigger) {
       lb_report = *report;
     }
   }
+  UpdateBgp(problems);
   EndpointPlan plan = PlanEndpoints(output.input, uplink_ifindex_, Resolve);
   problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
   const int endpoint_writes = ApplyEndpoints(plan, problems);
@@ -399,6 +446,23 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
 }
 
 agent::v1::L2Announcements Agent::L2() const { return l2_->Snapshot(); }
+
+agent::v1::BgpPeers Agent::BgpPeers() const {
+  // The sessions first, outside the lock: the speaker answers from its thread.
+  const std::vector<bgp::PeerStatus> sessions = bgp_->Peers();
+  absl::MutexLock lock(&mu_);
+  return BgpPeersOf(options_.node, bgp_plan_, sessions);
+}
+
+agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const {
+  std::map<std::string, std::vector<bgp::Route>> sent;
+  for (const bgp::PeerStatus& peer : bgp_->Peers()) {
+    if (!request.peer().empty() && request.peer() != peer.name) continue;
+    absl::StatusOr<std::vector<bgp::Route>> routes = bgp_->SentRoutes(peer.name);
+    if (routes.ok()) sent[peer.name] = *std::move(routes);
+  }
+  return BgpRoutesOf(options_.node, sent);
+}
 
 agent::v1::PoolList Agent::Pools() const {
   absl::MutexLock lock(&mu_);

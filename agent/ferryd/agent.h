@@ -23,6 +23,8 @@
 #include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/ipam_controller.h"
 #include "agent/ferryd/l2_announcer.h"
+#include "agent/bgp_control/plan.h"
+#include "bgp/speaker.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
@@ -52,9 +54,18 @@ class Agent : public AgentView {
   agent::v1::PoolList Pools() const override;
   agent::v1::AllocationList Allocations() const override;
   agent::v1::L2Announcements L2() const override;
+  agent::v1::BgpPeers BgpPeers() const override;
+  agent::v1::BgpRoutes BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const override;
 
-  // Before exiting: tells the peers on the link how this node's VIPs go.
-  void Stop(L2Announcer::Stopping how);
+  enum class Departure {
+    // SIGTERM, as a DaemonSet's update sends: the L2 peers wait for this
+    // node and the BGP peers keep its routes (graceful restart).
+    kRestart,
+    // SIGINT: the VIPs move and the routes are withdrawn now.
+    kLeave,
+  };
+  // Before exiting: tells the L2 and BGP peers how this node's VIPs go.
+  void Stop(Departure departure);
 
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
@@ -72,6 +83,8 @@ class Agent : public AgentView {
   void AllocateAddresses() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the L2 announcer what the model now says.
   void UpdateL2() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Plans this node's BGP peers and routes and hands them to the speaker.
+  void UpdateBgp(std::vector<std::string>& problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -80,8 +93,9 @@ class Agent : public AgentView {
   const absl::Time started_ = absl::Now();
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::LbMaps> maps_;
-  // Its own thread and lock; set once in Start.
+  // Their own threads and locks; set once in Start.
   std::unique_ptr<L2Announcer> l2_;
+  std::unique_ptr<bgp::Speaker> bgp_;
 
   // The loop thread changes these; the API's threads read them.
   mutable absl::Mutex mu_;
@@ -102,6 +116,7 @@ class Agent : public AgentView {
   std::set<uint32_t> pod_veths_attached_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);  // problems and errors already logged
   std::string errors_json_ ABSL_GUARDED_BY(mu_);       // as last written
+  bgp_control::BgpPlan bgp_plan_ ABSL_GUARDED_BY(mu_);  // of the last pass
 };
 
 }  // namespace ferry::ferryd

@@ -52,6 +52,18 @@ class ApiServer::Service final : public api::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListBgpPeers(grpc::ServerContext*, const api::ListBgpPeersRequest*,
+                            api::BgpPeers* reply) override {
+    *reply = view_.BgpPeers();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListBgpRoutes(grpc::ServerContext*, const api::ListBgpRoutesRequest* request,
+                             api::BgpRoutes* reply) override {
+    *reply = view_.BgpRoutes(*request);
+    return grpc::Status::OK;
+  }
+
  private:
   const AgentView& view_;
 };

@@ -25,6 +25,8 @@ class AgentView {
   virtual agent::v1::PoolList Pools() const = 0;
   virtual agent::v1::AllocationList Allocations() const = 0;
   virtual agent::v1::L2Announcements L2() const = 0;
+  virtual agent::v1::BgpPeers BgpPeers() const = 0;
+  virtual agent::v1::BgpRoutes BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const = 0;
 };
 
 class ApiServer {

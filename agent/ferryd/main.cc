@@ -62,9 +62,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
     return 1;
   }
-  // SIGTERM is how a DaemonSet's pod is restarted or upgraded: the node's
-  // VIPs wait for it. SIGINT stops it for good: they move now.
-  (*agent)->Stop(*signal == SIGINT ? ferry::ferryd::L2Announcer::Stopping::kLeaving
-                                   : ferry::ferryd::L2Announcer::Stopping::kRestarting);
+  (*agent)->Stop(*signal == SIGINT ? ferry::ferryd::Agent::Departure::kLeave
+                                   : ferry::ferryd::Agent::Departure::kRestart);
   return 0;
 }

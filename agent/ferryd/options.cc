@@ -78,6 +78,16 @@ std::pair<const std::string, Setter> DurationFlag(std::string flag,
           }};
 }
 
+absl::Status SetBgpListenPort(Options& options, absl::string_view value) {
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(value, &port) || port > UINT16_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--bgp-listen-port must be a port from 0 (none) to 65535, not \"", value, "\""));
+  }
+  options.bgp_listen_port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
+
 absl::Status SetDeadIntervals(Options& options, absl::string_view value) {
   double intervals = 0;
   if (!absl::SimpleAtod(value, &intervals) || !(intervals > 1) || intervals > 100) {
@@ -138,6 +148,8 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       TextFlag("bpf-object", &Options::bpf_object),
       {"map-sizes", SetMapSizes},
       TextFlag("lease-dir", &Options::lease_dir),
+      TextFlag("secrets-dir", &Options::secrets_dir),
+      {"bgp-listen-port", SetBgpListenPort},
       DurationFlag("l2-interval",
                    [](Options& o, absl::Duration d) { o.l2_liveness.interval = d; }),
       {"l2-dead-intervals", SetDeadIntervals},
@@ -198,7 +210,11 @@ std::string Usage() {
          "  --l2-refresh D          repeat them this often afterwards (default 0: never)\n"
          "  --lease-dir DIR         node leases, shared by every node (default /run/ferry/leases)\n"
          "  --lease-renew D         lease writes at most this often (default 10s, at least 10s)\n"
-         "  --lease-duration D      a lease not renewed for this long expires (default 40s)\n";
+         "  --lease-duration D      a lease not renewed for this long expires (default 40s)\n"
+         "BGP (BGPPeer, BGPAdvertisement):\n"
+         "  --secrets-dir DIR       BGPPeer passwords: DIR/<secret>/<key> (default /etc/ferry/secrets)\n"
+         "  --bgp-listen-port N     accept BGP connections on N (default 179; 0: connect out only)\n"
+         "  SIGTERM keeps the routes on the peers (graceful restart); SIGINT withdraws them\n";
 }
 
 absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
@@ -245,6 +261,7 @@ absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
   }
   if (options.maglev_size == 0) options.maglev_size = maglev::kDefaultTableSize;
   if (options.lease_dir.empty()) options.lease_dir = "/run/ferry/leases";
+  if (options.secrets_dir.empty()) options.secrets_dir = "/etc/ferry/secrets";
   for (auto [flags, valid] :
        {std::pair{"--l2-interval, --l2-dead-intervals, --l2-restart-hold",
                   l2announce::Validate(options.l2_liveness)},

@@ -48,6 +48,13 @@ struct Options {
   l2announce::AnnouncementConfig l2_announcements;
   l2announce::LeaseConfig node_leases;
   std::filesystem::path lease_dir;
+
+  // BGP (agent/bgp_control): BGPPeer passwords are read from
+  // <secrets_dir>/<secret name>/<key>, the layout of a mounted Secret volume
+  // (default /etc/ferry/secrets); the speaker accepts connections on this
+  // port (179; 0: only connects out).
+  std::filesystem::path secrets_dir;
+  uint16_t bgp_listen_port = 179;
 };
 
 // `args` excludes the program name. Accepts "--flag value" and

@@ -72,4 +72,18 @@ absl::StatusOr<api::L2Announcements> FetchL2Announcements(const std::filesystem:
   });
 }
 
+absl::StatusOr<api::BgpPeers> FetchBgpPeers(const std::filesystem::path& socket) {
+  return Ask<api::BgpPeers>(socket, [](api::Agent::Stub& stub, grpc::ClientContext& context,
+                                       api::BgpPeers& reply) {
+    return stub.ListBgpPeers(&context, api::ListBgpPeersRequest(), &reply);
+  });
+}
+
+absl::StatusOr<api::BgpRoutes> FetchBgpRoutes(const std::filesystem::path& socket) {
+  return Ask<api::BgpRoutes>(socket, [](api::Agent::Stub& stub, grpc::ClientContext& context,
+                                        api::BgpRoutes& reply) {
+    return stub.ListBgpRoutes(&context, api::ListBgpRoutesRequest(), &reply);
+  });
+}
+
 }  // namespace ferry::ctl

@@ -19,6 +19,8 @@ absl::StatusOr<api::ServiceList> FetchServices(const std::filesystem::path& sock
 absl::StatusOr<api::PoolList> FetchPools(const std::filesystem::path& socket);
 absl::StatusOr<api::AllocationList> FetchAllocations(const std::filesystem::path& socket);
 absl::StatusOr<api::L2Announcements> FetchL2Announcements(const std::filesystem::path& socket);
+absl::StatusOr<api::BgpPeers> FetchBgpPeers(const std::filesystem::path& socket);
+absl::StatusOr<api::BgpRoutes> FetchBgpRoutes(const std::filesystem::path& socket);
 
 }  // namespace ferry::ctl
 

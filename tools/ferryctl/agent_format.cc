@@ -143,6 +143,51 @@ std::string L2Table(const api::L2Announcements& l2, int64_t now_unix_ns) {
   return out;
 }
 
+std::string BgpPeerTable(const api::BgpPeers& peers, int64_t now_unix_ns) {
+  Table table({"PEER", "ADDRESS", "ASN", "STATE", "UPTIME", "SENT", "RECEIVED", "LAST ERROR"});
+  for (const api::BgpPeer& peer : peers.peers()) {
+    std::string received = absl::StrCat(peer.prefixes_received());
+    if (peer.stale_prefixes() > 0) absl::StrAppend(&received, " (", peer.stale_prefixes(), " stale)");
+    const std::string error = !peer.connect_error().empty() && peer.state() != "Established"
+                                  ? peer.connect_error()
+                                  : peer.last_error();
+    table.AddRow({peer.name(), peer.address(),
+                  absl::StrCat(peer.local_asn(), "->", peer.peer_asn()), peer.state(),
+                  peer.established_since_unix_ns() == 0
+                      ? "-"
+                      : FormatDuration(Since(now_unix_ns, peer.established_since_unix_ns())),
+                  absl::StrCat(peer.prefixes_sent()), received, error.empty() ? "-" : error});
+  }
+  std::string out = peers.peers().empty() ? "No BGP peers on this node.\n" : table.Render();
+  Table objects({"OBJECT", "CONDITION", "STATUS", "REASON", "MESSAGE"});
+  int shown = 0;
+  for (const api::BgpObjectStatus& object : peers.objects()) {
+    for (const api::Condition& condition : object.conditions()) {
+      if (condition.status() == "True") continue;
+      objects.AddRow({absl::StrCat(object.kind(), " ", object.name()), condition.type(),
+                      condition.status(), condition.reason(), condition.message()});
+      ++shown;
+    }
+  }
+  if (shown > 0) absl::StrAppend(&out, "\n", objects.Render());
+  return out;
+}
+
+std::string BgpRouteTable(const api::BgpRoutes& routes) {
+  Table table({"PEER", "PREFIX", "NEXT HOP", "AS PATH", "LOCAL PREF", "MED", "COMMUNITIES"});
+  for (const api::BgpRoute& route : routes.routes()) {
+    std::vector<std::string> communities(route.communities().begin(), route.communities().end());
+    communities.insert(communities.end(), route.large_communities().begin(),
+                       route.large_communities().end());
+    table.AddRow({route.peer(), route.prefix(), route.next_hop(),
+                  route.as_path().empty() ? "(local)" : absl::StrJoin(route.as_path(), " "),
+                  route.has_local_pref() ? absl::StrCat(route.local_pref()) : "-",
+                  route.has_med() ? absl::StrCat(route.med()) : "-",
+                  communities.empty() ? "-" : absl::StrJoin(communities, " ")});
+  }
+  return routes.routes().empty() ? "No routes sent.\n" : table.Render();
+}
+
 std::string FormatBytes(uint64_t bytes) {
   if (bytes < 1024) return absl::StrCat(bytes, " B");
   const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};

@@ -24,6 +24,10 @@ std::string AllocationTable(const api::AllocationList& allocations, int64_t now_
 // One row per VIP (and per interface it is answered on), then the node's
 // view: phase, live nodes, the fence, and each policy's conditions.
 std::string L2Table(const api::L2Announcements& l2, int64_t now_unix_ns);
+// One row per peer; a down or failing peer says why. Then the BGPPeer and
+// BGPAdvertisement conditions that are not True.
+std::string BgpPeerTable(const api::BgpPeers& peers, int64_t now_unix_ns);
+std::string BgpRouteTable(const api::BgpRoutes& routes);
 
 // "1.5 KiB", "32.0 MiB".
 std::string FormatBytes(uint64_t bytes);

@@ -165,5 +165,49 @@ TEST(AgentFormatTest, L2AnnouncementsShowWhoAnswersAndTheFence) {
   EXPECT_THAT(L2Table(l2, 0), HasSubstr("lapsed: this node's XDP answers nothing"));
 }
 
+TEST(AgentFormatTest, BgpPeersSayWhyASessionIsDown) {
+  api::BgpPeers peers;
+  api::BgpPeer* up = peers.add_peers();
+  up->set_name("gw");
+  up->set_address("198.18.0.1");
+  up->set_local_asn(64513);
+  up->set_peer_asn(64512);
+  up->set_state("Established");
+  up->set_established_since_unix_ns(1'000'000'000);
+  up->set_prefixes_sent(2);
+  api::BgpPeer* failing = peers.add_peers();
+  failing->set_name("spine");
+  failing->set_address("198.18.0.2");
+  failing->set_state("Active");
+  failing->set_connect_error("no answer: the TCP MD5 passwords may differ");
+  api::BgpObjectStatus* object = peers.add_objects();
+  object->set_kind("BGPPeer");
+  object->set_name("spine");
+  api::Condition* configured = object->add_conditions();
+  configured->set_type("SessionConfigured");
+  configured->set_status("False");
+  configured->set_reason("PasswordUnavailable");
+  const std::string text = BgpPeerTable(peers, 11'000'000'000);
+  EXPECT_THAT(text, ::testing::ContainsRegex("gw +198.18.0.1 +64513->64512 +Established +10s +2"));
+  EXPECT_THAT(text, HasSubstr("no answer: the TCP MD5 passwords may differ"));
+  EXPECT_THAT(text, HasSubstr("BGPPeer spine  SessionConfigured  False   PasswordUnavailable"));
+}
+
+TEST(AgentFormatTest, BgpRoutesShowTheirAttributes) {
+  api::BgpRoutes routes;
+  api::BgpRoute* route = routes.add_routes();
+  route->set_peer("gw");
+  route->set_prefix("198.19.0.10/32");
+  route->set_next_hop("198.18.0.11");
+  route->add_as_path(64513);
+  route->add_communities("65000:100");
+  route->add_large_communities("64513:1:2");
+  route->set_med(10);
+  EXPECT_THAT(BgpRouteTable(routes),
+              ::testing::ContainsRegex("gw +198.19.0.10/32 +198.18.0.11 +64513 +- +10 +65000:100 "
+                                       "64513:1:2"));
+  EXPECT_EQ(BgpRouteTable(api::BgpRoutes()), "No routes sent.\n");
+}
+
 }  // namespace
 }  // namespace ferry::ctl

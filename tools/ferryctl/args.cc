@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
     {"ipam pools", Command::kIpamPools},
     {"ipam allocations", Command::kIpamAllocations},
     {"l2 announcements", Command::kL2Announcements},
+    {"bgp peers", Command::kBgpPeers},
+    {"bgp routes", Command::kBgpRoutes},
 };
 
 // maglev takes NAMESPACE/NAME after its word.
@@ -79,7 +81,8 @@ absl::Status SetOutput(const std::string& value, Invocation& invocation) {
 bool NeedsAgent(Command command) {
   return command == Command::kStatus || command == Command::kServiceList ||
          command == Command::kMaglev || command == Command::kIpamPools ||
-         command == Command::kIpamAllocations || command == Command::kL2Announcements;
+         command == Command::kIpamAllocations || command == Command::kL2Announcements ||
+         command == Command::kBgpPeers || command == Command::kBgpRoutes;
 }
 
 std::string Usage() {
@@ -95,6 +98,8 @@ std::string Usage() {
          "  ipam allocations      each Service's addresses, their pool, since when, condition\n"
          "  l2 announcements      which node answers ARP/NDP for each VIP, on which interface,\n"
          "                        since when; live nodes, the fence, policy conditions\n"
+         "  bgp peers             BGP sessions: state, uptime, prefixes sent/received, last error\n"
+         "  bgp routes            the routes each peer was sent, with their attributes\n"
          "commands that read the pinned maps directly (work with ferryd stopped):\n"
          "  bpf lb list           frontends, their Maglev backends and service counters\n"
          "  bpf ct list           load-balanced flows: client, VIP, backend, age\n"

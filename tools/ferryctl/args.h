@@ -22,6 +22,8 @@ enum class Command {
   kIpamPools,
   kIpamAllocations,
   kL2Announcements,
+  kBgpPeers,
+  kBgpRoutes,
 };
 
 // Whether a command asks the agent (over its API socket) or only reads the

@@ -80,6 +80,15 @@ int RunAgentCommand(const Invocation& invocation) {
                           return L2Table(l2, absl::GetCurrentTimeNanos());
                         });
   }
+  if (invocation.command == Command::kBgpPeers) {
+    return PrintMessage(FetchBgpPeers(*socket), invocation.output,
+                        [](const agent::v1::BgpPeers& peers) {
+                          return BgpPeerTable(peers, absl::GetCurrentTimeNanos());
+                        });
+  }
+  if (invocation.command == Command::kBgpRoutes) {
+    return PrintMessage(FetchBgpRoutes(*socket), invocation.output, BgpRouteTable);
+  }
   if (invocation.command == Command::kStatus) {
     const absl::StatusOr<agent::v1::AgentStatus> status = FetchStatus(*socket);
     return PrintMessage(status, invocation.output, [](const agent::v1::AgentStatus& s) {
@@ -158,6 +167,8 @@ int Run(const std::vector<std::string>& args) {
     case Command::kIpamPools:
     case Command::kIpamAllocations:
     case Command::kL2Announcements:
+    case Command::kBgpPeers:
+    case Command::kBgpRoutes:
       break;
   }
   return 0;
