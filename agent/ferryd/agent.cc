@@ -171,17 +171,19 @@ void Agent::Reload() {
     loaded_ = std::move(*loaded);
   }
   AllocateAddresses();
-  ReconcileLocked("manifests");
   UpdateL2();
+  ReconcileLocked("manifests");
 }
 
 void Agent::UpdateL2() {
   const std::vector<std::string> interfaces = {options_.uplink};
-  l2_->SetInputs(std::make_shared<const L2Inputs>(BuildL2Inputs(
+  auto inputs = std::make_shared<const L2Inputs>(BuildL2Inputs(
       loaded_.model, loaded_.object_errors, options_.node, interfaces,
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
-      })));
+      }));
+  l2_policy_status_ = inputs->policy_status;
+  l2_->SetInputs(std::move(inputs));
 }
 
 void Agent::UpdateBgp(std::vector<std::string>& problems) {
@@ -282,6 +284,7 @@ void Agent::ReconcileLocked(absl::string_view trigger) {
   input_ = std::move(output.input);
   local_endpoints_ = plan.endpoints.size();
   PublishErrors(std::move(problems));
+  WriteStatusFile();
 }
 
 int Agent::ApplyConfig(std::vector<std::string>& problems) {
@@ -358,7 +361,35 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
 
 void Agent::AllocateAddresses() {
   for (const std::string& line : ipam_.Update(loaded_.model, saved_status_)) Log(line);
-  std::string json = ipam_.StatusDocument().dump(2) + "\n";
+}
+
+void Agent::WriteStatusFile() {
+  nlohmann::json document = ipam_.StatusDocument();
+  auto conditions_json = [](const std::vector<l2announce::Condition>& conditions) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const l2announce::Condition& condition : conditions) {
+      out.push_back({{"type", condition.type},
+                     {"status", l2announce::StatusName(condition.status)},
+                     {"reason", condition.reason},
+                     {"message", condition.message}});
+    }
+    return out;
+  };
+  nlohmann::json& l2 = document["l2AnnouncementPolicies"] = nlohmann::json::array();
+  for (const L2PolicyStatus& policy : l2_policy_status_) {
+    l2.push_back({{"apiVersion", "ferry.dev/v1alpha1"},
+                  {"kind", model::kL2AnnouncementPolicyKind},
+                  {"metadata", {{"name", policy.name}}},
+                  {"status", {{"conditions", conditions_json(policy.conditions)}}}});
+  }
+  nlohmann::json& bgp = document["bgp"] = nlohmann::json::array();
+  for (const bgp_control::ObjectStatus& object : bgp_plan_.statuses) {
+    bgp.push_back({{"apiVersion", "ferry.dev/v1alpha1"},
+                   {"kind", object.object.kind},
+                   {"metadata", {{"name", object.object.name}}},
+                   {"status", {{"conditions", conditions_json(object.conditions)}}}});
+  }
+  std::string json = document.dump(2) + "\n";
   if (json == status_json_) return;
   if (absl::Status written = WriteFileAtomically(options_.state_dir / "status.json", json);
       !written.ok()) {

@@ -79,8 +79,11 @@ class Agent : public AgentView {
   int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishErrors(std::vector<std::string> problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Feeds LB-IPAM the model and writes <state-dir>/status.json if it changed.
+  // Feeds LB-IPAM the model.
   void AllocateAddresses() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes <state-dir>/status.json if it changed: the Services' addresses,
+  // the pools', L2AnnouncementPolicies' and BGP objects' conditions.
+  void WriteStatusFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the L2 announcer what the model now says.
   void UpdateL2() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Plans this node's BGP peers and routes and hands them to the speaker.
@@ -117,6 +120,7 @@ class Agent : public AgentView {
   std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);  // problems and errors already logged
   std::string errors_json_ ABSL_GUARDED_BY(mu_);       // as last written
   bgp_control::BgpPlan bgp_plan_ ABSL_GUARDED_BY(mu_);  // of the last pass
+  std::vector<L2PolicyStatus> l2_policy_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ferry::ferryd

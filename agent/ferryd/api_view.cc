@@ -44,6 +44,15 @@ void SetUsage(const ipam::FamilyUsage& usage, api::FamilyUsage& out) {
 
 }  // namespace
 
+api::Condition ConditionProto(const l2announce::Condition& condition) {
+  api::Condition out;
+  out.set_type(condition.type);
+  out.set_status(std::string(l2announce::StatusName(condition.status)));
+  out.set_reason(condition.reason);
+  out.set_message(condition.message);
+  return out;
+}
+
 api::PoolList ListPools(const IpamController& ipam) {
   api::PoolList list;
   for (const std::string& name : ipam.allocator().PoolNames()) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agent/ferryd/controller.h"
+#include "agent/ferryd/examples_testing.h"
 #include "agent/model/manifest_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,13 +14,6 @@ namespace ferry::ferryd {
 namespace {
 
 using ::testing::ElementsAre;
-
-std::string ReadExample(const std::string& name) {
-  std::ifstream file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 absl::StatusOr<ferry_node> OnLink(const datapath::IpAddress& to) {
   ferry_node node{};

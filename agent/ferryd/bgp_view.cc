@@ -3,19 +3,11 @@
 #include <algorithm>
 
 #include "absl/time/time.h"
+#include "agent/ferryd/api_view.h"
 #include "agent/model/bgp.h"
 
 namespace ferry::ferryd {
 namespace {
-
-agent::v1::Condition ToProto(const bgp_control::Condition& condition) {
-  agent::v1::Condition out;
-  out.set_type(condition.type);
-  out.set_status(std::string(l2announce::StatusName(condition.status)));
-  out.set_reason(condition.reason);
-  out.set_message(condition.message);
-  return out;
-}
 
 const char* OriginName(bgp::Origin origin) {
   switch (origin) {
@@ -79,7 +71,7 @@ agent::v1::BgpPeers BgpPeersOf(absl::string_view node, const bgp_control::BgpPla
     status->set_kind(object.object.kind);
     status->set_name(object.object.name);
     for (const bgp_control::Condition& condition : object.conditions) {
-      *status->add_conditions() = ToProto(condition);
+      *status->add_conditions() = ConditionProto(condition);
     }
   }
   return out;

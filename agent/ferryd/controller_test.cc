@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
+#include "agent/ferryd/examples_testing.h"
 #include "agent/ferryd/ipam_controller.h"
 #include "agent/lb/desired.h"
 #include "agent/model/manifest_dir.h"
@@ -20,14 +21,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-std::string ReadExample(const std::string& name) {
-  std::ifstream file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / name);
-  std::stringstream text;
-  text << file.rdbuf();
-  EXPECT_FALSE(text.str().empty()) << name;
-  return text.str();
-}
 
 std::string Edited(std::string text, const std::map<std::string, std::string>& edits) {
   for (const auto& [from, to] : edits) {

@@ -30,6 +30,7 @@
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
+#include "test/e2e/wait.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -41,6 +42,7 @@ using netns::Process;
 using netns::RunPrefix;
 using netns::ScratchDir;
 using netns::Topology;
+using netns::WaitFor;
 
 constexpr int kConnections = 300;
 constexpr absl::Duration kProgrammingTimeout = absl::Seconds(15);
@@ -65,17 +67,6 @@ void WriteManifest(const std::filesystem::path& path, const std::string& content
   std::filesystem::rename(temporary, path);
 }
 
-// Polls `condition` every 50 ms until it holds or `timeout` passes.
-template <typename Condition>
-bool WaitFor(Condition condition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
-}
-
 class FerrydEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -83,14 +74,10 @@ class FerrydEndToEndTest : public ::testing::Test {
         {.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
     ASSERT_TRUE(topology.ok()) << topology.status();
     topology_ = std::move(*topology);
-    for (Node& node : topology_->nodes()) {
-      for (netns::Pod& pod : node.pods) {
-        absl::StatusOr<std::unique_ptr<Process>> server =
-            netns::StartTestServer(*pod.ns, FERRY_TEST_SERVER_PATH, pod.name, kPodPort);
-        ASSERT_TRUE(server.ok()) << server.status();
-        servers_.push_back(std::move(*server));
-      }
-    }
+    absl::StatusOr<std::vector<std::unique_ptr<Process>>> servers =
+        netns::StartPodServers(*topology_, FERRY_TEST_SERVER_PATH, kPodPort);
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    servers_ = *std::move(servers);
     Node& node1 = *topology_->node("node1");
     ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", node1.v4.text}).ok());
     ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", node1.v6.text}).ok());

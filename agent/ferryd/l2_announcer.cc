@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/datapath/fd.h"
+#include "agent/ferryd/api_view.h"
 #include "l2announce/announcer.h"
 #include "l2announce/frames.h"
 #include "l2announce/liveness.h"
@@ -81,15 +82,6 @@ std::optional<IpAddress> VipOf(const ferry_l2_announce_key& key) {
     return std::nullopt;
   }
   return vip;
-}
-
-agent::v1::Condition ToProto(const l2announce::Condition& condition) {
-  agent::v1::Condition out;
-  out.set_type(condition.type);
-  out.set_status(std::string(l2announce::StatusName(condition.status)));
-  out.set_reason(condition.reason);
-  out.set_message(condition.message);
-  return out;
 }
 
 int TimeoutMs(absl::Time now, absl::Time deadline) {
@@ -453,7 +445,7 @@ class L2Announcer::Impl {
         agent::v1::L2PolicyStatus* status = out.add_policies();
         status->set_name(policy.name);
         for (const l2announce::Condition& condition : policy.conditions) {
-          *status->add_conditions() = ToProto(condition);
+          *status->add_conditions() = ConditionProto(condition);
         }
       }
     }

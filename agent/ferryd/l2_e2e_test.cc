@@ -32,6 +32,7 @@
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
+#include "test/e2e/wait.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -39,6 +40,7 @@ namespace {
 using netns::Node;
 using netns::Process;
 using netns::Topology;
+using netns::WaitFor;
 
 // deploy/examples/l2.yaml's VIPs.
 constexpr char kVipV4[] = "198.18.0.200";
@@ -46,16 +48,6 @@ constexpr char kVipV6[] = "2001:db8:0:1::ff10";
 constexpr uint16_t kVipPort = 80;
 constexpr uint16_t kPodPort = 8080;
 constexpr char kGwLan[] = "lan";
-
-template <typename Condition>
-bool WaitFor(Condition condition, absl::Duration timeout, absl::Duration every) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(every);
-  }
-  return true;
-}
 
 // Every frame of a capture that speaks for `vip`: ARP with the VIP as the
 // sender (replies and gratuitous ARP), neighbour advertisements from it.
@@ -202,16 +194,12 @@ class L2AnnouncementTest : public ::testing::Test {
         {.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
     ASSERT_TRUE(topology.ok()) << topology.status();
     topology_ = std::move(*topology);
-    for (Node& node : topology_->nodes()) {
-      for (netns::Pod& pod : node.pods) {
-        absl::StatusOr<std::unique_ptr<Process>> server =
-            netns::StartTestServer(*pod.ns, FERRY_TEST_SERVER_PATH, pod.name, kPodPort);
-        ASSERT_TRUE(server.ok()) << server.status();
-        servers_.push_back(std::move(*server));
-      }
-      // The ARP and NDP answers leave by XDP_TX.
-      ASSERT_TRUE(topology_->EnableXdpTx(node).ok());
-    }
+    absl::StatusOr<std::vector<std::unique_ptr<Process>>> servers =
+        netns::StartPodServers(*topology_, FERRY_TEST_SERVER_PATH, kPodPort);
+    ASSERT_TRUE(servers.ok()) << servers.status();
+    servers_ = *std::move(servers);
+    // The ARP and NDP answers leave by XDP_TX.
+    for (Node& node : topology_->nodes()) ASSERT_TRUE(topology_->EnableXdpTx(node).ok());
     ASSERT_TRUE(topology_->WarmUp().ok());
     manifests_ = std::filesystem::path(netns::ScratchDir()) / "manifests";
     std::filesystem::create_directories(manifests_);

@@ -19,6 +19,7 @@ l2announce::ElectionService ElectionServiceOf(const model::Model& model,
   out.name = absl::StrCat(service.metadata.namespace_, "/", service.metadata.name);
   out.addresses.labels = service.metadata.labels;
   out.addresses.load_balancer_ips = vips_of(service.Ref());
+  out.addresses.external_ips = service.external_ips;
   out.external_traffic_local =
       service.external_traffic_policy == model::TrafficPolicy::kLocal;
   if (out.external_traffic_local) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
+#include "agent/ferryd/examples_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,13 +16,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-std::string ReadExample(const std::string& name) {
-  std::ifstream file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 // deploy/examples' nodes and pools with l2.yaml, `edit` applied to l2.yaml.
 model::LoadResult Load(const std::map<std::string, std::string>& edits = {}) {
@@ -112,6 +106,26 @@ TEST(L2InputsTest, AnInvalidPolicyIsNotAcceptedAndSaysWhy) {
   EXPECT_EQ(accepted->status, l2announce::ConditionStatus::kFalse);
   EXPECT_THAT(accepted->message, HasSubstr("spec.interfaces[0]"));
   EXPECT_THAT(accepted->message, HasSubstr("not in effect"));
+}
+
+TEST(L2InputsTest, ExternalIPsAreAnnouncedWhenThePolicySaysSo) {
+  const model::LoadResult loaded =
+      Load({{"  loadBalancerIPs: true\n", "  loadBalancerIPs: false\n  externalIPs: true\n"},
+            {"  externalTrafficPolicy: Cluster\n",
+             "  externalTrafficPolicy: Cluster\n  externalIPs: [198.18.0.230]\n"}});
+  const L2Inputs inputs = Build(loaded);
+  ASSERT_EQ(inputs.policies.size(), 1u);
+  ASSERT_EQ(inputs.services.size(), 1u);
+  EXPECT_THAT(inputs.policies[0].AnnouncedAddresses(inputs.services[0].addresses),
+              ElementsAre(*model::IpAddress::Parse("198.18.0.230")));
+}
+
+TEST(L2InputsTest, ABadExternalIPIsNamed) {
+  const model::LoadResult loaded = Load({{"  externalTrafficPolicy: Cluster\n",
+                                          "  externalTrafficPolicy: Cluster\n"
+                                          "  externalIPs: [198.18.0.230, 198.18.0.300]\n"}});
+  ASSERT_EQ(loaded.object_errors.size(), 1u);
+  EXPECT_THAT(loaded.object_errors[0].ToString(), HasSubstr("spec.externalIPs[1]"));
 }
 
 }  // namespace

@@ -332,6 +332,14 @@ std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
       !ip.empty()) {
     service.load_balancer_ip = read.ParsedOrReported(IpAddress::Parse(ip), "spec.loadBalancerIP");
   }
+  const std::vector<std::string> external_ips =
+      StringList(Child(spec, "externalIPs"), "spec.externalIPs", read);
+  for (size_t i = 0; i < external_ips.size(); ++i) {
+    if (std::optional<IpAddress> ip = read.ParsedOrReported(
+            IpAddress::Parse(external_ips[i]), absl::StrCat("spec.externalIPs[", i, "]"))) {
+      service.external_ips.push_back(*ip);
+    }
+  }
   service.external_traffic_policy =
       read.OneOf<TrafficPolicy>(
               Child(spec, "externalTrafficPolicy"), "spec.externalTrafficPolicy",

@@ -103,6 +103,9 @@ struct Service {
   std::optional<IpFamilyPolicy> ip_family_policy;  // spec.ipFamilyPolicy
   std::string load_balancer_class;                 // empty or kLoadBalancerClass
   std::optional<IpAddress> load_balancer_ip;       // spec.loadBalancerIP
+  // spec.externalIPs: addresses the cluster accepts traffic for, that an
+  // L2AnnouncementPolicy with externalIPs: true announces.
+  std::vector<IpAddress> external_ips;
   TrafficPolicy external_traffic_policy = TrafficPolicy::kCluster;
   // The ferry.dev/ips annotation, in order. The other ferry.dev/
   // annotations are read from metadata.annotations (ipam_input.h).

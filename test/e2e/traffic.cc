@@ -131,6 +131,21 @@ absl::StatusOr<std::unique_ptr<Process>> StartTestServer(const Namespace& ns,
   return server;
 }
 
+absl::StatusOr<std::vector<std::unique_ptr<Process>>> StartPodServers(Topology& topology,
+                                                                      const std::string& server_path,
+                                                                      uint16_t port) {
+  std::vector<std::unique_ptr<Process>> servers;
+  for (Node& node : topology.nodes()) {
+    for (Pod& pod : node.pods) {
+      absl::StatusOr<std::unique_ptr<Process>> server =
+          StartTestServer(*pod.ns, server_path, pod.name, port);
+      if (!server.ok()) return server.status();
+      servers.push_back(*std::move(server));
+    }
+  }
+  return servers;
+}
+
 absl::StatusOr<TcpClientReport> RunTcpClients(const Namespace& ns,
                                               const TcpClientOptions& options) {
   absl::StatusOr<std::pair<sockaddr_storage, socklen_t>> to =

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "test/e2e/netns.h"
+#include "test/e2e/topology.h"
 
 namespace ferry::netns {
 
@@ -22,6 +23,12 @@ absl::StatusOr<std::unique_ptr<Process>> StartTestServer(const Namespace& ns,
                                                          const std::string& server_path,
                                                          const std::string& pod_name,
                                                          uint16_t port);
+
+// StartTestServer in every pod of the topology, each answering as its pod's
+// name.
+absl::StatusOr<std::vector<std::unique_ptr<Process>>> StartPodServers(Topology& topology,
+                                                                      const std::string& server_path,
+                                                                      uint16_t port);
 
 struct TcpClientOptions {
   std::string address;  // IPv4 or IPv6 text
