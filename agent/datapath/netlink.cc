@@ -192,6 +192,28 @@ absl::StatusOr<Route> GetRoute(RouteSocket& socket, const IpAddress& destination
   return route;
 }
 
+// Asks the kernel to resolve next_hop as a packet to it would (NTF_USE):
+// the entry is created if missing, and a new or FAILED one goes INCOMPLETE
+// and sends an ARP request or neighbour solicitation. Often nothing else
+// would: after a link flap flushed the table, the datapath's tunnels to other
+// nodes leave from XDP, unseen by the neighbour table, and its fallback
+// through the stack is dropped there when the tunnel is IPv4 (its source is
+// this node's own address: a martian).
+absl::Status RequestResolution(RouteSocket& socket, const IpAddress& next_hop, uint32_t ifindex) {
+  nlmsghdr* message = socket.Begin(RTM_NEWNEIGH);
+  message->nlmsg_flags |= NLM_F_CREATE;
+  auto* header = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ndmsg)));
+  header->ndm_family = ToAddressFamily(next_hop.family);
+  header->ndm_ifindex = static_cast<int>(ifindex);
+  header->ndm_flags = NTF_USE;
+  mnl_attr_put(message, NDA_DST, AddressLength(next_hop.family), next_hop.addr.bytes);
+  return socket.Send(message,
+                     absl::StrCat("a resolution request for next hop ", FormatAddress(next_hop)),
+                     nullptr, nullptr);
+}
+
+// Unavailable while the entry is missing or not resolved; the kernel is
+// then asked to resolve it, so a later call finds it.
 absl::StatusOr<Neighbour> GetNeighbour(RouteSocket& socket, const IpAddress& next_hop,
                                        uint32_t ifindex) {
   const std::string text = FormatAddress(next_hop);
@@ -203,19 +225,18 @@ absl::StatusOr<Neighbour> GetNeighbour(RouteSocket& socket, const IpAddress& nex
   Neighbour neighbour{.family = next_hop.family};
   absl::Status status = socket.Send(message, absl::StrCat("neighbour lookup for ", text),
                                     OnNeighbour, &neighbour);
-  if (absl::IsNotFound(status)) {
-    return absl::UnavailableError(absl::StrCat("no neighbour entry for next hop ", text,
-                                               " on ifindex ", ifindex,
-                                               ": send it a packet and retry"));
+  if (!status.ok() && !absl::IsNotFound(status)) return status;
+  if (status.ok() && (neighbour.state & kUsableNeighbourStates) != 0 && neighbour.has_mac) {
+    return neighbour;
   }
-  if (!status.ok()) return status;
-  if ((neighbour.state & kUsableNeighbourStates) == 0 || !neighbour.has_mac) {
-    return absl::UnavailableError(absl::StrCat(
-        "neighbour entry for next hop ", text, " on ifindex ", ifindex,
-        " is not resolved (NUD state 0x", absl::Hex(neighbour.state),
-        "): send it a packet and retry"));
-  }
-  return neighbour;
+  const std::string found =
+      status.ok() ? absl::StrCat("is not resolved (NUD state 0x", absl::Hex(neighbour.state), ")")
+                  : "is missing";
+  const absl::Status requested = RequestResolution(socket, next_hop, ifindex);
+  return absl::UnavailableError(absl::StrCat(
+      "neighbour entry for next hop ", text, " on ifindex ", ifindex, " ", found,
+      requested.ok() ? ": resolution requested, retry shortly"
+                     : absl::StrCat("; requesting its resolution failed: ", requested.message())));
 }
 
 absl::StatusOr<Link> GetLink(RouteSocket& socket, uint32_t ifindex) {

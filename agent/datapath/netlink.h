@@ -14,7 +14,9 @@ namespace ferry::datapath {
 // source), next_hop_mac (the gateway's, or the destination's when on-link),
 // source_mac, egress_ifindex and family; flags are left 0.
 // Unavailable when the next hop has no usable neighbour entry yet (none,
-// incomplete or failed): send it a packet (e.g. ping) and retry.
+// incomplete or failed): the kernel is then asked to resolve it (an ARP
+// request or neighbour solicitation, as a packet to it would cause), so a
+// call a little later finds it, with no traffic to it needed.
 // NotFound when there is no route.
 absl::StatusOr<ferry_node> ResolveNode(const IpAddress& destination);
 

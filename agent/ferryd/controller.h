@@ -46,9 +46,11 @@ struct ControllerOutput {
 // ready endpoints (ServiceBackends) of that family; policy from
 // externalTrafficPolicy. Every Node object becomes a NodeInfo: the other
 // nodes are reached over the first family both have (IPv4 first). A node
-// whose next hop is not resolved yet gets an entry with zero MACs, which the
-// datapath resolves through the kernel's FIB (and the stack's neighbour
-// discovery) until a later pass finds the MACs.
+// whose next hop is not resolved yet gets an entry with zero MACs: the
+// datapath then asks the kernel's FIB and neighbour table, which serve as
+// soon as the resolution the resolver requested is answered, and a later
+// pass writes the MACs (until then an IPv4 tunnel packet is lost:
+// bpf/lib/encap.h).
 // A Service's VIPs: what LB-IPAM granted it (ipam_controller.h).
 using VipsOf = absl::FunctionRef<std::vector<model::IpAddress>(const model::ObjectRef& service)>;
 

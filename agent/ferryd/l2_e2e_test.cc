@@ -325,8 +325,8 @@ class L2AnnouncementTest : public ::testing::Test {
                                     .connection_timeout = absl::Milliseconds(500)});
           return report.ok() && report->completed == 10;
         },
-        absl::Seconds(15), absl::Milliseconds(100));
-    EXPECT_TRUE(served) << vip << " not fully served 15 s after the node came back\n"
+        absl::Seconds(5), absl::Milliseconds(100));
+    EXPECT_TRUE(served) << vip << " not fully served 5 s after the node came back\n"
                         << Diagnose(vip);
     std::printf("%s: fully served again %s after the node came back\n", vip.c_str(),
                 absl::FormatDuration(absl::Now() - start).c_str());

@@ -73,7 +73,10 @@ FERRY_INLINE void ferry_write_outer_ipv6(struct ipv6hdr *outer, const struct fer
 /* Sends the frame out towards node. The next hop's MAC normally comes from
  * the node entry (the agent keeps it current); without one the kernel FIB is
  * asked, and when the neighbour is not resolved yet the encapsulated packet
- * is handed to the stack, which forwards it and resolves the neighbour. */
+ * is handed to the stack. The stack forwards an IPv6 one, which resolves the
+ * neighbour, but drops an IPv4 one as a martian (its source is this node's
+ * own address): the agent has the kernel resolve the next hops of nodes
+ * itself (datapath::ResolveNode) and writes the MAC on its next pass. */
 FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *node, const __u8 received_macs[12])
 {
 	void *data = (void *)(long)ctx->data;
