@@ -147,15 +147,27 @@ std::vector<std::string> LiveNodes(std::span<const NodeLease> leases,
                                    const MembershipTracker& tracker, const std::string& self,
                                    absl::Time wall_now, absl::Time monotonic_now) {
   std::vector<std::string> nodes = {self};
-  for (const NodeLease& lease : leases) {
-    if (lease.node != self && !lease.ExpiredAt(wall_now) &&
-        tracker.IsAlive(lease.node, monotonic_now)) {
-      nodes.push_back(lease.node);
-    }
+  for (const std::string& peer : tracker.AlivePeers(monotonic_now)) {
+    auto lease = std::find_if(leases.begin(), leases.end(),
+                              [&](const NodeLease& l) { return l.node == peer; });
+    if (lease == leases.end() || !lease->ExpiredAt(wall_now)) nodes.push_back(peer);
   }
   std::sort(nodes.begin(), nodes.end());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
   return nodes;
+}
+
+std::vector<std::string> UnleasedPeers(std::span<const NodeLease> leases,
+                                       const MembershipTracker& tracker,
+                                       absl::Time monotonic_now) {
+  std::vector<std::string> unleased;
+  for (const std::string& peer : tracker.AlivePeers(monotonic_now)) {
+    if (std::none_of(leases.begin(), leases.end(),
+                     [&](const NodeLease& l) { return l.node == peer; })) {
+      unleased.push_back(peer);
+    }
+  }
+  return unleased;
 }
 
 }  // namespace ferry::l2announce

@@ -85,12 +85,19 @@ class LeaseRenewer {
   std::optional<absl::Time> last_written_;
 };
 
-// The nodes that may announce: `self`, and each peer that holds an unexpired
-// lease at `wall_now` and is alive by its advertisements at `monotonic_now`.
-// Sorted.
+// The nodes that may announce: `self`, and each peer alive by its
+// advertisements at `monotonic_now` unless the store holds a lease of it
+// that expired by `wall_now` (the store says it is gone: a stale sender). A
+// peer alive on the link without any lease still counts: a lease store not
+// shared by every node must not make each node announce every VIP. Sorted.
 std::vector<std::string> LiveNodes(std::span<const NodeLease> leases,
                                    const MembershipTracker& tracker, const std::string& self,
                                    absl::Time wall_now, absl::Time monotonic_now);
+
+// Peers alive on the link that hold no lease in the store: a sign that the
+// store is not shared (worth a warning). Sorted.
+std::vector<std::string> UnleasedPeers(std::span<const NodeLease> leases,
+                                       const MembershipTracker& tracker, absl::Time monotonic_now);
 
 }  // namespace ferry::l2announce
 

@@ -103,7 +103,7 @@ TEST(LeaseTest, RenewerWritesAtMostOncePerInterval) {
   EXPECT_TRUE(renewer.Due(kNow + absl::Seconds(11)).has_value());
 }
 
-TEST(LeaseTest, LiveNodesNeedALeaseAndAdvertisements) {
+TEST(LeaseTest, LiveNodesNeedAdvertisementsAndNoExpiredLease) {
   const absl::Time mono = absl::FromUnixSeconds(50);
   MembershipTracker tracker("node1");
   tracker.Observe({"node2", 1, 1, absl::Milliseconds(100), absl::Milliseconds(350)}, mono);
@@ -117,6 +117,17 @@ TEST(LeaseTest, LiveNodesNeedALeaseAndAdvertisements) {
   };
   EXPECT_THAT(LiveNodes(leases, tracker, "node1", kNow, mono), ElementsAre("node1", "node2", "node3"));
   EXPECT_THAT(LiveNodes(leases, tracker, "node1", kNow, mono + absl::Seconds(1)), ElementsAre("node1"));
+  EXPECT_THAT(UnleasedPeers(leases, tracker, mono), IsEmpty());
+}
+
+TEST(LeaseTest, APeerHeardWithoutALeaseCountsAndIsReported) {
+  const absl::Time mono = absl::FromUnixSeconds(50);
+  MembershipTracker tracker("node1");
+  tracker.Observe({"node2", 1, 1, absl::Milliseconds(100), absl::Milliseconds(350)}, mono);
+  // node1's own store holds only its own lease: the directory is not shared.
+  const std::vector<NodeLease> leases = {{"node1", kNow, absl::Seconds(40)}};
+  EXPECT_THAT(LiveNodes(leases, tracker, "node1", kNow, mono), ElementsAre("node1", "node2"));
+  EXPECT_THAT(UnleasedPeers(leases, tracker, mono), ElementsAre("node2"));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/datapath/fd.h"
@@ -105,6 +106,7 @@ class L2Announcer::Impl {
         channel_(std::move(channel)),
         frames_(std::move(frames)),
         wake_(std::move(wake)),
+        lease_dir_(options.lease_dir),
         leases_(options.lease_dir),
         renewer_(options.node, options.node_leases),
         advertiser_(options.node, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())),
@@ -280,6 +282,16 @@ class L2Announcer::Impl {
     }
     for (const std::string& problem : listing->problems) Problem(problem);
     leases_seen_ = std::move(listing->leases);
+    // Every agent writes its lease as it starts: a peer heard for a while
+    // without one writes to another store.
+    if (wall - started_ < kLeaseListInterval * 5) return;
+    const std::vector<std::string> unleased =
+        l2announce::UnleasedPeers(leases_seen_, tracker_, l2announce::MonotonicNow());
+    if (!unleased.empty()) {
+      Problem(absl::StrCat("peers ", absl::StrJoin(unleased, ", "), " advertise on ", uplink_,
+                           " but hold no lease in ", lease_dir_.string(),
+                           ": is --lease-dir shared by every node?"));
+    }
   }
 
   void Elect(absl::Time now, absl::Time wall) {
@@ -469,6 +481,8 @@ class L2Announcer::Impl {
   std::thread thread_;
 
   // The thread's own.
+  const std::filesystem::path lease_dir_;
+  const absl::Time started_ = absl::Now();
   l2announce::DirectoryLeaseStore leases_;
   l2announce::LeaseRenewer renewer_;
   l2announce::Advertiser advertiser_;
