@@ -4,7 +4,9 @@
  *                  node announces (l2.h), VIP lookup, conntrack, Maglev,
  *                  tunnel to the backend's node (or pass for a local one).
  * ferry_tc_uplink  TC ingress on the uplink: decapsulate tunnels addressed to
- *                  this node, DNAT to the local pod and redirect to its veth.
+ *                  this node, DNAT to the local pod and redirect to its veth;
+ *                  send out the tunnels XDP handed to the stack while their
+ *                  next hop was unresolved.
  * ferry_tc_pod     TC ingress on a pod's host-side veth: rev-NAT replies to
  *                  VIP:port; the stack routes them straight to the client.
  *
@@ -165,12 +167,6 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 	return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
 }
 
-FERRY_INLINE int ferry_tc_drop(enum ferry_drop_reason reason)
-{
-	ferry_count_drop(reason);
-	return TC_ACT_SHOT;
-}
-
 /* The reply tuple a pod will send, so ferry_tc_pod can restore VIP:port. */
 FERRY_INLINE void ferry_remember_reply(const struct ferry_packet *pkt, const struct ferry_backend *backend)
 {
@@ -242,15 +238,6 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 	return ferry_tc_to_pod(skb, choice.backend);
 }
 
-FERRY_INLINE int ferry_is_tunnel_to_us(const struct ferry_packet *pkt, const struct ferry_config *cfg)
-{
-	if (pkt->key.proto != IPPROTO_IPIP && pkt->key.proto != IPPROTO_IPV6)
-		return 0;
-	if (pkt->is_fragment)
-		return 0; /* reassembly is the stack's job */
-	return ferry_addr_equal(&pkt->key.dst, pkt->key.family == FERRY_FAMILY_IPV4 ? &cfg->node_v4 : &cfg->node_v6);
-}
-
 /* Headers must sit in the linear part for direct access. */
 #define FERRY_TC_HEADROOM 256
 
@@ -273,6 +260,8 @@ int ferry_tc_uplink(struct __sk_buff *skb)
 		if (rc != FERRY_CONTINUE)
 			return ferry_tc_drop(rc);
 		decapsulated = 1;
+	} else if (ferry_is_tunnel_from_us(&pkt, cfg)) {
+		return ferry_tc_send_own_tunnel(skb, &pkt);
 	} else if (!ferry_maybe_vip(&pkt.key.dst)) {
 		return TC_ACT_OK;
 	}

@@ -196,9 +196,9 @@ absl::StatusOr<Route> GetRoute(RouteSocket& socket, const IpAddress& destination
 // the entry is created if missing, and a new or FAILED one goes INCOMPLETE
 // and sends an ARP request or neighbour solicitation. Often nothing else
 // would: after a link flap flushed the table, the datapath's tunnels to other
-// nodes leave from XDP, unseen by the neighbour table, and its fallback
-// through the stack is dropped there when the tunnel is IPv4 (its source is
-// this node's own address: a martian).
+// nodes leave from XDP, unseen by the neighbour table. (XDP's fallback, TC's
+// bpf_redirect_neigh, resolves per packet; with the MACs written here XDP
+// needs neither the fallback nor a FIB lookup.)
 absl::Status RequestResolution(RouteSocket& socket, const IpAddress& next_hop, uint32_t ifindex) {
   nlmsghdr* message = socket.Begin(RTM_NEWNEIGH);
   message->nlmsg_flags |= NLM_F_CREATE;

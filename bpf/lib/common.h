@@ -5,6 +5,7 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -61,6 +62,12 @@ FERRY_INLINE int ferry_xdp_drop(enum ferry_drop_reason reason)
 {
 	ferry_count_drop(reason);
 	return XDP_DROP;
+}
+
+FERRY_INLINE int ferry_tc_drop(enum ferry_drop_reason reason)
+{
+	ferry_count_drop(reason);
+	return TC_ACT_SHOT;
 }
 
 FERRY_INLINE const struct ferry_config *ferry_config(void)

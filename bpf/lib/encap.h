@@ -70,13 +70,30 @@ FERRY_INLINE void ferry_write_outer_ipv6(struct ipv6hdr *outer, const struct fer
 	__builtin_memcpy(&outer->daddr, node->tunnel_dst.bytes, 16);
 }
 
+/* The FIB lookup of a tunnel packet between two node addresses. */
+FERRY_INLINE void ferry_fib_set_tunnel(struct bpf_fib_lookup *fib, __u8 family, const union ferry_addr *src,
+				       const union ferry_addr *dst)
+{
+	if (family == FERRY_FAMILY_IPV4) {
+		fib->family = FERRY_AF_INET;
+		fib->ipv4_src = src->v4;
+		fib->ipv4_dst = dst->v4;
+	} else {
+		fib->family = FERRY_AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, src->bytes, 16);
+		__builtin_memcpy(fib->ipv6_dst, dst->bytes, 16);
+	}
+}
+
 /* Sends the frame out towards node. The next hop's MAC normally comes from
  * the node entry (the agent keeps it current); without one the kernel FIB is
  * asked, and when the neighbour is not resolved yet the encapsulated packet
- * is handed to the stack. The stack forwards an IPv6 one, which resolves the
- * neighbour, but drops an IPv4 one as a martian (its source is this node's
- * own address): the agent has the kernel resolve the next hops of nodes
- * itself (datapath::ResolveNode) and writes the MAC on its next pass. */
+ * is handed to the stack, addressed to this node again. XDP cannot queue a
+ * packet for neighbour resolution, and the stack would drop an IPv4 one as a
+ * martian (its source is this node's own address): ferry_tc_uplink sees it
+ * first and has the kernel resolve the neighbour and send it
+ * (ferry_tc_send_own_tunnel). The agent also has the kernel resolve the next
+ * hops of nodes (datapath::ResolveNode) and writes the MAC on its next pass. */
 FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *node, const __u8 received_macs[12])
 {
 	void *data = (void *)(long)ctx->data;
@@ -93,15 +110,7 @@ FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *nod
 
 		fib.ifindex = ctx->ingress_ifindex;
 		fib.tot_len = (__u16)(data_end - data - sizeof(*eth));
-		if (node->family == FERRY_FAMILY_IPV4) {
-			fib.family = FERRY_AF_INET;
-			fib.ipv4_src = node->tunnel_src.v4;
-			fib.ipv4_dst = node->tunnel_dst.v4;
-		} else {
-			fib.family = FERRY_AF_INET6;
-			__builtin_memcpy(fib.ipv6_src, node->tunnel_src.bytes, 16);
-			__builtin_memcpy(fib.ipv6_dst, node->tunnel_dst.bytes, 16);
-		}
+		ferry_fib_set_tunnel(&fib, node->family, &node->tunnel_src, &node->tunnel_dst);
 		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 			/* Addressed to ourselves again, so the stack takes it. */
@@ -193,6 +202,62 @@ FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, struct ferry_packet *pkt)
 	    pkt->key.family != inner_family)
 		return FERRY_DROP_MALFORMED;
 	return FERRY_CONTINUE;
+}
+
+FERRY_INLINE int ferry_is_tunnel(const struct ferry_packet *pkt)
+{
+	return pkt->key.proto == IPPROTO_IPIP || pkt->key.proto == IPPROTO_IPV6;
+}
+
+/* This node's address of the given family. */
+FERRY_INLINE const union ferry_addr *ferry_node_addr(const struct ferry_config *cfg, __u8 family)
+{
+	return family == FERRY_FAMILY_IPV4 ? &cfg->node_v4 : &cfg->node_v6;
+}
+
+FERRY_INLINE int ferry_is_tunnel_to_us(const struct ferry_packet *pkt, const struct ferry_config *cfg)
+{
+	if (!ferry_is_tunnel(pkt) || pkt->is_fragment)
+		return 0; /* reassembly is the stack's job */
+	return ferry_addr_equal(&pkt->key.dst, ferry_node_addr(cfg, pkt->key.family));
+}
+
+/* A tunnel from this node to another one arriving on the uplink: a packet
+ * ferry_xdp_send handed to the stack for want of a neighbour. */
+FERRY_INLINE int ferry_is_tunnel_from_us(const struct ferry_packet *pkt, const struct ferry_config *cfg)
+{
+	const union ferry_addr *self = ferry_node_addr(cfg, pkt->key.family);
+
+	return ferry_is_tunnel(pkt) && ferry_addr_equal(&pkt->key.src, self) && !ferry_addr_equal(&pkt->key.dst, self);
+}
+
+/* Sends a tunnel packet from this node out of the interface the FIB picks
+ * (not necessarily the uplink), with the next hop the FIB names (a gateway,
+ * maybe of the other family, or the destination itself). bpf_redirect_neigh
+ * fills in the MACs from the neighbour table; an unresolved neighbour is
+ * resolved with the packet queued, as the stack does for its own packets.
+ * tot_len stays 0: the kernel then checks the MTU per segment of a GRO
+ * packet. Returns an action. */
+FERRY_INLINE int ferry_tc_send_own_tunnel(struct __sk_buff *skb, const struct ferry_packet *pkt)
+{
+	struct bpf_fib_lookup fib = {};
+	struct bpf_redir_neigh next_hop = {};
+	long rc;
+
+	fib.ifindex = skb->ifindex;
+	ferry_fib_set_tunnel(&fib, pkt->key.family, &pkt->key.src, &pkt->key.dst);
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return ferry_tc_drop(FERRY_DROP_TOO_BIG);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return ferry_tc_drop(FERRY_DROP_NO_ROUTE_TO_NODE);
+	next_hop.nh_family = fib.family;
+	if (fib.family == FERRY_AF_INET)
+		next_hop.ipv4_nh = fib.ipv4_dst;
+	else
+		__builtin_memcpy(next_hop.ipv6_nh, fib.ipv6_dst, 16);
+	ferry_count_event(FERRY_EVENT_ENCAP_REDIRECT_NEIGH);
+	return bpf_redirect_neigh(fib.ifindex, &next_hop, sizeof(next_hop), 0);
 }
 
 #endif /* FERRY_BPF_LIB_ENCAP_H */

@@ -222,7 +222,8 @@ FERRY_ASSERT_SIZE(struct ferry_l2_liveness, 8);
 	X(NAT_FAILED, "nat-failed")
 
 /* Which way a packet went: the events map is indexed by this. The bench
- * checks these to prove every iteration took the intended path. */
+ * checks these to prove every iteration took the intended path. New events
+ * go last, so a ferryctl of another release names the others right. */
 #define FERRY_EVENTS(X)                                                         \
 	X(PASS_NOT_IP, "pass-not-ip")                                           \
 	X(PASS_NO_VIP, "pass-no-vip")                                           \
@@ -243,7 +244,8 @@ FERRY_ASSERT_SIZE(struct ferry_l2_liveness, 8);
 	X(PASS_NEIGHBOR_DISCOVERY, "pass-neighbor-discovery")                   \
 	X(L2_ARP_REPLY, "l2-arp-reply")                                         \
 	X(L2_NA_REPLY, "l2-na-reply")                                           \
-	X(L2_FENCED, "l2-fenced")
+	X(L2_FENCED, "l2-fenced")                                               \
+	X(ENCAP_REDIRECT_NEIGH, "encap-redirect-neigh")
 
 #define FERRY_ENUM_ITEM(prefix, name) prefix##name,
 #define FERRY_DROP_ENUM(name, text) FERRY_ENUM_ITEM(FERRY_DROP_, name)

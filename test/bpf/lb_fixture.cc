@@ -138,12 +138,18 @@ void LbFixture::SetRevNat(const ferry_flow_key& reply, const IpAddress& vip, uin
   Update(bpf_map__fd(skel_->maps.rev_nat), &reply, &value, "rev_nat");
 }
 
-RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame) const {
+RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame, uint32_t ifindex) const {
   RunResult result;
   result.output.resize(frame.size() + kOutputRoom);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = result.output.data(),
               .data_size_in = static_cast<uint32_t>(frame.size()),
               .data_size_out = static_cast<uint32_t>(result.output.size()), .repeat = 1);
+  __sk_buff context = {};
+  if (ifindex != 0) {
+    context.ifindex = ifindex;
+    opts.ctx_in = &context;
+    opts.ctx_size_in = sizeof(context);
+  }
   const int rc = bpf_prog_test_run_opts(bpf_program__fd(program), &opts);
   EXPECT_EQ(rc, 0) << "BPF_PROG_TEST_RUN of " << bpf_program__name(program) << ": " << Errno(rc);
   if (rc != 0) return RunResult{};
@@ -156,6 +162,10 @@ RunResult LbFixture::RunXdp(const Bytes& frame) const { return Run(skel_->progs.
 
 RunResult LbFixture::RunTcUplink(const Bytes& frame) const {
   return Run(skel_->progs.ferry_tc_uplink, frame);
+}
+
+RunResult LbFixture::RunTcUplinkOn(const Bytes& frame, uint32_t ifindex) const {
+  return Run(skel_->progs.ferry_tc_uplink, frame, ifindex);
 }
 
 RunResult LbFixture::RunTcPod(const Bytes& frame) const { return Run(skel_->progs.ferry_tc_pod, frame); }

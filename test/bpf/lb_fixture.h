@@ -85,6 +85,10 @@ class LbFixture : public ::testing::Test {
 
   RunResult RunXdp(const Bytes& frame) const;
   RunResult RunTcUplink(const Bytes& frame) const;
+  // As received on interface `ifindex` of the calling thread's network
+  // namespace, whose FIB and neighbour table then answer the program's
+  // lookups (RunTcUplink: the loopback of the test's own namespace).
+  RunResult RunTcUplinkOn(const Bytes& frame, uint32_t ifindex) const;
   RunResult RunTcPod(const Bytes& frame) const;
 
   // Per-CPU counters summed over CPUs.
@@ -101,7 +105,7 @@ class LbFixture : public ::testing::Test {
   std::optional<datapath::LbMaps> maps_;
 
  private:
-  RunResult Run(const bpf_program* program, const Bytes& frame) const;
+  RunResult Run(const bpf_program* program, const Bytes& frame, uint32_t ifindex = 0) const;
   uint64_t SumPerCpu(int map_fd, uint32_t key) const;
   void Update(int map_fd, const void* key, const void* value, const char* what);
 };

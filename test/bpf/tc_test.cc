@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "test/bpf/lb_fixture.h"
 #include "test/bpf/world.h"
+#include "test/e2e/netns.h"
 #include "test/packet/decoder.h"
 #include "test/packet/packet_matchers.h"
 
@@ -313,6 +314,122 @@ TEST_F(TcTest, PacketTooBigIsTranslatedForThePod) {
   EXPECT_EQ(q.tcp()->dport, kClientPort);
   EXPECT_EQ(q.tcp()->seq, 77u);
   EXPECT_TRUE(d->checksums_ok()) << d->ToString();
+}
+
+// A tunnel this node sent, handed back by XDP while the next hop was
+// unresolved, meets the FIB of a namespace the test builds: node A's uplink
+// eth0 on the node LAN (198.18.0.0/24, 2001:db8:0:1::/64), forwarding on, no
+// neighbour known and no default route.
+class TcOwnTunnelTest : public TcTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(TcTest::SetUp());
+    absl::StatusOr<std::unique_ptr<netns::Namespace>> ns = netns::Namespace::Create("bpf-fib");
+    ASSERT_TRUE(ns.ok()) << ns.status();
+    ns_ = *std::move(ns);
+    for (absl::Status status : {netns::AddVethPair(*ns_, "eth0", *ns_, "peer0"), ns_->SetUp("eth0"), ns_->SetUp("peer0"),
+                                ns_->AddAddress("eth0", kNodeA4.ToString() + "/24"),
+                                ns_->AddAddress("eth0", kNodeA6.ToString() + "/64"), ns_->EnableForwarding()}) {
+      ASSERT_TRUE(status.ok()) << status;
+    }
+    absl::StatusOr<netns::Interface> uplink = ns_->Link("eth0");
+    ASSERT_TRUE(uplink.ok()) << uplink.status();
+    uplink_ifindex_ = uplink->ifindex;
+  }
+
+  void TearDown() override {
+    ns_.reset();
+    TcTest::TearDown();
+  }
+
+  RunResult RunOnUplink(const Bytes& frame) {
+    RunResult result;
+    const absl::Status entered = netns::RunIn(*ns_, [&] {
+      result = RunTcUplinkOn(frame, uplink_ifindex_);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(entered.ok()) << entered;
+    return result;
+  }
+
+  std::unique_ptr<netns::Namespace> ns_;
+  uint32_t uplink_ifindex_ = 0;
+};
+
+// What XDP hands the stack: the tunnel it built, with the MACs it received.
+Bytes OwnTunnel(const IpAddress& outer_dst, const ClientSide& flow, const IpAddress& vip) {
+  const IpAddress& self = outer_dst.is_v4() ? kNodeA4 : kNodeA6;
+  Packet p = FromRouter(kNodeAMac);
+  AddIp(p, self, outer_dst).Append(ClientPacket(flow, vip, ServicePort(flow.proto)));
+  return p.Build();
+}
+
+struct OwnTunnelCase {
+  const char* name;
+  IpAddress outer_dst;  // another node
+  ClientSide flow;
+  IpAddress vip;
+};
+
+void PrintTo(const OwnTunnelCase& c, std::ostream* os) { *os << c.name; }
+
+class TcOwnTunnelKindsTest : public TcOwnTunnelTest, public ::testing::WithParamInterface<OwnTunnelCase> {};
+
+// The tunnel leaves by bpf_redirect_neigh (the kernel resolves the next hop
+// and writes the MACs after the program), instead of reaching the stack,
+// which drops an IPv4 one as a martian; nothing of it is decapsulated.
+TEST_P(TcOwnTunnelKindsTest, IsSentOutWhileTheNeighbourIsUnresolved) {
+  const OwnTunnelCase& c = GetParam();
+  const Bytes input = OwnTunnel(c.outer_dst, c.flow, c.vip);
+  const RunResult result = RunOnUplink(input);
+  EXPECT_EQ(result.verdict, kTcRedirect) << CounterSummary();
+  EXPECT_PACKET_EQ(input, result.output);
+  EXPECT_EQ(Events(FERRY_EVENT_ENCAP_REDIRECT_NEIGH), 1u) << CounterSummary();
+  EXPECT_EQ(Events(FERRY_EVENT_DECAP), 0u) << CounterSummary();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTunnels, TcOwnTunnelKindsTest,
+    ::testing::Values(OwnTunnelCase{"ipip", kNodeB4, {kClient4, kClientPort, kTcp}, kVipRemote4},
+                      OwnTunnelCase{"ip6ip6", kNodeB6, {kClient6, kClientPort, kTcp}, kVipRemote6},
+                      OwnTunnelCase{"4in6", kNodeB6, {kClient4, kClientPort, kUdp}, kVipRemote4},
+                      OwnTunnelCase{"6in4", kNodeB4, {kClient6, kClientPort, kUdp}, kVipRemote6}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// Once the neighbour is known the tunnel leaves the same way (XDP sends the
+// next ones itself).
+TEST_F(TcOwnTunnelTest, IsSentOutWithTheNeighbourResolved) {
+  ASSERT_TRUE(ns_->Ip({"neigh", "add", kNodeB4.ToString(), "lladdr", kNodeBMac.ToString(), "dev", "eth0", "nud",
+                       "permanent"})
+                  .ok());
+  const Bytes input = OwnTunnel(kNodeB4, {kClient4, kClientPort, kTcp}, kVipRemote4);
+  const RunResult result = RunOnUplink(input);
+  EXPECT_EQ(result.verdict, kTcRedirect) << CounterSummary();
+  EXPECT_EQ(Events(FERRY_EVENT_ENCAP_REDIRECT_NEIGH), 1u) << CounterSummary();
+}
+
+// A tunnel from us that the FIB cannot forward (no route) is dropped and
+// counted, as XDP does with one it cannot route.
+TEST_F(TcOwnTunnelTest, WithoutARouteIsDropped) {
+  const Bytes input = OwnTunnel("198.18.200.1", {kClient4, kClientPort, kTcp}, kVipRemote4);
+  EXPECT_EQ(RunOnUplink(input).verdict, kTcShot) << CounterSummary();
+  EXPECT_EQ(Drops(FERRY_DROP_NO_ROUTE_TO_NODE), 1u) << CounterSummary();
+  EXPECT_EQ(Events(FERRY_EVENT_ENCAP_REDIRECT_NEIGH), 0u) << CounterSummary();
+}
+
+// With a live FIB, a tunnel addressed to this node is still decapsulated and
+// delivered to the pod, and one between two other nodes is the stack's.
+TEST_F(TcOwnTunnelTest, OtherTunnelsAreHandledAsBefore) {
+  const ClientSide flow{kClient4, kClientPort, kTcp};
+  const Bytes to_us = FromRouter(kNodeAMac).IPv4(kLbNode4, kNodeA4).Append(ClientPacket(flow, kVip4, kHttp)).Build();
+  ExpectDelivered(RunOnUplink(to_us), Packet().Eth(kPodHostMac, kPodMac).Append(ClientPacket(flow, kPodA4, kPodPort)).Build());
+  EXPECT_EQ(Events(FERRY_EVENT_DECAP), 1u) << CounterSummary();
+
+  const Bytes transit = FromRouter(kNodeAMac).IPv4(kLbNode4, kNodeB4).Append(ClientPacket(flow, kVipRemote4, kHttp)).Build();
+  const RunResult result = RunOnUplink(transit);
+  EXPECT_EQ(result.verdict, kTcOk) << CounterSummary();
+  EXPECT_PACKET_EQ(transit, result.output);
+  EXPECT_EQ(Events(FERRY_EVENT_ENCAP_REDIRECT_NEIGH), 0u) << CounterSummary();
 }
 
 }  // namespace
