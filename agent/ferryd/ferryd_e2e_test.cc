@@ -70,14 +70,11 @@ void WriteManifest(const std::filesystem::path& path, const std::string& content
 class FerrydEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Topology>> topology = Topology::Build(
-        {.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
-    ASSERT_TRUE(topology.ok()) << topology.status();
-    topology_ = std::move(*topology);
-    absl::StatusOr<std::vector<std::unique_ptr<Process>>> servers =
-        netns::StartPodServers(*topology_, FERRY_TEST_SERVER_PATH, kPodPort);
-    ASSERT_TRUE(servers.ok()) << servers.status();
-    servers_ = *std::move(servers);
+    absl::StatusOr<netns::PodCluster> cluster =
+        netns::StartPodCluster(FERRY_TEST_SERVER_PATH, kPodPort);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    topology_ = std::move(cluster->topology);
+    servers_ = std::move(cluster->servers);
     Node& node1 = *topology_->node("node1");
     ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", node1.v4.text}).ok());
     ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", node1.v6.text}).ok());

@@ -190,14 +190,11 @@ class Prober {
 class L2AnnouncementTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Topology>> topology = Topology::Build(
-        {.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
-    ASSERT_TRUE(topology.ok()) << topology.status();
-    topology_ = std::move(*topology);
-    absl::StatusOr<std::vector<std::unique_ptr<Process>>> servers =
-        netns::StartPodServers(*topology_, FERRY_TEST_SERVER_PATH, kPodPort);
-    ASSERT_TRUE(servers.ok()) << servers.status();
-    servers_ = *std::move(servers);
+    absl::StatusOr<netns::PodCluster> cluster =
+        netns::StartPodCluster(FERRY_TEST_SERVER_PATH, kPodPort);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    topology_ = std::move(cluster->topology);
+    servers_ = std::move(cluster->servers);
     // The ARP and NDP answers leave by XDP_TX.
     for (Node& node : topology_->nodes()) ASSERT_TRUE(topology_->EnableXdpTx(node).ok());
     ASSERT_TRUE(topology_->WarmUp().ok());

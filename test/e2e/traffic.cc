@@ -146,6 +146,18 @@ absl::StatusOr<std::vector<std::unique_ptr<Process>>> StartPodServers(Topology& 
   return servers;
 }
 
+absl::StatusOr<PodCluster> StartPodCluster(const std::string& server_path, uint16_t port,
+                                           int nodes) {
+  TopologyOptions options;
+  for (int k = 1; k <= nodes; ++k) options.nodes.push_back({.name = absl::StrCat("node", k)});
+  absl::StatusOr<std::unique_ptr<Topology>> topology = Topology::Build(options);
+  if (!topology.ok()) return topology.status();
+  absl::StatusOr<std::vector<std::unique_ptr<Process>>> servers =
+      StartPodServers(**topology, server_path, port);
+  if (!servers.ok()) return servers.status();
+  return PodCluster{.topology = *std::move(topology), .servers = *std::move(servers)};
+}
+
 absl::StatusOr<TcpClientReport> RunTcpClients(const Namespace& ns,
                                               const TcpClientOptions& options) {
   absl::StatusOr<std::pair<sockaddr_storage, socklen_t>> to =

@@ -30,6 +30,15 @@ absl::StatusOr<std::vector<std::unique_ptr<Process>>> StartPodServers(Topology& 
                                                                       const std::string& server_path,
                                                                       uint16_t port);
 
+// The agents' tests' cluster: node1..node<nodes>, one pod each, a test
+// server (server_path) on `port` in every pod.
+struct PodCluster {
+  std::unique_ptr<Topology> topology;
+  std::vector<std::unique_ptr<Process>> servers;
+};
+absl::StatusOr<PodCluster> StartPodCluster(const std::string& server_path, uint16_t port,
+                                           int nodes = 3);
+
 struct TcpClientOptions {
   std::string address;  // IPv4 or IPv6 text
   uint16_t port = 0;
