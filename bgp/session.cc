@@ -655,10 +655,12 @@ void Session::WithdrawAllReceived() {
 
 void Session::SendUpdates(Connection& connection) {
   const OutboundEncoding encoding{CodecFor(connection), connection.negotiated->families};
-  for (std::vector<uint8_t>& bytes : rib_out_.TakeUpdates(encoding)) {
-    actions_.push_back(Send{connection.id, std::move(bytes)});
-  }
-  if (connection.keepalive_deadline != absl::InfiniteFuture()) {
+  std::vector<std::vector<uint8_t>> updates = rib_out_.TakeUpdates(encoding);
+  for (std::vector<uint8_t>& bytes : updates) actions_.push_back(Send{connection.id, std::move(bytes)});
+  // Only what was sent postpones the KEEPALIVE: the agent hands over its
+  // routes on every pass, unchanged ones too, more often than KEEPALIVEs are
+  // due, and the peer would hear nothing until its hold timer expired.
+  if (!updates.empty() && connection.keepalive_deadline != absl::InfiniteFuture()) {
     connection.keepalive_deadline = clock_->Now() + connection.negotiated->keepalive_time;
   }
 }

@@ -461,6 +461,24 @@ TEST_F(SessionTest, RouteChangesAreSentIncrementally) {
   EXPECT_EQ(session().Status().prefixes_sent, 2u);
 }
 
+// ferryd hands its routes over on every pass, every 2 s, changed or not: a
+// call that sends nothing must not postpone the KEEPALIVE due every 3 s.
+TEST_F(SessionTest, UnchangedRoutesDoNotPostponeTheKeepalive) {
+  Make(BaseConfig());
+  ASSERT_TRUE(session().SetRoutes({Vip("198.19.0.1/32")}).ok());
+  Establish(PeerOpen(/*hold_s=*/9));
+  TakeSent(1);
+  const absl::Time keepalive_due = clock_.Now() + absl::Seconds(3);
+  clock_.Advance(absl::Seconds(2));
+  auto unchanged = session().SetRoutes({Vip("198.19.0.1/32")});
+  ASSERT_TRUE(unchanged.ok());
+  Apply(*unchanged);
+  EXPECT_THAT(TakeSent(1), IsEmpty());
+  EXPECT_EQ(armed_, keepalive_due);
+  FireTimer();
+  EXPECT_THAT(TakeSent(1), ElementsAre(Message{KeepaliveMessage{}}));
+}
+
 TEST_F(SessionTest, SetRoutesRejectsBadRoutes) {
   Make(BaseConfig());
   Advertisement wrong_next_hop = Vip("198.19.0.1/32");

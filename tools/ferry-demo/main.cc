@@ -1,16 +1,22 @@
 // ferry-demo: Ferry on a simulated 3-node cluster (DESIGN.md §6, §7). Builds
 // the namespaces, runs one web pod per node and ferryd on every node over
-// deploy/examples, sends HTTP requests from the client to both VIPs of the
-// Service default/web-lan and shows who answered, the distribution, the path
-// the packets took (a capture on the link of the node that answers ARP/NDP
-// for the VIP: direct server return) and ferryctl's view. The gateway has no
-// route to the VIPs: they are on the node LAN, announced by L2. Removes
-// everything it made, also when it fails or is interrupted.
+// deploy/examples, sends HTTP requests from the client to both VIPs of a
+// Service and shows who answered, the distribution, the path the packets
+// took (captures on the links of the nodes the requests enter by: direct
+// server return) and ferryctl's view. Removes everything it made, also when
+// it fails or is interrupted. Two variants:
+//  - L2 (the default): default/web-lan of l2.yaml, whose VIPs are on the node
+//    LAN; the gateway has no route to them, the node elected for each
+//    answers ARP/NDP. bgp.yaml is left out: the gateway runs no BGP.
+//  - BGP (--bgp): default/web of service.yaml; the gateway runs FRR (bgpd and
+//    zebra), every node's ferryd peers with it as bgp.yaml says and
+//    advertises the VIPs, and the gateway spreads flows over the nodes by
+//    ECMP. l2.yaml is left out.
 //
-//   ferry-demo [--ferryd PATH] [--ferryctl PATH] [--test-server PATH] [--examples DIR]
+//   ferry-demo [--bgp] [--ferryd PATH] [--ferryctl PATH] [--test-server PATH] [--examples DIR]
 //
 // Exits 0 only if every request was answered, every pod served both VIPs and
-// no reply of a pod on another node crossed the announcing node.
+// no reply of a pod on another node crossed the node its request entered by.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -39,6 +45,7 @@
 #include "agent/datapath/maps.h"
 #include "nlohmann/json.hpp"
 #include "test/e2e/netns.h"
+#include "test/e2e/routers.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
 #include "tools/ferry-demo/http_client.h"
@@ -51,11 +58,30 @@ using netns::Node;
 using netns::Process;
 using netns::Topology;
 
-// deploy/examples/l2.yaml's Service, its VIPs (on the node LAN) and port, and
-// its pods' port.
-constexpr char kService[] = "default/web-lan";
-constexpr char kVipV4[] = "198.18.0.200";
-constexpr char kVipV6[] = "2001:db8:0:1::ff10";
+// What tells the two variants apart: the Service shown, its VIPs, and the
+// example manifest the variant leaves out.
+struct Variant {
+  bool bgp = false;
+  const char* service;
+  const char* vip_v4;
+  const char* vip_v6;
+  const char* left_out;
+};
+// l2.yaml's Service; its VIPs are on the node LAN.
+constexpr Variant kL2 = {.bgp = false,
+                         .service = "default/web-lan",
+                         .vip_v4 = "198.18.0.200",
+                         .vip_v6 = "2001:db8:0:1::ff10",
+                         .left_out = "bgp.yaml"};
+// service.yaml's Service; its VIPs come from the BGP-advertised pool.
+constexpr Variant kBgp = {.bgp = true,
+                          .service = "default/web",
+                          .vip_v4 = "198.19.0.10",
+                          .vip_v6 = "2001:db8:19::10",
+                          .left_out = "l2.yaml"};
+// bgp.yaml's gateway side and the nodes' AS.
+constexpr uint32_t kGatewayAsn = 64512;
+constexpr uint32_t kNodeAsn = 64513;
 constexpr uint16_t kVipPort = 80;
 constexpr uint16_t kPodPort = 8080;
 constexpr int kNodes = 3;
@@ -64,35 +90,42 @@ constexpr int kAnswersShown = 5;
 constexpr int kConntrackLinesShown = 8;
 constexpr absl::Duration kProgrammingTimeout = absl::Seconds(20);
 
-struct Paths {
+struct Flags {
   std::string ferryd = FERRYD_PATH;
   std::string ferryctl = FERRYCTL_PATH;
   std::string test_server = FERRY_TEST_SERVER_PATH;
   std::string examples = FERRY_EXAMPLES_DIR;
+  Variant variant = kL2;
 };
 
-absl::StatusOr<Paths> ParseFlags(int argc, char** argv) {
-  Paths paths;
-  const std::map<std::string, std::string*> flags = {{"--ferryd", &paths.ferryd},
-                                                     {"--ferryctl", &paths.ferryctl},
-                                                     {"--test-server", &paths.test_server},
-                                                     {"--examples", &paths.examples}};
-  for (int i = 1; i < argc; i += 2) {
-    auto flag = flags.find(argv[i]);
-    if (flag == flags.end() || i + 1 >= argc) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected '", argv[i], "'; usage: ferry-demo [--ferryd PATH] [--ferryctl PATH] "
-          "[--test-server PATH] [--examples DIR]"));
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  Flags flags;
+  const std::map<std::string, std::string*> paths = {{"--ferryd", &flags.ferryd},
+                                                     {"--ferryctl", &flags.ferryctl},
+                                                     {"--test-server", &flags.test_server},
+                                                     {"--examples", &flags.examples}};
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == std::string("--bgp")) {
+      flags.variant = kBgp;
+      continue;
     }
-    *flag->second = argv[i + 1];
+    auto path = paths.find(argv[i]);
+    if (path == paths.end() || i + 1 >= argc) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected '", argv[i], "'; usage: ferry-demo [--bgp] [--ferryd PATH] "
+          "[--ferryctl PATH] [--test-server PATH] [--examples DIR]"));
+    }
+    *path->second = argv[++i];
   }
-  return paths;
+  return flags;
 }
 
-// SIGINT/SIGTERM: the handler only wakes a thread, which removes the run's
-// namespaces, processes and pin directories, then exits. Whoever tears down
-// holds exit_mutex until the process ends, so main() cannot report the
-// failures the clean-up causes under its feet.
+// SIGINT/SIGTERM, and SIGPIPE (`scripts/demo | head` closing the pipe would
+// otherwise kill the demo and leave the cluster behind): the handler only
+// wakes a thread, which removes the run's namespaces, processes and pin
+// directories, then exits. Whoever tears down holds exit_mutex until the
+// process ends, so main() cannot report the failures the clean-up causes
+// under its feet.
 int signal_pipe[2] = {-1, -1};
 std::mutex exit_mutex;
 
@@ -116,7 +149,12 @@ absl::Status CleanUpOnSignals() {
   action.sa_handler = OnSignal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGPIPE, &action, nullptr);
   return absl::OkStatus();
+}
+
+std::string HostPrefix(const std::string& address) {
+  return absl::StrCat(address, address.find(':') == std::string::npos ? "/32" : "/128");
 }
 
 // The pod of node k is "web-k", as deploy/examples/endpoints.yaml names it.
@@ -124,7 +162,7 @@ std::string PodName(const Node& node) { return absl::StrCat("web-", node.index);
 
 class Demo {
  public:
-  explicit Demo(Paths paths) : paths_(std::move(paths)) {}
+  explicit Demo(Flags flags) : flags_(std::move(flags)), variant_(flags_.variant) {}
 
   // Each step fails with what went wrong; the caller tears down.
   absl::Status Run();
@@ -134,24 +172,34 @@ class Demo {
 
  private:
   absl::Status BuildCluster();
+  // BGP: FRR in the gateway, every node a neighbor.
+  absl::Status StartRouter();
   absl::Status StartAgents();
   absl::Status WaitUntilProgrammed();
-  // Every node agrees which node announces each VIP.
+  // L2: every node agrees which node announces each VIP; the requests to a
+  // VIP enter by its announcer. BGP: every session is up and the gateway
+  // routes both VIPs through every node.
   absl::Status WaitUntilAnnounced();
-  // Requests to one VIP, captured on its announcer's link; prints the story.
+  absl::Status WaitUntilRouted();
+  std::string NotRouted();
+  // Requests to one VIP, captured on the links of the nodes they enter by;
+  // prints the story.
   absl::Status ServeVip(const std::string& vip, const std::string& label);
-  void PrintPathProof(Capture& capture, const Node& announcer, const std::string& vip,
+  void PrintPathProof(Capture& capture, const Node& entry, const std::string& vip,
                       const std::vector<HttpAnswer>& answers);
   absl::StatusOr<std::string> Ferryctl(const Node& node, const std::vector<std::string>& command);
   void PrintFerryctl(const std::vector<std::string>& command, size_t max_lines);
+  void PrintGatewayRoute(const std::string& vip);
 
-  Paths paths_;
+  Flags flags_;
+  const Variant variant_;
   std::unique_ptr<Topology> topology_;
+  std::unique_ptr<netns::BgpRouter> router_;  // stopped before the namespaces go
   Node* node1_ = nullptr;
   std::vector<std::unique_ptr<Process>> servers_;
   std::vector<std::unique_ptr<Process>> agents_;
   std::map<std::string, std::string> node_of_pod_;
-  std::map<std::string, Node*> announcer_of_;  // VIP -> node
+  std::map<std::string, std::vector<Node*>> entries_of_;  // VIP -> the nodes requests enter by
   bool passed_ = true;
 };
 
@@ -165,22 +213,54 @@ absl::Status Demo::BuildCluster() {
   std::vector<std::string> pods;
   for (Node& node : topology_->nodes()) {
     absl::StatusOr<std::unique_ptr<Process>> server = netns::StartTestServer(
-        *node.pods[0].ns, paths_.test_server, PodName(node), kPodPort);
+        *node.pods[0].ns, flags_.test_server, PodName(node), kPodPort);
     if (!server.ok()) return server.status();
     servers_.push_back(std::move(*server));
     node_of_pod_[PodName(node)] = node.name;
     pods.push_back(absl::StrCat(PodName(node), " ", node.pods[0].v4.text, " on ", node.name, " ",
                                 node.v4.text));
   }
-  // Whichever node is elected answers ARP/NDP and load-balances by XDP_TX.
+  // Whichever node a request enters by (the elected one, or any by ECMP)
+  // load-balances it by XDP_TX.
   for (Node& node : topology_->nodes()) {
     if (absl::Status xdp_tx = topology_->EnableXdpTx(node); !xdp_tx.ok()) return xdp_tx;
   }
   if (absl::Status warm = topology_->WarmUp(); !warm.ok()) return warm;
   std::printf("cluster: client %s -- gw -- lan -- node1..node%d; pods: %s\n",
               topology_->client_v4().text.c_str(), kNodes, absl::StrJoin(pods, ", ").c_str());
-  std::printf("gw: no route to the VIPs %s and %s: they are on the node LAN, where the node "
-              "elected for each answers ARP/NDP\n", kVipV4, kVipV6);
+  if (!variant_.bgp) {
+    std::printf("gw: no route to the VIPs %s and %s: they are on the node LAN, where the node "
+                "elected for each answers ARP/NDP\n", variant_.vip_v4, variant_.vip_v6);
+    return absl::OkStatus();
+  }
+  // Flows spread over the ECMP paths by their ports too, as a router's
+  // would: by addresses alone, every request of the one client would take
+  // one node.
+  for (const char* key :
+       {"net.ipv4.fib_multipath_hash_policy", "net.ipv6.fib_multipath_hash_policy"}) {
+    if (absl::Status set = topology_->gw().SetSysctl(key, "1"); !set.ok()) return set;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Demo::StartRouter() {
+  if (!variant_.bgp) return absl::OkStatus();
+  netns::BgpRouterOptions options;
+  options.name = "gw";
+  options.asn = kGatewayAsn;
+  std::vector<std::string> neighbors;
+  for (const Node& node : topology_->nodes()) {
+    options.neighbors.push_back({node.v4.text, kNodeAsn, /*password=*/""});
+    neighbors.push_back(node.v4.text);
+  }
+  absl::StatusOr<std::unique_ptr<netns::BgpRouter>> router =
+      netns::StartFrr(topology_->gw(), options);
+  if (!router.ok()) return router.status();
+  router_ = std::move(*router);
+  std::printf("gw: FRR (bgpd + zebra), router bgp %u, timers 3 9, maximum-paths %d; neighbors %s "
+              "as AS %u; no route to the VIPs %s and %s until the nodes advertise them\n",
+              kGatewayAsn, options.maximum_paths, absl::StrJoin(neighbors, ", ").c_str(), kNodeAsn,
+              variant_.vip_v4, variant_.vip_v6);
   return absl::OkStatus();
 }
 
@@ -189,24 +269,25 @@ absl::Status Demo::StartAgents() {
   std::error_code error;
   std::filesystem::create_directories(manifests, error);
   std::vector<std::string> copied;
-  for (const auto& entry : std::filesystem::directory_iterator(paths_.examples, error)) {
-    if (entry.path().extension() != ".yaml") continue;
+  for (const auto& entry : std::filesystem::directory_iterator(flags_.examples, error)) {
+    const std::filesystem::path name = entry.path().filename();
+    if (entry.path().extension() != ".yaml" || name == variant_.left_out) continue;
     std::filesystem::copy_file(entry.path(), manifests / entry.path().filename(), error);
     if (error) return absl::InternalError(absl::StrCat("copying ", entry.path().string(), ": ", error.message()));
     copied.push_back(entry.path().filename());
   }
   if (copied.empty()) {
-    return absl::NotFoundError(absl::StrCat("no manifests in ", paths_.examples, ": ", error.message()));
+    return absl::NotFoundError(absl::StrCat("no manifests in ", flags_.examples, ": ", error.message()));
   }
   std::sort(copied.begin(), copied.end());
   for (Node& node : topology_->nodes()) {
     absl::StatusOr<std::unique_ptr<Process>> agent = netns::StartFerryd(
-        node, paths_.ferryd, manifests.string(), absl::StrCat("ferryd-", node.name));
+        node, flags_.ferryd, manifests.string(), absl::StrCat("ferryd-", node.name));
     if (!agent.ok()) return agent.status();
     agents_.push_back(std::move(*agent));
   }
-  std::printf("ferryd: started on %d nodes over %s (%s)\n", kNodes, paths_.examples.c_str(),
-              absl::StrJoin(copied, ", ").c_str());
+  std::printf("ferryd: started on %d nodes over %s (%s; not %s)\n", kNodes,
+              flags_.examples.c_str(), absl::StrJoin(copied, ", ").c_str(), variant_.left_out);
   return absl::OkStatus();
 }
 
@@ -248,7 +329,7 @@ absl::Status Demo::WaitUntilProgrammed() {
 
 absl::StatusOr<std::string> Demo::Ferryctl(const Node& node,
                                            const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {paths_.ferryctl, "--pin-dir", netns::PinDir(node.name),
+  std::vector<std::string> argv = {flags_.ferryctl, "--pin-dir", netns::PinDir(node.name),
                                    "--socket", netns::FerrydSocket(node)};
   argv.insert(argv.end(), command.begin(), command.end());
   return netns::RunCommand(node.ns.get(), argv);
@@ -268,32 +349,98 @@ absl::Status Demo::WaitUntilAnnounced() {
         seen[entry.value("address", "")].insert(entry.value("announcer", ""));
       }
     }
-    announcer_of_.clear();
-    for (const char* vip : {kVipV4, kVipV6}) {
-      if (seen[vip].size() == 1 && !seen[vip].begin()->empty()) {
-        announcer_of_[vip] = topology_->node(*seen[vip].begin());
-      }
+    entries_of_.clear();
+    for (const char* vip : {variant_.vip_v4, variant_.vip_v6}) {
+      Node* announcer = seen[vip].size() == 1 ? topology_->node(*seen[vip].begin()) : nullptr;
+      if (announcer != nullptr) entries_of_[vip] = {announcer};
     }
-    if (announcer_of_.size() == 2 && announcer_of_[kVipV4] && announcer_of_[kVipV6]) break;
+    if (entries_of_.size() == 2) break;
     if (absl::Now() - start > kProgrammingTimeout) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "the nodes did not agree on who announces ", kVipV4, " and ", kVipV6, " within ",
-          absl::FormatDuration(kProgrammingTimeout)));
+          "the nodes did not agree on who announces ", variant_.vip_v4, " and ", variant_.vip_v6,
+          " within ", absl::FormatDuration(kProgrammingTimeout)));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
   std::printf("l2: elected in %s: %s answered by %s, %s by %s (every node agrees)\n",
               absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))).c_str(),
-              kVipV4, announcer_of_[kVipV4]->name.c_str(), kVipV6,
-              announcer_of_[kVipV6]->name.c_str());
+              variant_.vip_v4, entries_of_[variant_.vip_v4][0]->name.c_str(), variant_.vip_v6,
+              entries_of_[variant_.vip_v6][0]->name.c_str());
   return absl::OkStatus();
 }
 
+// What keeps the gateway from routing the VIPs through every node by BGP;
+// empty when nothing does.
+std::string Demo::NotRouted() {
+  std::string missing;
+  absl::StatusOr<std::map<std::string, std::string>> states = router_->NeighborStates();
+  if (!states.ok()) return std::string(states.status().message());
+  std::vector<std::string> v4, v6;
+  for (const Node& node : topology_->nodes()) {
+    const auto state = states->find(node.v4.text);
+    if (state == states->end() || state->second != "Established") {
+      absl::StrAppend(&missing, "the session with ", node.name, " is not established; ");
+    }
+    v4.push_back(node.v4.text);
+    v6.push_back(node.v6.text);
+  }
+  for (auto [vip, next_hops] : {std::pair(HostPrefix(variant_.vip_v4), v4),
+                                std::pair(HostPrefix(variant_.vip_v6), v6)}) {
+    std::sort(next_hops.begin(), next_hops.end());
+    absl::StatusOr<std::vector<std::string>> held = netns::FibNextHops(topology_->gw(), vip);
+    if (!held.ok()) return std::string(held.status().message());
+    if (*held != next_hops) {
+      absl::StrAppend(&missing, vip, " via [", absl::StrJoin(*held, ", "), "]; ");
+    }
+  }
+  return missing;
+}
+
+absl::Status Demo::WaitUntilRouted() {
+  const absl::Time start = absl::Now();
+  for (std::string missing = NotRouted(); !missing.empty(); missing = NotRouted()) {
+    if (absl::Now() - start > kProgrammingTimeout) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the gw did not route the VIPs through every node within ",
+                       absl::FormatDuration(kProgrammingTimeout), ": ", missing,
+                       "\nFRR's log:\n", router_->Log()));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::vector<Node*> nodes;
+  for (Node& node : topology_->nodes()) nodes.push_back(&node);
+  entries_of_[variant_.vip_v4] = nodes;
+  entries_of_[variant_.vip_v6] = nodes;
+  const absl::Duration took = absl::Trunc(absl::Now() - start, absl::Milliseconds(1));
+  std::printf("bgp: every node's session established and both VIPs routed through every node "
+              "in %s\n",
+              absl::FormatDuration(took).c_str());
+  PrintGatewayRoute(variant_.vip_v4);
+  PrintGatewayRoute(variant_.vip_v6);
+  return absl::OkStatus();
+}
+
+void Demo::PrintGatewayRoute(const std::string& vip) {
+  const bool v6 = vip.find(':') != std::string::npos;
+  std::printf("\n$ ip %sroute show %s   (in the gw)\n", v6 ? "-6 " : "", vip.c_str());
+  absl::StatusOr<std::string> route = topology_->gw().Ip({v6 ? "-6" : "-4", "route", "show", vip});
+  if (!route.ok()) {
+    std::printf("  failed: %s\n", std::string(route.status().message()).c_str());
+    passed_ = false;
+    return;
+  }
+  std::printf("%s", route->c_str());
+}
+
 absl::Status Demo::ServeVip(const std::string& vip, const std::string& label) {
-  const Node& announcer = *announcer_of_.at(vip);
-  absl::StatusOr<std::unique_ptr<Capture>> capture =
-      Capture::Start(topology_->lan(), announcer.bridge_port.name);
-  if (!capture.ok()) return capture.status();
+  const std::vector<Node*>& entries = entries_of_.at(vip);
+  std::vector<std::unique_ptr<Capture>> captures;
+  for (const Node* entry : entries) {
+    absl::StatusOr<std::unique_ptr<Capture>> capture =
+        Capture::Start(topology_->lan(), entry->bridge_port.name);
+    if (!capture.ok()) return capture.status();
+    captures.push_back(std::move(*capture));
+  }
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<HttpAnswer>> answers = SendHttpRequests(
       topology_->client(),
@@ -328,13 +475,17 @@ absl::Status Demo::ServeVip(const std::string& vip, const std::string& label) {
   }
   for (size_t i = 0; i < failures.size() && i < 3; ++i) std::printf("  failed %s\n", failures[i].c_str());
   if (!failures.empty()) passed_ = false;
-  absl::StatusOr<std::string> neighbor =
-      topology_->gw().Ip({"neigh", "show", "to", vip, "dev", "lan"});
-  std::printf("  gw's neighbour entry: %s  (%s's uplink is %s)\n",
-              neighbor.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*neighbor)).c_str()
-                            : "unreadable",
-              announcer.name.c_str(), announcer.uplink.mac_text.c_str());
-  PrintPathProof(**capture, announcer, vip, *answers);
+  if (!variant_.bgp) {
+    absl::StatusOr<std::string> neighbor =
+        topology_->gw().Ip({"neigh", "show", "to", vip, "dev", "lan"});
+    std::printf("  gw's neighbour entry: %s  (%s's uplink is %s)\n",
+                neighbor.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*neighbor)).c_str()
+                              : "unreadable",
+                entries[0]->name.c_str(), entries[0]->uplink.mac_text.c_str());
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    PrintPathProof(*captures[i], *entries[i], vip, *answers);
+  }
   return absl::OkStatus();
 }
 
@@ -352,7 +503,9 @@ std::optional<uint16_t> DestinationPort(const std::string& line) {
   return static_cast<uint16_t>(port);
 }
 
-void Demo::PrintPathProof(Capture& capture, const Node& announcer, const std::string& vip,
+// What one entry node's link saw: requests in, tunnelled to the backends'
+// nodes, and no reply of a pod on another node.
+void Demo::PrintPathProof(Capture& capture, const Node& entry, const std::string& vip,
                           const std::vector<HttpAnswer>& answers) {
   const std::string tunnels = "(ip proto 4 or ip proto 41 or ip6 proto 4 or ip6 proto 41)";
   absl::StatusOr<size_t> requests = capture.Count(absl::StrCat("dst host ", vip, " and tcp dst port ", kVipPort));
@@ -370,16 +523,16 @@ void Demo::PrintPathProof(Capture& capture, const Node& announcer, const std::st
   }
   std::vector<std::string> per_node;
   for (const Node& node : topology_->nodes()) {
-    if (&node == &announcer) continue;
+    if (&node == &entry) continue;
     absl::StatusOr<size_t> to_node = capture.Count(
         absl::StrCat(tunnels, " and (dst host ", node.v4.text, " or dst host ", node.v6.text, ")"));
     if (to_node.ok()) per_node.push_back(absl::StrCat(*to_node, " to ", node.name));
   }
-  // Which request, so which pod, each reply seen on the announcer's link
+  // Which request, so which pod, each reply seen on the entry node's link
   // belongs to; a reply that cannot be attributed counts against DSR.
   std::map<uint16_t, std::string> pod_of_port;
   for (const HttpAnswer& answer : answers) pod_of_port[answer.local_port] = answer.pod;
-  const std::string local_pod = PodName(announcer);
+  const std::string local_pod = PodName(entry);
   int local_replies = 0, remote_replies = 0;
   for (const std::string& line : *replies) {
     std::optional<uint16_t> port = DestinationPort(line);
@@ -389,13 +542,13 @@ void Demo::PrintPathProof(Capture& capture, const Node& announcer, const std::st
       ++remote_replies;
     }
   }
-  std::printf("  path, captured on %s's link (%s):\n", announcer.name.c_str(),
-              announcer.bridge_port.name.c_str());
+  std::printf("  path, captured on %s's link (%s):\n", entry.name.c_str(),
+              entry.bridge_port.name.c_str());
   std::printf("    %zu packets to the VIP in; %zu tunnelled out (IPIP/IP6IP6: %s)\n", *requests,
               *tunnelled, absl::StrJoin(per_node, ", ").c_str());
   std::printf("    replies from the VIP: %d for requests served on other nodes (DSR: they leave "
               "from their own node), %d for %s on %s itself\n",
-              remote_replies, local_replies, local_pod.c_str(), announcer.name.c_str());
+              remote_replies, local_replies, local_pod.c_str(), entry.name.c_str());
   if (capture.dropped_by_kernel() != 0) {
     std::printf("    (the capture dropped %llu frames: not a proof)\n",
                 static_cast<unsigned long long>(capture.dropped_by_kernel()));
@@ -418,18 +571,24 @@ void Demo::PrintFerryctl(const std::vector<std::string>& command, size_t max_lin
 }
 
 absl::Status Demo::Run() {
-  for (auto step : {&Demo::BuildCluster, &Demo::StartAgents, &Demo::WaitUntilProgrammed,
-                    &Demo::WaitUntilAnnounced}) {
+  for (auto step : {&Demo::BuildCluster, &Demo::StartRouter, &Demo::StartAgents,
+                    &Demo::WaitUntilProgrammed,
+                    variant_.bgp ? &Demo::WaitUntilRouted : &Demo::WaitUntilAnnounced}) {
     if (absl::Status status = (this->*step)(); !status.ok()) return status;
   }
-  if (absl::Status status = ServeVip(kVipV4, "IPv4"); !status.ok()) return status;
-  if (absl::Status status = ServeVip(kVipV6, "IPv6"); !status.ok()) return status;
+  if (absl::Status status = ServeVip(variant_.vip_v4, "IPv4"); !status.ok()) return status;
+  if (absl::Status status = ServeVip(variant_.vip_v6, "IPv6"); !status.ok()) return status;
   PrintFerryctl({"status"}, 40);
   PrintFerryctl({"service", "list"}, 8);
   PrintFerryctl({"ipam", "pools"}, 6);
   PrintFerryctl({"ipam", "allocations"}, 8);
-  PrintFerryctl({"l2", "announcements"}, 16);
-  PrintFerryctl({"maglev", kService}, 16);
+  if (variant_.bgp) {
+    PrintFerryctl({"bgp", "peers"}, 8);
+    PrintFerryctl({"bgp", "routes"}, 8);
+  } else {
+    PrintFerryctl({"l2", "announcements"}, 16);
+  }
+  PrintFerryctl({"maglev", variant_.service}, 16);
   PrintFerryctl({"bpf", "lb", "list"}, 16);
   PrintFerryctl({"bpf", "ct", "list"}, kConntrackLinesShown);
   PrintFerryctl({"bpf", "drops"}, 12);
@@ -446,6 +605,7 @@ absl::Status Demo::TearDown() {
     }
   }
   agents_.clear();
+  router_.reset();
   servers_.clear();
   topology_.reset();
   if (absl::Status cleaned = netns::CleanUpRun(netns::RunPrefix()); !cleaned.ok()) result = cleaned;
@@ -457,16 +617,16 @@ absl::Status Demo::TearDown() {
 
 int main(int argc, char** argv) {
   using ferry::demo::Demo;
-  absl::StatusOr<ferry::demo::Paths> paths = ferry::demo::ParseFlags(argc, argv);
-  if (!paths.ok()) {
-    std::fprintf(stderr, "ferry-demo: %s\n", std::string(paths.status().message()).c_str());
+  absl::StatusOr<ferry::demo::Flags> flags = ferry::demo::ParseFlags(argc, argv);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "ferry-demo: %s\n", std::string(flags.status().message()).c_str());
     return 2;
   }
   if (absl::Status handled = ferry::demo::CleanUpOnSignals(); !handled.ok()) {
     std::fprintf(stderr, "ferry-demo: %s\n", std::string(handled.message()).c_str());
     return 1;
   }
-  Demo demo(*std::move(paths));
+  Demo demo(*std::move(flags));
   const absl::Status run = demo.Run();
   const std::lock_guard<std::mutex> exiting(ferry::demo::exit_mutex);
   const absl::Status torn_down = demo.TearDown();
@@ -477,7 +637,7 @@ int main(int argc, char** argv) {
     std::printf("FAILED: %s\n", std::string(run.message()).c_str());
   } else {
     std::printf("%s\n", passed ? "PASS: every request answered, every pod served, replies "
-                                 "bypassed the announcing node"
+                                 "bypassed the node their request entered by"
                                : "FAILED: see above");
   }
   std::fflush(stdout);
