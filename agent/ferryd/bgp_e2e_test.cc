@@ -163,15 +163,12 @@ class Streams {
 class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Topology>> topology =
-        Topology::Build({.nodes = {{.name = "node1"}, {.name = "node2"}, {.name = "node3"}}});
-    ASSERT_TRUE(topology.ok()) << topology.status();
-    topology_ = std::move(*topology);
+    absl::StatusOr<netns::PodCluster> cluster =
+        netns::StartPodCluster(FERRY_TEST_SERVER_PATH, kPodPort);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    topology_ = std::move(cluster->topology);
+    servers_ = std::move(cluster->servers);
     for (Node& node : topology_->nodes()) {
-      absl::StatusOr<std::unique_ptr<Process>> server = netns::StartTestServer(
-          *node.pods[0].ns, FERRY_TEST_SERVER_PATH, node.pods[0].name, kPodPort);
-      ASSERT_TRUE(server.ok()) << server.status();
-      servers_.push_back(std::move(*server));
       // Every node receives flows by ECMP and hands some to the others by XDP_TX.
       ASSERT_EQ(topology_->EnableXdpTx(node), absl::OkStatus());
       all_nodes_.push_back(&node);
