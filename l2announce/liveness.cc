@@ -40,6 +40,11 @@ absl::Status Validate(const LivenessConfig& config) {
         absl::StrCat("liveness dead_after_intervals ", config.dead_after_intervals,
                      " must be above 1: the fence ends one interval before peers give up"));
   }
+  if (config.restart_hold > kMaxHold) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "liveness restart_hold ", absl::FormatDuration(config.restart_hold),
+        " is over the most peers accept, ", absl::FormatDuration(kMaxHold)));
+  }
   if (config.restart_hold < config.Hold()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "liveness restart_hold ", absl::FormatDuration(config.restart_hold),
@@ -94,6 +99,13 @@ absl::StatusOr<Advertisement> DecodeAdvertisement(std::span<const uint8_t> bytes
   if (advertisement.interval == absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("advertisement from ", advertisement.node, " has a zero interval"));
+  }
+  // One stray packet must not keep a dead node's VIPs unanswered for long.
+  if (advertisement.hold > kMaxHold) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("advertisement from ", advertisement.node, " asks for a hold of ",
+                     absl::FormatDuration(advertisement.hold), ", over the most allowed, ",
+                     absl::FormatDuration(kMaxHold)));
   }
   return advertisement;
 }

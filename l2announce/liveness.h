@@ -41,7 +41,7 @@ struct LivenessConfig {
 
 // InvalidArgument when the fence could not beat the peers' detection: the
 // interval must be positive and at least 1 ms, dead_after_intervals above 1,
-// restart_hold at least Hold().
+// restart_hold at least Hold() and at most kMaxHold.
 absl::Status Validate(const LivenessConfig& config);
 
 struct Advertisement {
@@ -62,10 +62,12 @@ struct Advertisement {
 //   | interval ms (4) | hold ms (4) | incarnation (8) | sequence (8) | name
 // Durations are rounded down to milliseconds.
 inline constexpr size_t kMaxNodeNameLength = 253;  // a Kubernetes node name
+// The longest hold an advertisement may ask for (a restarting agent's).
+inline constexpr absl::Duration kMaxHold = absl::Minutes(10);
 std::vector<uint8_t> EncodeAdvertisement(const Advertisement& advertisement);
 // InvalidArgument saying what is wrong: short, wrong magic or version, a
 // name of the wrong length or with bytes outside printable ASCII, a zero
-// interval.
+// interval, a hold above kMaxHold.
 absl::StatusOr<Advertisement> DecodeAdvertisement(std::span<const uint8_t> bytes);
 
 // The sending side.

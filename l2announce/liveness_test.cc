@@ -27,6 +27,7 @@ TEST(LivenessTest, ConfigsThatCannotFenceAreRefused) {
   EXPECT_THAT(Validate({.interval = absl::ZeroDuration()}).message(), HasSubstr("interval"));
   EXPECT_THAT(Validate({.dead_after_intervals = 1}).message(), HasSubstr("dead_after_intervals"));
   EXPECT_THAT(Validate({.restart_hold = absl::Milliseconds(100)}).message(), HasSubstr("restart_hold"));
+  EXPECT_THAT(Validate({.restart_hold = absl::Hours(1)}).message(), HasSubstr("over the most"));
 }
 
 TEST(LivenessTest, AdvertisementRoundTrips) {
@@ -59,6 +60,8 @@ TEST(LivenessTest, BrokenAdvertisementsAreRefusedWithAReason) {
   EXPECT_THAT(error(bytes), HasSubstr("printable"));
   bytes = EncodeAdvertisement({"node1", 1, 1, absl::ZeroDuration(), absl::Milliseconds(350)});
   EXPECT_THAT(error(bytes), HasSubstr("zero interval"));
+  bytes = EncodeAdvertisement({"node1", 1, 1, absl::Milliseconds(100), absl::Hours(1)});
+  EXPECT_THAT(error(bytes), HasSubstr("over the most allowed"));
 }
 
 TEST(LivenessTest, PeerIsDeadAfterItsHold) {

@@ -192,8 +192,23 @@ void Agent::UpdateBgp(std::vector<std::string>& problems) {
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
       },
-      [this](absl::string_view name, absl::string_view key) {
-        return bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
+      [this, &problems](absl::string_view name,
+                        absl::string_view key) ABSL_NO_THREAD_SAFETY_ANALYSIS
+          -> absl::StatusOr<std::string> {
+        absl::StatusOr<std::string> read =
+            bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
+        const std::pair<std::string, std::string> ref{std::string(name), std::string(key)};
+        if (read.ok()) {
+          secrets_[ref] = *read;
+          return read;
+        }
+        // A Secret being replaced, or a passing EMFILE, must not take a
+        // session down (and its routes with it) until the next pass.
+        auto known = secrets_.find(ref);
+        if (known == secrets_.end()) return read;
+        problems.push_back(absl::StrCat("bgp: Secret ", name, " key ", key, ": ",
+                                        read.status().message(), "; the last value read is used"));
+        return known->second;
       },
       loaded_.object_errors);
   for (const std::string& problem : bgp_plan_.problems) problems.push_back("bgp: " + problem);

@@ -40,6 +40,7 @@ using model::IpAddress;
 // Leases change at most every renew interval; listing them this often
 // notices a new node soon enough without reading the store on every tick.
 constexpr absl::Duration kLeaseListInterval = absl::Seconds(1);
+constexpr absl::Duration kProblemRepeat = absl::Minutes(1);
 
 void Log(absl::string_view line) {
   const std::string stamp =
@@ -121,9 +122,14 @@ class L2Announcer::Impl {
       Log(absl::StrCat("reading l2_announce: ", entries.status().message()));
       return;
     }
+    // A fence that lapsed while no agent ran: the peers have taken these VIPs
+    // over, so answering them again, even while listening, would make two.
+    absl::StatusOr<uint64_t> fence = maps_.L2LivenessDeadline();
+    const bool lapsed =
+        !fence.ok() || *fence <= l2announce::MonotonicNanos(l2announce::MonotonicNow());
     for (const auto& [key, value] : *entries) {
       std::optional<IpAddress> vip = VipOf(key);
-      if (vip && static_cast<int>(key.ifindex) == ifindex_) {
+      if (vip && static_cast<int>(key.ifindex) == ifindex_ && !lapsed) {
         answering_.insert({*vip, uplink_});
       } else if (absl::Status deleted = maps_.DeleteL2Announcement(key); !deleted.ok()) {
         Log(absl::StrCat("removing an entry of another interface: ", deleted.message()));
@@ -139,7 +145,7 @@ class L2Announcer::Impl {
     const absl::Time now = l2announce::MonotonicNow();
     listen_until_ = now + liveness_.Hold();
     next_advert_ = now;
-    last_iteration_ = now;
+    last_sent_ = now;
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -163,6 +169,7 @@ class L2Announcer::Impl {
     if (how == Stopping::kLeaving) {
       for (const AnnouncementTarget& target : answering_) Withdraw(target);
       answering_.clear();
+      RetryStuck();
       SendAdvertisement(advertiser_.Leaving(), now);
       SetFence(absl::UnixEpoch());
       Log("leaving: VIPs withdrawn, peers take over now");
@@ -194,8 +201,8 @@ class L2Announcer::Impl {
         if (stopping_) return;
       }
       const absl::Time now = l2announce::MonotonicNow();
-      if (now - last_iteration_ > liveness_.Hold()) Unfreeze(now);
-      last_iteration_ = now;
+      if (now - last_sent_ > liveness_.Hold() && !unheard_) Unfreeze(now);
+      RetryStuck();
       Receive(now);
       if (now >= next_advert_) {
         SendAdvertisement(advertiser_.Next(), now);
@@ -210,11 +217,12 @@ class L2Announcer::Impl {
     }
   }
 
-  // This thread did not run for longer than a peer waits: the peers have
-  // taken this node's VIPs over. Stop answering before the next
-  // advertisement pushes the fence, and listen before electing again.
+  // No advertisement went out for longer than a peer waits (this thread was
+  // frozen, or sending failed): the peers have taken this node's VIPs over.
+  // Stop answering before the next advertisement pushes the fence, and
+  // listen for one hold after it before electing again.
   void Unfreeze(absl::Time now) {
-    Log(absl::StrCat("did not run for ", absl::FormatDuration(now - last_iteration_),
+    Log(absl::StrCat("no advertisement sent for ", absl::FormatDuration(now - last_sent_),
                      ": peers took the VIPs over; withdrawing ", answering_.size(),
                      " and listening before electing again"));
     for (const AnnouncementTarget& target : answering_) Withdraw(target);
@@ -223,7 +231,14 @@ class L2Announcer::Impl {
     owner_.clear();
     scheduler_.Update({}, now);
     elected_inputs_.reset();
-    listen_until_ = now + liveness_.Hold();
+    unheard_ = true;
+  }
+
+  // Entries whose removal failed are still answered by XDP: retried on every
+  // pass, and until they are gone the fence is not pushed, so this node
+  // answers nothing rather than a VIP another node may hold.
+  void RetryStuck() {
+    std::erase_if(stuck_, [&](const AnnouncementTarget& target) { return Withdraw(target); });
   }
 
   void Receive(absl::Time now) {
@@ -252,6 +267,16 @@ class L2Announcer::Impl {
       return;
     }
     ++sent_;
+    last_sent_ = now;
+    if (unheard_) {
+      unheard_ = false;
+      listen_until_ = now + liveness_.Hold();
+    }
+    if (!stuck_.empty()) {
+      Problem(absl::StrCat(stuck_.size(), " VIPs could not be withdrawn from l2_announce: the "
+                           "fence is left to lapse, so this node answers none"));
+      return;
+    }
     SetFence(advertiser_.FenceDeadline(advertisement, now));
   }
 
@@ -273,7 +298,14 @@ class L2Announcer::Impl {
         Problem(absl::StrCat("renewing the node lease: ", written.message()));
       }
     }
-    if (wall < next_lease_list_) return;
+    const absl::Time now = l2announce::MonotonicNow();
+    tracker_.ForgetDeadBefore(now - absl::Hours(1));
+    // A live peer whose lease looks expired has just renewed it, most
+    // likely: look again now rather than leave it out for a listing period.
+    const bool stale = std::any_of(leases_seen_.begin(), leases_seen_.end(), [&](auto& lease) {
+      return lease.ExpiredAt(wall) && tracker_.IsAlive(lease.node, now);
+    });
+    if (wall < next_lease_list_ && !stale) return;
     next_lease_list_ = wall + kLeaseListInterval;
     absl::StatusOr<l2announce::LeaseListing> listing = leases_.List();
     if (!listing.ok()) {
@@ -286,7 +318,7 @@ class L2Announcer::Impl {
     // without one writes to another store.
     if (wall - started_ < kLeaseListInterval * 5) return;
     const std::vector<std::string> unleased =
-        l2announce::UnleasedPeers(leases_seen_, tracker_, l2announce::MonotonicNow());
+        l2announce::UnleasedPeers(leases_seen_, tracker_, now);
     if (!unleased.empty()) {
       Problem(absl::StrCat("peers ", absl::StrJoin(unleased, ", "), " advertise on ", uplink_,
                            " but hold no lease in ", lease_dir_.string(),
@@ -303,7 +335,8 @@ class L2Announcer::Impl {
     }
     if (!inputs) return;
     std::vector<std::string> live = l2announce::LiveNodes(leases_seen_, tracker_, node_, wall, now);
-    if (inputs == elected_inputs_ && live == elected_live_) return;
+    if (inputs == elected_inputs_ && live == elected_live_ && !answer_failed_) return;
+    answer_failed_ = false;
     std::vector<l2announce::ElectionNode> candidates;
     for (const l2announce::ElectionNode& node : inputs->nodes) {
       if (std::binary_search(live.begin(), live.end(), node.name)) candidates.push_back(node);
@@ -377,21 +410,24 @@ class L2Announcer::Impl {
     if (absl::Status written = maps_.UpsertL2Announcement(KeyOf(target.vip, ifindex_), value);
         !written.ok()) {
       Problem(absl::StrCat("answering for ", target.vip.ToString(), ": ", written.message()));
-      elected_inputs_.reset();  // retried on the next pass
+      answer_failed_ = true;  // elected again on the next pass
       return;
     }
     answering_.insert(target);
     Log(absl::StrCat("answering for ", target.vip.ToString(), " on ", target.interface));
   }
 
-  void Withdraw(const AnnouncementTarget& target) {
+  // False when the entry is still in the map (it is then in stuck_).
+  bool Withdraw(const AnnouncementTarget& target) {
     if (absl::Status deleted = maps_.DeleteL2Announcement(KeyOf(target.vip, ifindex_));
         !deleted.ok() && !absl::IsNotFound(deleted)) {
       Problem(absl::StrCat("withdrawing ", target.vip.ToString(), ": ", deleted.message()));
-      return;
+      stuck_.insert(target);
+      return false;
     }
     Log(absl::StrCat("no longer answering for ", target.vip.ToString(), " on ",
                      target.interface));
+    return true;
   }
 
   void SendDueFrames(absl::Time now) {
@@ -417,12 +453,15 @@ class L2Announcer::Impl {
     }
   }
 
-  // Logged once while it keeps happening; shown by ferryctl.
+  // Logged at most once a minute each; the latest shown by ferryctl for a
+  // minute.
   void Problem(std::string line) {
-    if (line != last_logged_) Log(line);
-    last_logged_ = line;
+    const absl::Time now = absl::Now();
+    std::erase_if(logged_, [&](const auto& entry) { return now - entry.second > kProblemRepeat; });
+    if (logged_.try_emplace(line, now).second) Log(line);
     absl::MutexLock lock(&mu_);
     last_error_ = std::move(line);
+    last_error_at_ = now;
   }
 
   void Publish(absl::Time now) {
@@ -465,7 +504,7 @@ class L2Announcer::Impl {
     out.set_advertisements_received(received_);
     out.set_takeover_frames_sent(frames_sent_);
     absl::MutexLock lock(&mu_);
-    out.set_last_error(last_error_);
+    if (absl::Now() - last_error_at_ < kProblemRepeat) out.set_last_error(last_error_);
     published_ = std::move(out);
   }
 
@@ -492,7 +531,11 @@ class L2Announcer::Impl {
   absl::Time next_lease_list_ = absl::InfinitePast();
   absl::Time listen_until_;
   absl::Time next_advert_;
-  absl::Time last_iteration_;
+  absl::Time last_sent_;  // of the last advertisement that went out
+  // No advertisement went out for a hold: listening again from the next one.
+  bool unheard_ = false;
+  bool answer_failed_ = false;  // an election's map write failed: elect again
+  std::set<AnnouncementTarget> stuck_;  // withdrawn but still in the map
   std::shared_ptr<const L2Inputs> elected_inputs_;
   std::vector<std::string> elected_live_;
   std::vector<l2announce::Assignment> assignments_;
@@ -503,13 +546,14 @@ class L2Announcer::Impl {
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
   uint64_t frames_sent_ = 0;
-  std::string last_logged_;
+  std::map<std::string, absl::Time> logged_;  // problem -> when last logged
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const L2Inputs> inputs_ ABSL_GUARDED_BY(mu_);
   std::optional<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
   absl::Time fence_ ABSL_GUARDED_BY(mu_) = absl::UnixEpoch();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_error_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   agent::v1::L2Announcements published_ ABSL_GUARDED_BY(mu_);
 };
 

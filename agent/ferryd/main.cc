@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, options->manifests, signals->get(), {});
   if (!signal.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
+    // Like any restart: the datapath stays, so the peers keep this node.
+    (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
     return 1;
   }
   (*agent)->Stop(*signal == SIGINT ? ferry::ferryd::Agent::Departure::kLeave

@@ -228,7 +228,11 @@ FERRY_INLINE int ferry_is_tunnel_from_us(const struct ferry_packet *pkt, const s
 {
 	const union ferry_addr *self = ferry_node_addr(cfg, pkt->key.family);
 
-	return ferry_is_tunnel(pkt) && ferry_addr_equal(&pkt->key.src, self) && !ferry_addr_equal(&pkt->key.dst, self);
+	const union ferry_addr zero = {};
+
+	/* A node without an address of this family has none to be spoofed. */
+	return ferry_is_tunnel(pkt) && !ferry_addr_equal(self, &zero) &&
+	       ferry_addr_equal(&pkt->key.src, self) && !ferry_addr_equal(&pkt->key.dst, self);
 }
 
 /* Sends a tunnel packet from this node out of the interface the FIB picks
