@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/api/ferry_agent.pb.h"
+#include "agent/bgp_control/plan.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps.h"
 #include "agent/ferryd/api_server.h"
@@ -24,13 +25,12 @@
 #include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/ipam_controller.h"
 #include "agent/ferryd/l2_announcer.h"
-#include "agent/bgp_control/plan.h"
-#include "bgp/speaker.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
 #include "agent/lb/reconcile.h"
 #include "agent/model/manifest_dir.h"
+#include "bgp/speaker.h"
 
 namespace ferry::ferryd {
 

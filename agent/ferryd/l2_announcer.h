@@ -8,8 +8,10 @@
 // (l2announce/election.h) whenever the live nodes or the inputs change. It
 // writes the VIPs this node wins into the l2_announce map and sends the
 // takeover frames; lost ones are removed at once, while a won VIP whose
-// previous announcer is still alive is answered one interval later, after
-// that node has seen the same change and stopped.
+// previous announcer is still alive is answered one interval later: a
+// liveness change reaches every node within that. (A manifest change reaches
+// each node when its own reload does; until the slower one has reloaded,
+// both may answer a VIP that moved.)
 //
 // Its own thread, not the agent's loop: a reload of many Services takes
 // seconds, and the fence may not wait for it.
