@@ -339,6 +339,16 @@ Session::Connection* Session::Find(ConnectionId id) {
   return it == connections_.end() ? nullptr : &it->second;
 }
 
+bool Session::GracefulRestartNegotiated() const {
+  for (const auto& [id, connection] : connections_) {
+    if (connection.state == SessionState::kEstablished) {
+      return connection.negotiated->peer_restart.has_value() &&
+             config_.graceful_restart.restart_time > absl::ZeroDuration();
+    }
+  }
+  return false;
+}
+
 Session::Connection* Session::EstablishedConnection() {
   for (auto& [id, connection] : connections_) {
     if (connection.state == SessionState::kEstablished) return &connection;

@@ -98,6 +98,7 @@ struct Advertisement {
   // sees it.
   std::optional<uint32_t> local_pref;
   std::optional<uint32_t> med;
+  bool operator==(const Advertisement&) const = default;
 };
 
 using ConnectionId = uint64_t;
@@ -169,6 +170,10 @@ class Session {
 
   SessionState state() const;
   SessionStatus Status() const;
+  // Established, with graceful restart advertised by both sides: the peer
+  // keeps our routes (as stale) when the connection ends without a
+  // NOTIFICATION, until a restarted session replaces them.
+  bool GracefulRestartNegotiated() const;
   // The peer's routes, stale ones included.
   std::vector<Route> ReceivedRoutes() const;
   const std::map<IpPrefix, Route>& SentRoutes() const { return rib_out_.sent(); }

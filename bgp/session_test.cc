@@ -649,6 +649,23 @@ TEST_F(SessionTest, NoGracefulRestartWithoutThePeersCapability) {
   EXPECT_THAT(routes_, IsEmpty());
 }
 
+TEST_F(SessionTest, GracefulRestartIsNegotiatedOnlyWhenBothSidesAdvertiseIt) {
+  Make(BaseConfig());
+  EXPECT_FALSE(session().GracefulRestartNegotiated());  // not established
+  Establish(RestartingPeerOpen(/*restarting=*/false, /*forwarding=*/false));
+  EXPECT_TRUE(session().GracefulRestartNegotiated());
+
+  Make(BaseConfig());
+  Establish();
+  EXPECT_FALSE(session().GracefulRestartNegotiated());
+
+  SessionConfig off = BaseConfig();
+  off.graceful_restart.enabled = false;
+  Make(off);
+  Establish(RestartingPeerOpen(/*restarting=*/false, /*forwarding=*/false));
+  EXPECT_FALSE(session().GracefulRestartNegotiated());
+}
+
 TEST(SessionConfigTest, RejectsUnusableValues) {
   const auto with = [](auto change) {
     SessionConfig config = BaseConfig();

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,12 +29,26 @@ namespace {
 // closing connection for what it still has to send.
 constexpr absl::Duration kFlushTimeout = absl::Seconds(1);
 constexpr size_t kReadChunk = 64 * 1024;
+// Reads of one connection per wake-up: epoll is level-triggered, so the rest
+// waits for the next turn, after the other connections and the timers (a
+// peer that floods us must not starve the others' KEEPALIVEs).
+constexpr int kReadsPerWakeUp = 16;
+// How long the listeners rest after accept failed for want of descriptors
+// or memory: a level-triggered listener would otherwise wake us at once, in
+// a busy loop, while the connection waits in the backlog.
+constexpr absl::Duration kAcceptPause = absl::Seconds(1);
 constexpr int kMaxEvents = 64;
 constexpr uint64_t kWakeId = 0;
 
-class RealClock final : public Clock {
+// Every deadline follows CLOCK_MONOTONIC: a step of the wall clock (NTP, an
+// operator) must neither expire hold timers nor stall KEEPALIVEs.
+class MonotonicClock final : public Clock {
  public:
-  absl::Time Now() const override { return absl::Now(); }
+  absl::Time Now() const override {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return absl::TimeFromTimespec(now);
+  }
 };
 
 // Two configs that differ in this only run the same session.
@@ -94,10 +109,15 @@ class Speaker::Loop {
   void Shutdown(ShutdownMode mode);
 
   // On the loop thread.
-  absl::Status SetPeers(std::vector<PeerConfig> configs);
+  // Without `routes`, a changed peer keeps its routes and a new one has
+  // none; with them, each peer gets its entry (none when it has no entry).
+  absl::Status SetPeers(std::vector<PeerConfig> configs,
+                        std::optional<std::map<std::string, std::vector<Advertisement>>> routes);
   absl::Status SetRoutes(const std::string& name, std::vector<Advertisement> routes);
   std::vector<PeerStatus> Peers() const;
   absl::StatusOr<std::vector<Route>> SentRoutes(const std::string& name) const;
+  std::map<std::string, std::vector<Route>> AllSentRoutes() const;
+  const std::string& listen_error() const { return listen_error_; }
 
  private:
   struct Connection {
@@ -118,6 +138,8 @@ class Speaker::Loop {
     std::vector<Advertisement> routes;
     absl::Time timer = absl::InfiniteFuture();
     std::string connect_error;
+    // The session keeps monotonic time; a person reads the wall clock's.
+    absl::Time established_wall;
   };
 
   explicit Loop(SpeakerOptions options);
@@ -148,8 +170,13 @@ class Speaker::Loop {
   void Do(Peer&, const RouteWithdrawn&) {}
   void Do(Peer& peer, const Warning& warning);
 
-  void AddPeer(PeerConfig config, std::vector<Advertisement> routes);
-  void StopPeer(Peer& peer);
+  // Fails, with the peer running without them, when the routes are rejected.
+  absl::Status AddPeer(PeerConfig config, std::vector<Advertisement> routes, bool restarting);
+  // With a Cease, or, keeping the routes at the peer, as if we restarted.
+  void StopPeer(Peer& peer, ShutdownMode mode);
+  void OpenListeners();
+  void PauseAccepting();
+  void WatchListeners(uint32_t events);
   void SetListenerPassword(const PeerConfig& config, const std::string& password);
   Peer* FindPeer(const std::string& name);
   Peer* PeerByAddress(const IpAddress& address);
@@ -160,19 +187,23 @@ class Speaker::Loop {
   void AcceptAll(int listener);
   void FinishConnect(ConnectionId id);
   void FailConnect(ConnectionId id, const std::string& why);
-  void ReadAll(ConnectionId id);
+  void Read(ConnectionId id);
   void Flush(ConnectionId id);
   // The connection failed or the peer closed it: tells its session, later.
   void Broken(ConnectionId id, const std::string& why);
   void CloseNow(ConnectionId id);
 
   const SpeakerOptions options_;
-  RealClock clock_;
+  MonotonicClock clock_;
   absl::BitGen random_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::map<ConnectionId, int> listeners_;  // id -> fd
   std::map<IpFamily, int> listener_by_family_;
+  std::set<IpFamily> families_missing_;  // from the kernel
+  std::string listen_error_;
+  absl::Time listen_retry_at_ = absl::InfiniteFuture();
+  absl::Time accept_resume_at_ = absl::InfiniteFuture();
   std::thread thread_;
 
   std::mutex mutex_;
@@ -197,6 +228,9 @@ absl::StatusOr<std::unique_ptr<Speaker::Loop>> Speaker::Loop::Create(SpeakerOpti
   if (options.connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("BGP speaker: connect timeout must be positive");
   }
+  if (options.listen_retry_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("BGP speaker: listen retry interval must be positive");
+  }
   std::unique_ptr<Loop> loop(new Loop(std::move(options)));
   loop->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   loop->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -205,17 +239,7 @@ absl::StatusOr<std::unique_ptr<Speaker::Loop>> Speaker::Loop::Create(SpeakerOpti
   }
   epoll_event wake = {.events = EPOLLIN, .data = {.u64 = kWakeId}};
   epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->wake_fd_, &wake);
-  if (loop->options_.listen_port != 0) {
-    for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
-      absl::StatusOr<int> fd = tcp::Listen(family, loop->options_.listen_port);
-      if (!fd.ok()) return fd.status();
-      const ConnectionId id = loop->next_id_++;
-      loop->listeners_[id] = *fd;
-      loop->listener_by_family_[family] = *fd;
-      epoll_event event = {.events = EPOLLIN, .data = {.u64 = id}};
-      epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, *fd, &event);
-    }
-  }
+  if (loop->options_.listen_port != 0) loop->OpenListeners();
   loop->thread_ = std::thread([raw = loop.get()] { raw->Run(); });
   return loop;
 }
@@ -255,14 +279,14 @@ void Speaker::Loop::Shutdown(ShutdownMode mode) {
 void Speaker::Loop::Run() {
   epoll_event events[kMaxEvents];
   while (!exit_) {
-    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, TimeoutMs(NextDeadline(), absl::Now()));
+    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, TimeoutMs(NextDeadline(), clock_.Now()));
     for (int i = 0; i < ready; ++i) {
       Dispatch(events[i].data.u64, events[i].events);
       RunLater();
     }
     FireTimers();
     RunLater();
-    if (shutting_down_ && (connections_.empty() || absl::Now() >= shutdown_deadline_)) exit_ = true;
+    if (shutting_down_ && (connections_.empty() || clock_.Now() >= shutdown_deadline_)) exit_ = true;
   }
   while (!connections_.empty()) CloseNow(connections_.begin()->first);
 }
@@ -309,12 +333,17 @@ void Speaker::Loop::Dispatch(uint64_t id, uint32_t events) {
     FinishConnect(id);
     return;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadAll(id);
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) Read(id);
   if ((events & EPOLLOUT) && FindConnection(id) != nullptr) Flush(id);
 }
 
 void Speaker::Loop::FireTimers() {
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_.Now();
+  if (listen_retry_at_ <= now) OpenListeners();
+  if (accept_resume_at_ <= now) {
+    accept_resume_at_ = absl::InfiniteFuture();
+    WatchListeners(EPOLLIN);
+  }
   for (auto& [name, peer] : peers_) {
     if (peer.timer <= now) Feed(peer, [](Session& session) { return session.OnTimer(); });
   }
@@ -335,7 +364,7 @@ void Speaker::Loop::FireTimers() {
 }
 
 absl::Time Speaker::Loop::NextDeadline() const {
-  absl::Time next = shutdown_deadline_;
+  absl::Time next = std::min({shutdown_deadline_, listen_retry_at_, accept_resume_at_});
   for (const auto& [name, peer] : peers_) next = std::min(next, peer.timer);
   for (const auto& [id, connection] : connections_) next = std::min(next, connection.deadline);
   return next;
@@ -346,9 +375,11 @@ void Speaker::Loop::BeginShutdown(ShutdownMode mode) {
   for (const auto& [id, fd] : listeners_) close(fd);
   listeners_.clear();
   listener_by_family_.clear();
+  listen_retry_at_ = absl::InfiniteFuture();
+  accept_resume_at_ = absl::InfiniteFuture();
   if (mode == ShutdownMode::kCease) {
-    for (auto& [name, peer] : peers_) StopPeer(peer);
-    shutdown_deadline_ = absl::Now() + kFlushTimeout;
+    for (auto& [name, peer] : peers_) StopPeer(peer, mode);
+    shutdown_deadline_ = clock_.Now() + kFlushTimeout;
   } else {
     while (!connections_.empty()) CloseNow(connections_.begin()->first);
     Log("shut down without NOTIFICATION: peers with graceful restart keep our routes");
@@ -393,7 +424,7 @@ void Speaker::Loop::Do(Peer& peer, const Connect&) {
   }
   Connection& connection = connections_.at(id);
   connection.connecting = true;
-  connection.deadline = absl::Now() + options_.connect_timeout;
+  connection.deadline = clock_.Now() + options_.connect_timeout;
 }
 
 void Speaker::Loop::Do(Peer&, Send& send) {
@@ -412,7 +443,7 @@ void Speaker::Loop::Do(Peer&, const Close& close) {
   if (connection == nullptr) return;
   connection->peer.clear();
   connection->closing = true;
-  connection->deadline = absl::Now() + kFlushTimeout;
+  connection->deadline = clock_.Now() + kFlushTimeout;
   if (connection->written == connection->out.size()) CloseNow(close.connection);
 }
 
@@ -420,7 +451,10 @@ void Speaker::Loop::Do(Peer& peer, const ArmTimer& arm) { peer.timer = arm.at; }
 
 void Speaker::Loop::Do(Peer& peer, const StateChange& change) {
   // However the session came up, the failures of earlier attempts are over.
-  if (change.to == SessionState::kEstablished) peer.connect_error.clear();
+  if (change.to == SessionState::kEstablished) {
+    peer.connect_error.clear();
+    peer.established_wall = absl::Now();
+  }
   Log(absl::StrCat("peer ", peer.config.name, " (", peer.config.peer_address.ToString(), "): ",
                    StateName(change.from), " -> ", StateName(change.to),
                    change.reason.empty() ? "" : ": ", change.reason));
@@ -430,7 +464,9 @@ void Speaker::Loop::Do(Peer& peer, const Warning& warning) {
   Log(absl::StrCat("peer ", peer.config.name, ": ", warning.message));
 }
 
-absl::Status Speaker::Loop::SetPeers(std::vector<PeerConfig> configs) {
+absl::Status Speaker::Loop::SetPeers(
+    std::vector<PeerConfig> configs,
+    std::optional<std::map<std::string, std::vector<Advertisement>>> routes) {
   if (absl::Status status = ValidatePeers(configs); !status.ok()) return status;
   std::map<std::string, PeerConfig> desired;
   for (PeerConfig& config : configs) desired.emplace(config.name, std::move(config));
@@ -440,26 +476,57 @@ absl::Status Speaker::Loop::SetPeers(std::vector<PeerConfig> configs) {
       continue;
     }
     Log(absl::StrCat("peer ", it->first, " removed"));
-    StopPeer(it->second);
+    StopPeer(it->second, ShutdownMode::kCease);
     it = peers_.erase(it);
   }
+  absl::Status first_rejection;
+  const auto rejected = [&](absl::Status status) {
+    if (first_rejection.ok()) first_rejection = std::move(status);
+  };
   for (auto& [name, config] : desired) {
-    std::vector<Advertisement> routes;
+    std::optional<std::vector<Advertisement>> given;
+    if (routes) {
+      const auto it = routes->find(name);
+      given = it == routes->end() ? std::vector<Advertisement>() : std::move(it->second);
+    }
+    bool restarting = false;
+    std::vector<Advertisement> kept;
     if (const auto it = peers_.find(name); it != peers_.end()) {
-      if (WithoutRestartFlag(it->second.config) == WithoutRestartFlag(config)) continue;
-      Log(absl::StrCat("peer ", name, ": configuration changed, restarting its session"));
-      routes = std::move(it->second.routes);
-      StopPeer(it->second);
+      Peer& peer = it->second;
+      if (WithoutRestartFlag(peer.config) == WithoutRestartFlag(config)) {
+        if (given) rejected(SetRoutes(name, std::move(*given)));
+        continue;
+      }
+      // The peer keeps our routes only if it is the same peer and the new
+      // session can tell it, by restarting, to wait for them.
+      restarting = peer.session->GracefulRestartNegotiated() &&
+                   config.session.graceful_restart.enabled &&
+                   peer.config.peer_address == config.peer_address &&
+                   peer.config.session.peer_as == config.session.peer_as &&
+                   peer.config.session.local_as == config.session.local_as;
+      Log(absl::StrCat("peer ", name, ": configuration changed, restarting its session",
+                       restarting ? " as a graceful restart: the peer keeps our routes meanwhile"
+                                  : " with a Cease"));
+      kept = std::move(peer.routes);
+      StopPeer(peer, restarting ? ShutdownMode::kKeepRoutes : ShutdownMode::kCease);
       peers_.erase(it);
     }
-    AddPeer(std::move(config), std::move(routes));
+    absl::Status added = AddPeer(std::move(config), given ? std::move(*given) : std::move(kept), restarting);
+    if (!added.ok() && given) {
+      rejected(std::move(added));
+    } else if (!added.ok()) {
+      Log(absl::StrCat(added.message(), "; dropped with the new configuration"));
+    }
   }
   first_peers_ = false;
-  return absl::OkStatus();
+  return first_rejection;
 }
 
-void Speaker::Loop::AddPeer(PeerConfig config, std::vector<Advertisement> routes) {
-  if (options_.restarting && first_peers_) config.session.graceful_restart.restarting = true;
+absl::Status Speaker::Loop::AddPeer(PeerConfig config, std::vector<Advertisement> routes,
+                                    bool restarting) {
+  if ((options_.restarting && first_peers_) || restarting) {
+    config.session.graceful_restart.restarting = true;
+  }
   // ValidatePeers checked what Create checks.
   Session session = *Session::Create(config.session, clock_,
                                      [this] { return absl::Uniform(random_, 0.0, 1.0); });
@@ -467,26 +534,22 @@ void Speaker::Loop::AddPeer(PeerConfig config, std::vector<Advertisement> routes
   peer.config = std::move(config);
   peer.session.emplace(std::move(session));
   SetListenerPassword(peer.config, peer.config.md5_password);
-  if (!routes.empty()) {
-    absl::StatusOr<std::vector<Action>> set = peer.session->SetRoutes(routes);
-    if (set.ok()) {
-      peer.routes = std::move(routes);
-      Feed(peer, [&](Session&) { return std::move(*set); });
-    } else {
-      Log(absl::StrCat("peer ", peer.config.name, ": routes dropped with the new configuration: ",
-                       set.status().message()));
-    }
-  }
+  // Before Start: a session that comes up at once has its routes to send
+  // before its End-of-RIB.
+  absl::Status set = SetRoutes(peer.config.name, std::move(routes));
   Feed(peer, [](Session& s) { return s.Start(); });
+  return set;
 }
 
-void Speaker::Loop::StopPeer(Peer& peer) {
-  Feed(peer, [](Session& s) { return s.Stop(); });
-  std::vector<ConnectionId> pending;
+void Speaker::Loop::StopPeer(Peer& peer, ShutdownMode mode) {
+  if (mode == ShutdownMode::kCease) Feed(peer, [](Session& s) { return s.Stop(); });
+  // What the session did not close: connections still being opened, or,
+  // keeping the routes, every one, without a NOTIFICATION.
+  std::vector<ConnectionId> owned;
   for (const auto& [id, connection] : connections_) {
-    if (connection.connecting && connection.peer == peer.config.name) pending.push_back(id);
+    if (connection.peer == peer.config.name) owned.push_back(id);
   }
-  for (ConnectionId id : pending) CloseNow(id);
+  for (ConnectionId id : owned) CloseNow(id);
   SetListenerPassword(peer.config, "");
 }
 
@@ -503,6 +566,7 @@ void Speaker::Loop::SetListenerPassword(const PeerConfig& config, const std::str
 absl::Status Speaker::Loop::SetRoutes(const std::string& name, std::vector<Advertisement> routes) {
   Peer* peer = FindPeer(name);
   if (peer == nullptr) return absl::NotFoundError(absl::StrCat("BGP peer '", name, "' is not configured"));
+  if (routes.empty() && peer->routes.empty()) return absl::OkStatus();
   absl::StatusOr<std::vector<Action>> actions = peer->session->SetRoutes(routes);
   if (!actions.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("BGP peer '", name, "': ", actions.status().message()));
@@ -515,7 +579,9 @@ absl::Status Speaker::Loop::SetRoutes(const std::string& name, std::vector<Adver
 std::vector<PeerStatus> Speaker::Loop::Peers() const {
   std::vector<PeerStatus> statuses;
   for (const auto& [name, peer] : peers_) {
-    statuses.push_back({name, peer.config.peer_address, peer.session->Status(), peer.connect_error});
+    SessionStatus session = peer.session->Status();
+    if (session.established_since) session.established_since = peer.established_wall;
+    statuses.push_back({name, peer.config.peer_address, std::move(session), peer.connect_error});
   }
   return statuses;
 }
@@ -526,6 +592,12 @@ absl::StatusOr<std::vector<Route>> Speaker::Loop::SentRoutes(const std::string& 
   std::vector<Route> routes;
   for (const auto& [prefix, route] : it->second.session->SentRoutes()) routes.push_back(route);
   return routes;
+}
+
+std::map<std::string, std::vector<Route>> Speaker::Loop::AllSentRoutes() const {
+  std::map<std::string, std::vector<Route>> all;
+  for (const auto& [name, peer] : peers_) all[name] = *SentRoutes(name);
+  return all;
 }
 
 Speaker::Loop::Peer* Speaker::Loop::FindPeer(const std::string& name) {
@@ -562,6 +634,7 @@ void Speaker::Loop::AcceptAll(int listener) {
     absl::StatusOr<std::optional<tcp::Accepted>> accepted = tcp::Accept(listener);
     if (!accepted.ok()) {
       Log(std::string(accepted.status().message()));
+      if (accepted.status().code() == absl::StatusCode::kResourceExhausted) PauseAccepting();
       return;
     }
     if (!*accepted) return;
@@ -577,6 +650,53 @@ void Speaker::Loop::AcceptAll(int listener) {
     }
     const ConnectionId id = AddConnection(fd, peer->config.name, EPOLLIN);
     Feed(*peer, [id](Session& s) { return s.OnIncoming(id); });
+  }
+}
+
+void Speaker::Loop::OpenListeners() {
+  listen_retry_at_ = absl::InfiniteFuture();
+  std::string error;
+  for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+    if (listener_by_family_.contains(family) || families_missing_.contains(family)) continue;
+    absl::StatusOr<int> fd = tcp::Listen(family, options_.listen_port);
+    if (fd.status().code() == absl::StatusCode::kUnimplemented) {
+      families_missing_.insert(family);
+      Log(std::string(fd.status().message()));
+      continue;
+    }
+    if (!fd.ok()) {
+      absl::StrAppend(&error, error.empty() ? "" : "; ", fd.status().message());
+      continue;
+    }
+    const ConnectionId id = next_id_++;
+    listeners_[id] = *fd;
+    listener_by_family_[family] = *fd;
+    epoll_event event = {.events = accept_resume_at_ == absl::InfiniteFuture() ? EPOLLIN : 0u,
+                         .data = {.u64 = id}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, *fd, &event);
+    for (const auto& [name, peer] : peers_) SetListenerPassword(peer.config, peer.config.md5_password);
+    if (!listen_error_.empty()) Log(absl::StrCat("listening on port ", options_.listen_port, " again"));
+  }
+  if (!error.empty()) {
+    listen_retry_at_ = clock_.Now() + options_.listen_retry_interval;
+    if (error != listen_error_) {
+      Log(absl::StrCat(error, "; only outgoing sessions until it works (tried every ",
+                       absl::FormatDuration(options_.listen_retry_interval), ")"));
+    }
+  }
+  listen_error_ = std::move(error);
+}
+
+void Speaker::Loop::PauseAccepting() {
+  Log(absl::StrCat("not accepting connections for ", absl::FormatDuration(kAcceptPause)));
+  accept_resume_at_ = clock_.Now() + kAcceptPause;
+  WatchListeners(0);
+}
+
+void Speaker::Loop::WatchListeners(uint32_t events) {
+  for (const auto& [id, fd] : listeners_) {
+    epoll_event event = {.events = events, .data = {.u64 = id}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event);
   }
 }
 
@@ -611,8 +731,10 @@ void Speaker::Loop::FailConnect(ConnectionId id, const std::string& why) {
   Feed(*peer, [](Session& s) { return s.OnConnectFailed(); });
 }
 
-void Speaker::Loop::ReadAll(ConnectionId id) {
-  while (Connection* connection = FindConnection(id)) {
+void Speaker::Loop::Read(ConnectionId id) {
+  for (int reads = 0; reads < kReadsPerWakeUp; ++reads) {
+    Connection* connection = FindConnection(id);
+    if (connection == nullptr) return;
     const ssize_t n = recv(connection->fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
     if (n > 0) {
       Peer* peer = connection->closing ? nullptr : FindPeer(connection->peer);
@@ -691,7 +813,19 @@ absl::Status Stopped() { return absl::FailedPreconditionError("the BGP speaker h
 }  // namespace
 
 absl::Status Speaker::SetPeers(std::vector<PeerConfig> peers) {
-  return loop_->Call([&] { return loop_->SetPeers(std::move(peers)); }, Stopped());
+  return loop_->Call([&] { return loop_->SetPeers(std::move(peers), std::nullopt); }, Stopped());
+}
+
+absl::Status Speaker::SetPeersAndRoutes(
+    std::vector<std::pair<PeerConfig, std::vector<Advertisement>>> peers) {
+  std::vector<PeerConfig> configs;
+  std::map<std::string, std::vector<Advertisement>> routes;
+  for (auto& [config, advertisements] : peers) {
+    // A name listed twice is ValidatePeers' to reject.
+    routes.emplace(config.name, std::move(advertisements));
+    configs.push_back(std::move(config));
+  }
+  return loop_->Call([&] { return loop_->SetPeers(std::move(configs), std::move(routes)); }, Stopped());
 }
 
 absl::Status Speaker::SetRoutes(const std::string& peer, std::vector<Advertisement> routes) {
@@ -704,6 +838,14 @@ std::vector<PeerStatus> Speaker::Peers() {
 
 absl::StatusOr<std::vector<Route>> Speaker::SentRoutes(const std::string& peer) {
   return loop_->Call([&] { return loop_->SentRoutes(peer); }, Stopped());
+}
+
+std::map<std::string, std::vector<Route>> Speaker::AllSentRoutes() {
+  return loop_->Call([&] { return loop_->AllSentRoutes(); }, {});
+}
+
+std::string Speaker::ListenError() {
+  return loop_->Call([&] { return loop_->listen_error(); }, "");
 }
 
 void Speaker::Shutdown(ShutdownMode mode) { loop_->Shutdown(mode); }

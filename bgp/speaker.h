@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,8 +49,12 @@ absl::Status ValidatePeers(const std::vector<PeerConfig>& peers);
 
 struct SpeakerOptions {
   // The port the speaker accepts connections on, on every address of both
-  // families; 0: accept none (every session must then be active).
+  // families; 0: accept none (every session must then be active). A family
+  // the kernel lacks is skipped; a port that cannot be opened (taken by
+  // another process) does not stop the speaker: its active sessions run,
+  // ListenError() says why, and it tries again every listen_retry_interval.
   uint16_t listen_port = 179;
+  absl::Duration listen_retry_interval = absl::Seconds(10);
   // An outgoing connection with no answer by then counts as failed (the
   // kernel would keep trying for minutes).
   absl::Duration connect_timeout = absl::Seconds(5);
@@ -95,16 +101,34 @@ class Speaker {
   // keeps its session (GracefulRestartConfig::restarting is not compared: it
   // only matters to a session's first establishment); a changed one restarts
   // its session and keeps its routes; a removed one is stopped with a Cease.
+  // A changed peer whose session negotiated graceful restart, at the same
+  // address and AS and with graceful restart still on, is not sent a Cease:
+  // its connection is closed as if this process restarted and the new
+  // session comes up as restarting, so the peer keeps our routes (as stale)
+  // meanwhile. Any other changed peer is sent a Cease and withdraws them
+  // until the new session is established.
   // Rejects the whole list, changing nothing, when ValidatePeers does.
   absl::Status SetPeers(std::vector<PeerConfig> peers);
   // Replaces the routes `peer` should hold; an established session sends the
   // difference only. See Session::SetRoutes for what is rejected.
   absl::Status SetRoutes(const std::string& peer, std::vector<Advertisement> routes);
+  // SetPeers and then SetRoutes for each peer, as one step: no session can
+  // come up in between, so a new (or restarting) session holds its routes
+  // before it is established and sends them before its End-of-RIB. A peer
+  // whose routes are rejected still gets its config (a new one with no
+  // routes, an existing one with its previous routes); the status names the
+  // first such peer.
+  absl::Status SetPeersAndRoutes(std::vector<std::pair<PeerConfig, std::vector<Advertisement>>> peers);
 
   // In name order.
   std::vector<PeerStatus> Peers();
   // What the peer was sent and holds, with the attributes it got.
   absl::StatusOr<std::vector<Route>> SentRoutes(const std::string& peer);
+  // SentRoutes of every peer, by name, in one call.
+  std::map<std::string, std::vector<Route>> AllSentRoutes();
+  // Why a listening socket could not be opened (it is being retried); empty
+  // while the speaker listens on every family the kernel has.
+  std::string ListenError();
 
   // Ends every session, closes every socket and stops the thread; the other
   // methods fail from then on.

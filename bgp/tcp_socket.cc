@@ -75,6 +75,12 @@ std::string Endpoint(const IpAddress& address, uint16_t port) {
 
 absl::StatusOr<int> Listen(IpFamily family, uint16_t port) {
   const int fd = socket(Domain(family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && errno == EAFNOSUPPORT) {
+    return absl::UnimplementedError(absl::StrCat("BGP: not listening on ",
+                                                 family == IpFamily::kIPv4 ? "IPv4" : "IPv6",
+                                                 ": the kernel has no such family (",
+                                                 std::strerror(errno), ")"));
+  }
   if (fd < 0) return Errno("BGP listening socket");
   FdGuard guard(fd);
   const int on = 1;
@@ -179,6 +185,10 @@ absl::StatusOr<std::optional<Accepted>> Accept(int listener) {
   if (fd < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) {
       return std::nullopt;
+    }
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("accepting a BGP connection: ", std::strerror(errno)));
     }
     return Errno("accepting a BGP connection");
   }

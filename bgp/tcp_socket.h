@@ -17,7 +17,8 @@ namespace ferry::bgp::tcp {
 inline constexpr size_t kMaxMd5KeyLength = 80;
 
 // A non-blocking socket listening on every address of `family` (IPv6 only
-// for IPv6) on `port`.
+// for IPv6) on `port`. kUnimplemented: the kernel has no such family (IPv6
+// disabled at boot).
 absl::StatusOr<int> Listen(IpFamily family, uint16_t port);
 
 // Signs segments to and from `peer` with `password`; an empty password
@@ -52,7 +53,8 @@ int PendingError(int fd);
 std::string DescribeConnectError(int error);
 
 // A non-blocking connection accepted from `listener`, with its peer's
-// address; nullopt when nothing is waiting.
+// address; nullopt when nothing is waiting. kResourceExhausted: out of file
+// descriptors or memory, the connection still waiting.
 struct Accepted {
   int fd = -1;
   IpAddress remote;

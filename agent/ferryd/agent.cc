@@ -215,18 +215,21 @@ void Agent::UpdateBgp(std::vector<std::string>& problems) {
   for (const bgp_control::DownPeer& down : bgp_plan_.down) {
     problems.push_back(absl::StrCat("bgp: peer ", down.name, " is down: ", down.reason));
   }
-  std::vector<bgp::PeerConfig> peers;
-  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) peers.push_back(peer.config);
-  if (absl::Status set = bgp_->SetPeers(std::move(peers)); !set.ok()) {
-    problems.push_back(absl::StrCat("bgp: peers: ", set.message(), " (the previous ones stay)"));
+  if (const std::string error = bgp_->ListenError(); !error.empty()) {
+    problems.push_back(absl::StrCat("bgp: not accepting connections (retried): ", error));
+  }
+  BgpApplied wanted;
+  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) {
+    wanted.emplace_back(peer.config, peer.routes);
+  }
+  // Most passes change nothing: the speaker's thread is asked only then.
+  if (wanted == bgp_applied_) return;
+  if (absl::Status set = bgp_->SetPeersAndRoutes(wanted); !set.ok()) {
+    problems.push_back(absl::StrCat("bgp: ", set.message(), " (the previous routes stay)"));
+    bgp_applied_.clear();  // tried again on the next pass
     return;
   }
-  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) {
-    if (absl::Status set = bgp_->SetRoutes(peer.config.name, peer.routes); !set.ok()) {
-      problems.push_back(absl::StrCat("bgp: routes for peer ", peer.config.name, ": ",
-                                      set.message(), " (the previous ones stay)"));
-    }
-  }
+  bgp_applied_ = std::move(wanted);
 }
 
 void Agent::Stop(Departure departure) {
@@ -501,11 +504,9 @@ agent::v1::BgpPeers Agent::BgpPeers() const {
 }
 
 agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const {
-  std::map<std::string, std::vector<bgp::Route>> sent;
-  for (const bgp::PeerStatus& peer : bgp_->Peers()) {
-    if (!request.peer().empty() && request.peer() != peer.name) continue;
-    absl::StatusOr<std::vector<bgp::Route>> routes = bgp_->SentRoutes(peer.name);
-    if (routes.ok()) sent[peer.name] = *std::move(routes);
+  std::map<std::string, std::vector<bgp::Route>> sent = bgp_->AllSentRoutes();
+  if (!request.peer().empty()) {
+    std::erase_if(sent, [&](const auto& entry) { return entry.first != request.peer(); });
   }
   return BgpRoutesOf(options_.node, sent);
 }

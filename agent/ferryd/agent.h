@@ -121,6 +121,9 @@ class Agent : public AgentView {
   std::set<std::string> logged_ ABSL_GUARDED_BY(mu_);  // problems and errors already logged
   std::string errors_json_ ABSL_GUARDED_BY(mu_);       // as last written
   bgp_control::BgpPlan bgp_plan_ ABSL_GUARDED_BY(mu_);  // of the last pass
+  // What the speaker was last given.
+  using BgpApplied = std::vector<std::pair<bgp::PeerConfig, std::vector<bgp::Advertisement>>>;
+  BgpApplied bgp_applied_ ABSL_GUARDED_BY(mu_);
   // (Secret, key) -> the last value read.
   std::map<std::pair<std::string, std::string>, std::string> secrets_ ABSL_GUARDED_BY(mu_);
   std::vector<L2PolicyStatus> l2_policy_status_ ABSL_GUARDED_BY(mu_);
