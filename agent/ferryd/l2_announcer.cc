@@ -108,12 +108,12 @@ class L2Announcer::Impl {
         frames_(std::move(frames)),
         wake_(std::move(wake)),
         lease_dir_(options.lease_dir),
-        leases_(options.lease_dir),
-        renewer_(options.node, options.node_leases),
         advertiser_(options.node, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())),
                     options.l2_liveness),
         tracker_(options.node),
-        scheduler_(options.l2_announcements) {}
+        scheduler_(options.l2_announcements),
+        leases_(options.lease_dir),
+        renewer_(options.node, options.node_leases) {}
 
   void AdoptMap() {
     absl::StatusOr<datapath::Entries<ferry_l2_announce_key, ferry_l2_announce>> entries =
@@ -146,6 +146,7 @@ class L2Announcer::Impl {
     listen_until_ = now + liveness_.Hold();
     next_advert_ = now;
     last_sent_ = now;
+    lease_thread_ = std::thread([this] { KeepLeases(); });
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -165,6 +166,11 @@ class L2Announcer::Impl {
     }
     Wake();
     if (thread_.joinable()) thread_.join();
+    {
+      absl::MutexLock lock(&lease_mu_);
+      lease_stop_ = true;
+    }
+    if (lease_thread_.joinable()) lease_thread_.join();
     const absl::Time now = l2announce::MonotonicNow();
     if (how == Stopping::kLeaving) {
       for (const AnnouncementTarget& target : answering_) Withdraw(target);
@@ -208,7 +214,7 @@ class L2Announcer::Impl {
         SendAdvertisement(advertiser_.Next(), now);
         next_advert_ = std::max(next_advert_ + liveness_.interval, now);
       }
-      KeepLease(absl::Now());
+      ReadLeases(absl::Now());
       Elect(now, absl::Now());
       AnswerPending(now);
       SendDueFrames(now);
@@ -290,30 +296,55 @@ class L2Announcer::Impl {
     fence_ = deadline;
   }
 
-  void KeepLease(absl::Time wall) {
-    if (std::optional<l2announce::NodeLease> lease = renewer_.Due(wall)) {
-      if (absl::Status written = leases_.Write(*lease); written.ok()) {
-        renewer_.Written(*lease);
+  // The lease store's own thread: a write ends in fsync, which can take
+  // longer than a peer waits, and the advertisements may not wait for it.
+  void KeepLeases() {
+    absl::MutexLock lock(&lease_mu_);
+    while (!lease_stop_) {
+      const absl::Time wall = absl::Now();
+      std::optional<l2announce::NodeLease> due = renewer_.Due(wall);
+      relist_ = false;
+      lease_mu_.Unlock();
+      absl::Status written = due ? leases_.Write(*due) : absl::OkStatus();
+      absl::StatusOr<l2announce::LeaseListing> listing = leases_.List();
+      if (!written.ok()) Problem(absl::StrCat("renewing the node lease: ", written.message()));
+      if (!listing.ok()) {
+        Problem(absl::StrCat("listing node leases: ", listing.status().message()));
       } else {
-        Problem(absl::StrCat("renewing the node lease: ", written.message()));
+        for (const std::string& problem : listing->problems) Problem(problem);
       }
+      lease_mu_.Lock();
+      if (due && written.ok()) renewer_.Written(*due);
+      if (listing.ok()) {
+        listed_ = std::move(listing->leases);
+        ++listings_;
+      }
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lease_mu_) {
+        return lease_stop_ || relist_;
+      };
+      lease_mu_.AwaitWithTimeout(absl::Condition(&wake), kLeaseListInterval);
     }
+  }
+
+  // Takes the lease thread's latest listing.
+  void ReadLeases(absl::Time wall) {
     const absl::Time now = l2announce::MonotonicNow();
     tracker_.ForgetDeadBefore(now - absl::Hours(1));
-    // A live peer whose lease looks expired has just renewed it, most
-    // likely: look again now rather than leave it out for a listing period.
-    const bool stale = std::any_of(leases_seen_.begin(), leases_seen_.end(), [&](auto& lease) {
-      return lease.ExpiredAt(wall) && tracker_.IsAlive(lease.node, now);
-    });
-    if (wall < next_lease_list_ && !stale) return;
-    next_lease_list_ = wall + kLeaseListInterval;
-    absl::StatusOr<l2announce::LeaseListing> listing = leases_.List();
-    if (!listing.ok()) {
-      Problem(absl::StrCat("listing node leases: ", listing.status().message()));
-      return;
+    uint64_t listings = 0;
+    {
+      absl::MutexLock lock(&lease_mu_);
+      listings = listings_;
+      if (listings == listings_read_) {
+        // A live peer whose lease looks expired has just renewed it, most
+        // likely: look again now rather than leave it out for a period.
+        relist_ = std::any_of(leases_seen_.begin(), leases_seen_.end(), [&](auto& lease) {
+          return lease.ExpiredAt(wall) && tracker_.IsAlive(lease.node, now);
+        });
+        return;
+      }
+      leases_seen_ = listed_;
     }
-    for (const std::string& problem : listing->problems) Problem(problem);
-    leases_seen_ = std::move(listing->leases);
+    listings_read_ = listings;
     // Every agent writes its lease as it starts: a peer heard for a while
     // without one writes to another store.
     if (wall - started_ < kLeaseListInterval * 5) return;
@@ -454,12 +485,12 @@ class L2Announcer::Impl {
   }
 
   // Logged at most once a minute each; the latest shown by ferryctl for a
-  // minute.
+  // minute. From either thread.
   void Problem(std::string line) {
     const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
     std::erase_if(logged_, [&](const auto& entry) { return now - entry.second > kProblemRepeat; });
     if (logged_.try_emplace(line, now).second) Log(line);
-    absl::MutexLock lock(&mu_);
     last_error_ = std::move(line);
     last_error_at_ = now;
   }
@@ -522,13 +553,12 @@ class L2Announcer::Impl {
   // The thread's own.
   const std::filesystem::path lease_dir_;
   const absl::Time started_ = absl::Now();
-  l2announce::DirectoryLeaseStore leases_;
-  l2announce::LeaseRenewer renewer_;
+  std::thread lease_thread_;
   l2announce::Advertiser advertiser_;
   l2announce::MembershipTracker tracker_;
   l2announce::AnnouncementScheduler scheduler_;
-  std::vector<l2announce::NodeLease> leases_seen_;
-  absl::Time next_lease_list_ = absl::InfinitePast();
+  std::vector<l2announce::NodeLease> leases_seen_;  // the listing in use
+  uint64_t listings_read_ = 0;
   absl::Time listen_until_;
   absl::Time next_advert_;
   absl::Time last_sent_;  // of the last advertisement that went out
@@ -546,15 +576,25 @@ class L2Announcer::Impl {
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
   uint64_t frames_sent_ = 0;
-  std::map<std::string, absl::Time> logged_;  // problem -> when last logged
+
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const L2Inputs> inputs_ ABSL_GUARDED_BY(mu_);
   std::optional<Stopping> stopping_ ABSL_GUARDED_BY(mu_);
   absl::Time fence_ ABSL_GUARDED_BY(mu_) = absl::UnixEpoch();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> logged_ ABSL_GUARDED_BY(mu_);  // problem -> when logged
   absl::Time last_error_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   agent::v1::L2Announcements published_ ABSL_GUARDED_BY(mu_);
+
+  // The lease thread's; the store and renewer only it touches.
+  l2announce::DirectoryLeaseStore leases_;
+  absl::Mutex lease_mu_;
+  l2announce::LeaseRenewer renewer_ ABSL_GUARDED_BY(lease_mu_);
+  std::vector<l2announce::NodeLease> listed_ ABSL_GUARDED_BY(lease_mu_);
+  uint64_t listings_ ABSL_GUARDED_BY(lease_mu_) = 0;
+  bool relist_ ABSL_GUARDED_BY(lease_mu_) = false;
+  bool lease_stop_ ABSL_GUARDED_BY(lease_mu_) = false;
 };
 
 absl::StatusOr<std::unique_ptr<L2Announcer>> L2Announcer::Start(const Options& options,
