@@ -24,6 +24,7 @@
 #include "bgp/interop_fixture.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "test/e2e/examples.h"
 #include "test/e2e/netns.h"
 #include "test/e2e/routers.h"
 #include "test/e2e/topology.h"
@@ -43,11 +44,10 @@ using netns::Node;
 using netns::Process;
 using netns::Topology;
 
-// deploy/examples/service.yaml's VIPs and port, and its pods' port.
-constexpr char kVipV4[] = "198.19.0.10";
-constexpr char kVipV6[] = "2001:db8:19::10";
-constexpr uint16_t kVipPort = 80;
-constexpr uint16_t kPodPort = 8080;
+using netns::examples::kPodPort;
+using netns::examples::kVipPort;
+constexpr const char* kVipV4 = netns::examples::kWebVipV4;
+constexpr const char* kVipV6 = netns::examples::kWebVipV6;
 // deploy/examples/bgp.yaml's AS of every node, and its hold time (the
 // routers' too).
 constexpr uint32_t kNodeAs = 64513;

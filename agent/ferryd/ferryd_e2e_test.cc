@@ -27,6 +27,7 @@
 #include "agent/datapath/maps.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "test/e2e/examples.h"
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
@@ -46,11 +47,10 @@ using netns::WaitFor;
 
 constexpr int kConnections = 300;
 constexpr absl::Duration kProgrammingTimeout = absl::Seconds(15);
-// deploy/examples/service.yaml's VIPs and port, and its pods' port.
-constexpr char kVipV4[] = "198.19.0.10";
-constexpr char kVipV6[] = "2001:db8:19::10";
-constexpr uint16_t kVipPort = 80;
-constexpr uint16_t kPodPort = 8080;
+using netns::examples::kPodPort;
+using netns::examples::kVipPort;
+constexpr const char* kVipV4 = netns::examples::kWebVipV4;
+constexpr const char* kVipV6 = netns::examples::kWebVipV6;
 
 std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream file(path);

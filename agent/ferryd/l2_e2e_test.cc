@@ -29,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "test/e2e/examples.h"
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
@@ -42,11 +43,10 @@ using netns::Process;
 using netns::Topology;
 using netns::WaitFor;
 
-// deploy/examples/l2.yaml's VIPs.
-constexpr char kVipV4[] = "198.18.0.200";
-constexpr char kVipV6[] = "2001:db8:0:1::ff10";
-constexpr uint16_t kVipPort = 80;
-constexpr uint16_t kPodPort = 8080;
+using netns::examples::kPodPort;
+using netns::examples::kVipPort;
+constexpr const char* kVipV4 = netns::examples::kLanVipV4;
+constexpr const char* kVipV6 = netns::examples::kLanVipV6;
 constexpr char kGwLan[] = "lan";
 
 // Every frame of a capture that speaks for `vip`: ARP with the VIP as the
@@ -106,7 +106,8 @@ class Prober {
     thread_ = std::thread([this, &client] {
       absl::Status ran = netns::RunIn(client, [this] {
         for (int i = 0; i < 3000 && !stop_.load(); ++i) {
-          Attempt attempt{.start = absl::Now()};
+          Attempt attempt;
+          attempt.start = absl::Now();
           attempt.answered = Connect();
           attempt.end = absl::Now();
           {

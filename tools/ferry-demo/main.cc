@@ -44,6 +44,7 @@
 #include "absl/time/clock.h"
 #include "agent/datapath/maps.h"
 #include "nlohmann/json.hpp"
+#include "test/e2e/examples.h"
 #include "test/e2e/netns.h"
 #include "test/e2e/routers.h"
 #include "test/e2e/topology.h"
@@ -70,20 +71,20 @@ struct Variant {
 // l2.yaml's Service; its VIPs are on the node LAN.
 constexpr Variant kL2 = {.bgp = false,
                          .service = "default/web-lan",
-                         .vip_v4 = "198.18.0.200",
-                         .vip_v6 = "2001:db8:0:1::ff10",
+                         .vip_v4 = netns::examples::kLanVipV4,
+                         .vip_v6 = netns::examples::kLanVipV6,
                          .left_out = "bgp.yaml"};
 // service.yaml's Service; its VIPs come from the BGP-advertised pool.
 constexpr Variant kBgp = {.bgp = true,
                           .service = "default/web",
-                          .vip_v4 = "198.19.0.10",
-                          .vip_v6 = "2001:db8:19::10",
+                          .vip_v4 = netns::examples::kWebVipV4,
+                          .vip_v6 = netns::examples::kWebVipV6,
                           .left_out = "l2.yaml"};
 // bgp.yaml's gateway side and the nodes' AS.
 constexpr uint32_t kGatewayAsn = 64512;
 constexpr uint32_t kNodeAsn = 64513;
-constexpr uint16_t kVipPort = 80;
-constexpr uint16_t kPodPort = 8080;
+using netns::examples::kPodPort;
+using netns::examples::kVipPort;
 constexpr int kNodes = 3;
 constexpr int kRequestsPerVip = 300;
 constexpr int kAnswersShown = 5;
