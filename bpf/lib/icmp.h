@@ -13,13 +13,28 @@
 #ifndef FERRY_BPF_LIB_ICMP_H
 #define FERRY_BPF_LIB_ICMP_H
 
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 
 #include "csum.h"
 #include "parse.h"
+
+/* ICMPv4 (RFC 792, RFC 1191): <linux/icmp.h> would drag in the C library. */
+#define FERRY_ICMP_ECHO_REPLY 0
+#define FERRY_ICMP_DEST_UNREACH 3
+#define FERRY_ICMP_FRAG_NEEDED 4
+#define FERRY_ICMP_ECHO_REQUEST 8
+
+/* A destination-unreachable message, whose second word carries the next
+ * hop's MTU for "fragmentation needed" (RFC 1191 §4). */
+struct ferry_icmp_unreach {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be16 unused;
+	__be16 mtu;
+};
 
 #define FERRY_ICMPV6_PACKET_TOO_BIG 2
 #define FERRY_ICMPV6_ECHO_REQUEST 128
@@ -45,7 +60,7 @@ FERRY_INLINE int ferry_icmp_is_too_big(void *data, void *data_end, const struct 
 	if ((void *)(icmp + 2) > data_end)
 		return 0;
 	if (pkt->key.family == FERRY_FAMILY_IPV4)
-		return pkt->key.proto == IPPROTO_ICMP && icmp[0] == ICMP_DEST_UNREACH && icmp[1] == ICMP_FRAG_NEEDED;
+		return pkt->key.proto == IPPROTO_ICMP && icmp[0] == FERRY_ICMP_DEST_UNREACH && icmp[1] == FERRY_ICMP_FRAG_NEEDED;
 	return pkt->key.proto == FERRY_IPPROTO_ICMPV6 && icmp[0] == FERRY_ICMPV6_PACKET_TOO_BIG && icmp[1] == 0;
 }
 
@@ -116,8 +131,8 @@ FERRY_INLINE int ferry_xdp_echo_reply(struct xdp_md *ctx, const struct ferry_pac
 	struct ethhdr *eth = data;
 	__u16 *icmp = data + (pkt->l4_offset & 0x1ff);
 	int v4 = pkt->key.family == FERRY_FAMILY_IPV4;
-	__u8 request = v4 ? ICMP_ECHO : FERRY_ICMPV6_ECHO_REQUEST;
-	__u8 reply = v4 ? ICMP_ECHOREPLY : FERRY_ICMPV6_ECHO_REPLY;
+	__u8 request = v4 ? FERRY_ICMP_ECHO_REQUEST : FERRY_ICMPV6_ECHO_REQUEST;
+	__u8 reply = v4 ? FERRY_ICMP_ECHO_REPLY : FERRY_ICMPV6_ECHO_REPLY;
 	__u8 mac[ETH_ALEN];
 	__u16 before;
 
@@ -207,7 +222,7 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 
 	if (v4) {
 		struct iphdr *ip = data + FERRY_L3_OFFSET;
-		struct icmphdr *icmp = (void *)(ip + 1);
+		struct ferry_icmp_unreach *icmp = (void *)(ip + 1);
 
 		if ((void *)(icmp + 1) > data_end)
 			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
@@ -221,9 +236,9 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 		ip->daddr = pkt->key.src.v4;
 		ferry_ipv4_set_checksum(ip);
 		__builtin_memset(icmp, 0, sizeof(*icmp));
-		icmp->type = ICMP_DEST_UNREACH;
-		icmp->code = ICMP_FRAG_NEEDED;
-		icmp->un.frag.mtu = bpf_htons(mtu);
+		icmp->type = FERRY_ICMP_DEST_UNREACH;
+		icmp->code = FERRY_ICMP_FRAG_NEEDED;
+		icmp->mtu = bpf_htons(mtu);
 		sum = 0;
 	} else {
 		struct ipv6hdr *ip = data + FERRY_L3_OFFSET;

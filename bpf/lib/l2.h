@@ -29,7 +29,6 @@
 #ifndef FERRY_BPF_LIB_L2_H
 #define FERRY_BPF_LIB_L2_H
 
-#include <linux/if_arp.h>
 #include <linux/ipv6.h>
 
 #include "common.h"
@@ -48,7 +47,11 @@
 #define FERRY_L2_NS_MAX_LEN 64
 #define FERRY_L2_NS_MAX_OPTIONS 5
 
-/* ARP for IPv4 over Ethernet (RFC 826). */
+/* ARP for IPv4 over Ethernet (RFC 826); <linux/if_arp.h> would drag in the
+ * C library. */
+#define FERRY_ARP_HTYPE_ETHERNET 1
+#define FERRY_ARP_OP_REQUEST 1
+#define FERRY_ARP_OP_REPLY 2
 struct ferry_arp {
 	__be16 htype;
 	__be16 ptype;
@@ -121,8 +124,8 @@ FERRY_INLINE int ferry_xdp_l2_arp(struct xdp_md *ctx)
 
 	if ((void *)(arp + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_ARP))
 		return FERRY_CONTINUE;
-	if (arp->htype != bpf_htons(ARPHRD_ETHER) || arp->ptype != bpf_htons(ETH_P_IP) ||
-	    arp->hlen != ETH_ALEN || arp->plen != 4 || arp->oper != bpf_htons(ARPOP_REQUEST))
+	if (arp->htype != bpf_htons(FERRY_ARP_HTYPE_ETHERNET) || arp->ptype != bpf_htons(ETH_P_IP) ||
+	    arp->hlen != ETH_ALEN || arp->plen != 4 || arp->oper != bpf_htons(FERRY_ARP_OP_REQUEST))
 		return FERRY_CONTINUE;
 	__builtin_memcpy(&vip.v4, arp->tpa, 4);
 	__builtin_memcpy(&sender, arp->spa, 4);
@@ -135,7 +138,7 @@ FERRY_INLINE int ferry_xdp_l2_arp(struct xdp_md *ctx)
 
 	__builtin_memcpy(eth->h_dest, arp->sha, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	arp->oper = bpf_htons(ARPOP_REPLY);
+	arp->oper = bpf_htons(FERRY_ARP_OP_REPLY);
 	__builtin_memcpy(arp->tha, arp->sha, ETH_ALEN);
 	__builtin_memcpy(arp->tpa, arp->spa, 4);
 	__builtin_memcpy(arp->sha, mac, ETH_ALEN);

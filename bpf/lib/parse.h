@@ -17,7 +17,6 @@
 #ifndef FERRY_BPF_LIB_PARSE_H
 #define FERRY_BPF_LIB_PARSE_H
 
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
