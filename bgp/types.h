@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "agent/model/address.h"
+#include "net/address.h"
 
 namespace ferry::bgp {
 
-using model::IpAddress;
-using model::IpFamily;
-using model::IpPrefix;
+using net::IpAddress;
+using net::IpFamily;
+using net::IpPrefix;
 
 // RFC 4760 address family identifier and subsequent address family
 // identifier, kept as numbers so that families this speaker does not route

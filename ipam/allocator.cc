@@ -10,7 +10,7 @@
 namespace ferry::ipam {
 namespace {
 
-using model::FamilyName;
+using net::FamilyName;
 
 bool Has(const std::vector<IpFamily>& families, IpFamily family) {
   return std::find(families.begin(), families.end(), family) != families.end();

@@ -10,12 +10,12 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/numeric/int128.h"
-#include "agent/model/address.h"
+#include "net/address.h"
 
 namespace ferry::ipam {
 
-using model::IpAddress;
-using model::IpFamily;
+using net::IpAddress;
+using net::IpFamily;
 
 // An address as a number within its family (IPv4 uses the low 32 bits).
 absl::uint128 ToInteger(const IpAddress& address);

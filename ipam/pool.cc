@@ -80,7 +80,7 @@ Pool Build(const PoolSpec& spec, std::vector<FieldError>& problems) {
   }
   constexpr absl::string_view kSelectorField = "spec.serviceSelector";
   std::vector<FieldError> selector_errors =
-      model::ValidateSelector(spec.service_selector, kSelectorField);
+      net::ValidateSelector(spec.service_selector, kSelectorField);
   if (selector_errors.empty()) {
     pool.service_selector = *LabelSelector::Parse(spec.service_selector, kSelectorField);
   }
@@ -116,7 +116,7 @@ absl::StatusOr<Pool> ParsePool(const PoolSpec& spec) {
   Pool pool = Build(spec, problems);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(kPoolKind, " ", spec.name, ": ", model::JoinFieldErrors(problems)));
+        absl::StrCat(kPoolKind, " ", spec.name, ": ", net::JoinFieldErrors(problems)));
   }
   return pool;
 }

@@ -9,16 +9,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/model/address.h"
-#include "agent/model/selector.h"
+#include "net/address.h"
+#include "net/selector.h"
 #include "ipam/free_ranges.h"
 
 namespace ferry::ipam {
 
-using model::FieldError;
-using model::IpPrefix;
-using model::LabelSelector;
-using model::LabelSelectorSpec;
+using net::FieldError;
+using net::IpPrefix;
+using net::LabelSelector;
+using net::LabelSelectorSpec;
 
 inline constexpr absl::string_view kPoolKind = "LoadBalancerIPPool";
 

@@ -17,7 +17,7 @@
 namespace ferry::ipam {
 namespace {
 
-using model::FamilyName;
+using net::FamilyName;
 
 constexpr int kOperations = 100000;
 constexpr uint32_t kSeed = 20240604;

@@ -10,7 +10,7 @@ namespace {
 
 std::string FamiliesText(const std::vector<IpFamily>& families) {
   return absl::StrCat("[", absl::StrJoin(families, ", ", [](std::string* out, IpFamily f) {
-                        absl::StrAppend(out, model::FamilyName(f));
+                        absl::StrAppend(out, net::FamilyName(f));
                       }), "]");
 }
 
@@ -66,7 +66,7 @@ Wishes WishesOf(const Service& service) {
   for (const IpAddress& address : service.requested_ips) {
     std::optional<IpAddress>& slot = wishes.requested[FamilyIndex(address.family)];
     if (slot && *slot != address) {
-      wishes.error = absl::StrCat("requests two ", model::FamilyName(address.family),
+      wishes.error = absl::StrCat("requests two ", net::FamilyName(address.family),
                                   " addresses (", slot->ToString(), ", ", address.ToString(),
                                   "); a Service has at most one address per family");
       return wishes;
@@ -85,7 +85,7 @@ Wishes WishesOf(const Service& service) {
   }
   if (wishes.require_all && wishes.families.size() < 2) {
     wishes.error = absl::StrCat("is RequireDualStack but requests only an ",
-                                model::FamilyName(wishes.families[0]), " address");
+                                net::FamilyName(wishes.families[0]), " address");
   }
   return wishes;
 }

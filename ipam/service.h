@@ -15,14 +15,14 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/model/address.h"
-#include "agent/model/selector.h"
+#include "net/address.h"
+#include "net/selector.h"
 
 namespace ferry::ipam {
 
-using model::IpAddress;
-using model::IpFamily;
-using model::Labels;
+using net::IpAddress;
+using net::IpFamily;
+using net::Labels;
 
 // spec.loadBalancerClass of the Services Ferry serves (as do Services with
 // no class); Services of any other class are left alone.

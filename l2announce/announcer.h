@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "agent/model/address.h"
+#include "net/address.h"
 
 namespace ferry::l2announce {
 
@@ -30,7 +30,7 @@ absl::Status Validate(const AnnouncementConfig& config);
 
 // A VIP answered on one interface of this node.
 struct AnnouncementTarget {
-  model::IpAddress vip;
+  net::IpAddress vip;
   std::string interface;
   auto operator<=>(const AnnouncementTarget&) const = default;
 };

@@ -10,8 +10,8 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 const absl::Time kStart = absl::FromUnixSeconds(100);
-const AnnouncementTarget kVip4OnEth0 = {*model::IpAddress::Parse("198.18.0.200"), "eth0"};
-const AnnouncementTarget kVip6OnEth0 = {*model::IpAddress::Parse("2001:db8:0:1::ff01"), "eth0"};
+const AnnouncementTarget kVip4OnEth0 = {*net::IpAddress::Parse("198.18.0.200"), "eth0"};
+const AnnouncementTarget kVip6OnEth0 = {*net::IpAddress::Parse("2001:db8:0:1::ff01"), "eth0"};
 
 absl::Time At(int ms) { return kStart + absl::Milliseconds(ms); }
 

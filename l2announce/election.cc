@@ -22,13 +22,13 @@ bool HasReadyEndpoint(const ElectionService& service, const std::string& node) {
   return !service.external_traffic_local || service.nodes_with_ready_endpoints.contains(node);
 }
 
-std::map<model::IpAddress, Candidacy> Candidacies(std::span<const PolicyMatcher> policies,
+std::map<net::IpAddress, Candidacy> Candidacies(std::span<const PolicyMatcher> policies,
                                                   std::span<const ElectionService> services,
                                                   std::span<const ElectionNode> nodes) {
-  std::map<model::IpAddress, Candidacy> candidacies;
+  std::map<net::IpAddress, Candidacy> candidacies;
   for (const PolicyMatcher& policy : policies) {
     for (const ElectionService& service : services) {
-      for (const model::IpAddress& vip : policy.AnnouncedAddresses(service.addresses)) {
+      for (const net::IpAddress& vip : policy.AnnouncedAddresses(service.addresses)) {
         Candidacy& candidacy = candidacies[vip];
         candidacy.services.insert(service.name);
         for (const ElectionNode& node : nodes) {
@@ -44,7 +44,7 @@ std::map<model::IpAddress, Candidacy> Candidacies(std::span<const PolicyMatcher>
 
 // Best first; the name breaks a tie of scores, which SHA-256 makes
 // theoretical.
-std::vector<std::string> Ranked(const model::IpAddress& vip, const Candidacy& candidacy) {
+std::vector<std::string> Ranked(const net::IpAddress& vip, const Candidacy& candidacy) {
   std::vector<std::pair<uint64_t, std::string>> scored;
   for (const auto& [node, unused] : candidacy.nodes) {
     scored.emplace_back(RendezvousScore(vip, node), node);
@@ -57,10 +57,10 @@ std::vector<std::string> Ranked(const model::IpAddress& vip, const Candidacy& ca
 
 }  // namespace
 
-uint64_t RendezvousScore(const model::IpAddress& vip, absl::string_view node) {
+uint64_t RendezvousScore(const net::IpAddress& vip, absl::string_view node) {
   std::string input(kScoreDomain);
   input.push_back('\0');
-  const bool v4 = vip.family == model::IpFamily::kIPv4;
+  const bool v4 = vip.family == net::IpFamily::kIPv4;
   input.push_back(v4 ? 4 : 6);
   input.append(reinterpret_cast<const char*>(vip.bytes.data()), v4 ? 4 : 16);
   input.append(node.data(), node.size());
@@ -74,7 +74,7 @@ uint64_t RendezvousScore(const model::IpAddress& vip, absl::string_view node) {
 std::vector<Assignment> Elect(std::span<const PolicyMatcher> policies,
                               std::span<const ElectionService> services,
                               std::span<const ElectionNode> nodes, const ElectionConfig& config) {
-  const std::map<model::IpAddress, Candidacy> candidacies = Candidacies(policies, services, nodes);
+  const std::map<net::IpAddress, Candidacy> candidacies = Candidacies(policies, services, nodes);
   std::set<std::string> eligible_nodes;
   size_t placed_vips = 0;
   for (const auto& [vip, candidacy] : candidacies) {

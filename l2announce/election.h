@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "agent/model/address.h"
+#include "net/address.h"
 #include "l2announce/policy.h"
 
 namespace ferry::l2announce {
@@ -32,7 +32,7 @@ namespace ferry::l2announce {
 // Deterministic everywhere: the first 8 bytes (big-endian) of
 // SHA-256("ferry-l2/v1" 0x00 family-byte address-bytes node-name), where the
 // family byte is 4 or 6 and the address has 4 or 16 bytes.
-uint64_t RendezvousScore(const model::IpAddress& vip, absl::string_view node);
+uint64_t RendezvousScore(const net::IpAddress& vip, absl::string_view node);
 
 struct ElectionService {
   std::string name;  // "namespace/name", for reporting
@@ -57,7 +57,7 @@ struct ElectionConfig {
 };
 
 struct Assignment {
-  model::IpAddress vip;
+  net::IpAddress vip;
   // Empty when no live node is eligible: nobody answers for the VIP.
   std::optional<std::string> announcer;
   std::vector<std::string> services;  // sorted

@@ -14,7 +14,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-model::IpAddress Ip(const std::string& text) { return *model::IpAddress::Parse(text); }
+net::IpAddress Ip(const std::string& text) { return *net::IpAddress::Parse(text); }
 
 PolicyMatcher Compiled(L2AnnouncementPolicy policy) {
   absl::StatusOr<PolicyMatcher> matcher = PolicyMatcher::Compile(std::move(policy));
@@ -34,7 +34,7 @@ const std::vector<ElectionNode> kThreeNodes = {{"node1", {}}, {"node2", {}}, {"n
 std::vector<ElectionService> Services(int n) {
   std::vector<ElectionService> services;
   for (int i = 0; i < n; ++i) {
-    const model::IpAddress vip = i % 2 ? Ip(absl::StrCat("2001:db8:19::", i + 1))
+    const net::IpAddress vip = i % 2 ? Ip(absl::StrCat("2001:db8:19::", i + 1))
                                        : Ip(absl::StrCat("198.19.0.", i + 1));
     services.push_back({.name = absl::StrCat("default/svc", i), .addresses = {.load_balancer_ips = {vip}}});
   }
@@ -50,7 +50,7 @@ std::map<std::string, int> Loads(const std::vector<Assignment>& assignments) {
 }
 
 TEST(ElectionTest, ScoreDependsOnVipAndNode) {
-  const model::IpAddress vip = Ip("198.18.0.200");
+  const net::IpAddress vip = Ip("198.18.0.200");
   EXPECT_EQ(RendezvousScore(vip, "node1"), RendezvousScore(Ip("198.18.0.200"), "node1"));
   EXPECT_NE(RendezvousScore(vip, "node1"), RendezvousScore(vip, "node2"));
   EXPECT_NE(RendezvousScore(vip, "node1"), RendezvousScore(Ip("198.18.0.201"), "node1"));

@@ -54,7 +54,7 @@ uint16_t Fold(uint32_t sum) {
 
 }  // namespace
 
-std::vector<uint8_t> GratuitousArp(const MacAddress& mac, const model::IpAddress& vip) {
+std::vector<uint8_t> GratuitousArp(const MacAddress& mac, const net::IpAddress& vip) {
   const std::span<const uint8_t> address(vip.bytes.data(), 4);
   Writer out;
   out.Ethernet(kBroadcast, mac, kEtherTypeArp);
@@ -71,7 +71,7 @@ std::vector<uint8_t> GratuitousArp(const MacAddress& mac, const model::IpAddress
 }
 
 std::vector<uint8_t> UnsolicitedNeighborAdvertisement(const MacAddress& mac,
-                                                      const model::IpAddress& vip) {
+                                                      const net::IpAddress& vip) {
   Writer out;
   out.Ethernet(kAllNodesMac, mac, kEtherTypeIpv6);
   out.U8(0x60);  // version 6, no traffic class or flow label
@@ -100,8 +100,8 @@ std::vector<uint8_t> UnsolicitedNeighborAdvertisement(const MacAddress& mac,
   return std::move(frame);
 }
 
-std::vector<uint8_t> AnnouncementFrame(const MacAddress& mac, const model::IpAddress& vip) {
-  return vip.family == model::IpFamily::kIPv4 ? GratuitousArp(mac, vip)
+std::vector<uint8_t> AnnouncementFrame(const MacAddress& mac, const net::IpAddress& vip) {
+  return vip.family == net::IpFamily::kIPv4 ? GratuitousArp(mac, vip)
                                               : UnsolicitedNeighborAdvertisement(mac, vip);
 }
 

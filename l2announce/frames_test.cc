@@ -15,7 +15,7 @@ using packet::Packet;
 constexpr MacAddress kMac = {0x02, 0, 0, 0, 0, 0x01};
 const packet::MacAddress kPacketMac = "02:00:00:00:00:01";
 
-model::IpAddress Ip(const char* text) { return *model::IpAddress::Parse(text); }
+net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
 
 TEST(FramesTest, GratuitousArpIsAnArpAnnouncement) {
   const std::vector<uint8_t> frame = GratuitousArp(kMac, Ip("198.18.0.200"));
@@ -28,7 +28,7 @@ TEST(FramesTest, GratuitousArpIsAnArpAnnouncement) {
 }
 
 TEST(FramesTest, UnsolicitedAdvertisementToAllNodes) {
-  const model::IpAddress vip = Ip("2001:db8:0:1::ff01");
+  const net::IpAddress vip = Ip("2001:db8:0:1::ff01");
   const std::vector<uint8_t> frame = UnsolicitedNeighborAdvertisement(kMac, vip);
   packet::Bytes body(vip.bytes.begin(), vip.bytes.end());
   body.insert(body.end(), {2, 1, 0x02, 0, 0, 0, 0, 0x01});

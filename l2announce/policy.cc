@@ -39,8 +39,8 @@ constexpr absl::string_view kNodeSelectorField = "spec.nodeSelector";
 
 std::vector<FieldError> SelectorErrors(const L2AnnouncementPolicy& policy) {
   std::vector<FieldError> errors =
-      model::ValidateSelector(policy.service_selector, kServiceSelectorField);
-  std::vector<FieldError> node = model::ValidateSelector(policy.node_selector, kNodeSelectorField);
+      net::ValidateSelector(policy.service_selector, kServiceSelectorField);
+  std::vector<FieldError> node = net::ValidateSelector(policy.node_selector, kNodeSelectorField);
   errors.insert(errors.end(), node.begin(), node.end());
   return errors;
 }
@@ -72,7 +72,7 @@ absl::StatusOr<PolicyMatcher> PolicyMatcher::Compile(L2AnnouncementPolicy policy
   const std::vector<FieldError> errors = Validate(policy);
   if (!errors.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(kPolicyKind, " ", policy.name, ": ", model::JoinFieldErrors(errors)));
+        absl::StrCat(kPolicyKind, " ", policy.name, ": ", net::JoinFieldErrors(errors)));
   }
   return PolicyMatcher(std::move(policy));
 }
@@ -81,9 +81,9 @@ bool PolicyMatcher::SelectsNode(const Labels& node_labels) const {
   return node_selector_.Matches(node_labels);
 }
 
-std::vector<model::IpAddress> PolicyMatcher::AnnouncedAddresses(
+std::vector<net::IpAddress> PolicyMatcher::AnnouncedAddresses(
     const ServiceAddresses& service) const {
-  std::vector<model::IpAddress> addresses;
+  std::vector<net::IpAddress> addresses;
   if (!service_selector_.Matches(service.labels)) return addresses;
   if (policy_.load_balancer_ips) addresses = service.load_balancer_ips;
   if (policy_.external_ips) {
@@ -144,7 +144,7 @@ std::vector<Condition> PolicyConditions(const L2AnnouncementPolicy& policy,
                          : !InterfaceErrors(policy).empty() ? "InvalidInterface"
                                                             : "NothingToAnnounce";
     return {{std::string(kConditionAccepted), ConditionStatus::kFalse, reason,
-             model::JoinFieldErrors(Validate(policy))}};
+             net::JoinFieldErrors(Validate(policy))}};
   }
   std::vector<Condition> conditions = {
       {std::string(kConditionAccepted), ConditionStatus::kTrue, "Valid", "the policy is valid"}};

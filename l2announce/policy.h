@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "agent/model/address.h"
-#include "agent/model/selector.h"
+#include "net/address.h"
+#include "net/selector.h"
 
 namespace re2 {
 class RE2;
@@ -20,10 +20,10 @@ class RE2;
 
 namespace ferry::l2announce {
 
-using model::FieldError;
-using model::Labels;
-using model::LabelSelector;
-using model::LabelSelectorSpec;
+using net::FieldError;
+using net::Labels;
+using net::LabelSelector;
+using net::LabelSelectorSpec;
 
 inline constexpr absl::string_view kPolicyApiVersion = "ferry.dev/v1alpha1";
 inline constexpr absl::string_view kPolicyKind = "L2AnnouncementPolicy";
@@ -48,8 +48,8 @@ std::vector<FieldError> Validate(const L2AnnouncementPolicy& policy);
 // The Service facts a policy looks at.
 struct ServiceAddresses {
   Labels labels;
-  std::vector<model::IpAddress> load_balancer_ips;  // assigned VIPs (status.loadBalancer.ingress)
-  std::vector<model::IpAddress> external_ips;       // spec.externalIPs
+  std::vector<net::IpAddress> load_balancer_ips;  // assigned VIPs (status.loadBalancer.ingress)
+  std::vector<net::IpAddress> external_ips;       // spec.externalIPs
 };
 
 // A valid policy with its selectors parsed and its regular expressions
@@ -67,7 +67,7 @@ class PolicyMatcher {
   bool SelectsNode(const Labels& node_labels) const;
   // The Service's addresses this policy announces (none when its selector
   // does not match), in the order given, load balancer IPs first.
-  std::vector<model::IpAddress> AnnouncedAddresses(const ServiceAddresses& service) const;
+  std::vector<net::IpAddress> AnnouncedAddresses(const ServiceAddresses& service) const;
   // The interfaces among `available` that the policy selects, in that order.
   std::vector<std::string> SelectInterfaces(std::span<const std::string> available) const;
   // Indexes into spec.interfaces of the entries that match none of

@@ -11,7 +11,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-model::IpAddress Ip(const char* text) { return *model::IpAddress::Parse(text); }
+net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
 
 L2AnnouncementPolicy Policy(std::vector<std::string> interfaces = {}) {
   return {.name = "lan",

@@ -35,7 +35,7 @@ absl::Status SetOption(int fd, int level, int name, const T& value, absl::string
 
 sockaddr_storage GroupAddress(const MulticastOptions& options, int ifindex, socklen_t* length) {
   sockaddr_storage address{};
-  if (options.group.family == model::IpFamily::kIPv4) {
+  if (options.group.family == net::IpFamily::kIPv4) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
     v4->sin_family = AF_INET;
     v4->sin_port = htons(options.port);
@@ -120,7 +120,7 @@ absl::Status PacketSocketSender::Send(absl::string_view interface,
 
 absl::StatusOr<std::unique_ptr<UdpMulticastChannel>> UdpMulticastChannel::Open(
     const MulticastOptions& options) {
-  const bool v4 = options.group.family == model::IpFamily::kIPv4;
+  const bool v4 = options.group.family == net::IpFamily::kIPv4;
   if (v4 ? (options.group.bytes[0] & 0xf0) != 0xe0 : options.group.bytes[0] != 0xff) {
     return absl::InvalidArgumentError(
         absl::StrCat("liveness group ", options.group.ToString(), " is not a multicast address"));

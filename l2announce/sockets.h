@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "agent/model/address.h"
+#include "net/address.h"
 
 namespace ferry::l2announce {
 
@@ -56,7 +56,7 @@ struct MulticastOptions {
   std::string interface;
   // IPv4 from the local scope 239.255.0.0/16 (RFC 2365) or IPv6 link-local
   // scope ff02::/16; the family decides the socket's.
-  model::IpAddress group = *model::IpAddress::Parse("239.255.70.82");
+  net::IpAddress group = *net::IpAddress::Parse("239.255.70.82");
   uint16_t port = 7410;
 };
 

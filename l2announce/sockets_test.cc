@@ -19,7 +19,7 @@ namespace {
 constexpr int kReceiveAttempts = 200;  // 10 ms apart: at most 2 s
 const MacAddress kMac = {0x02, 0, 0, 0, 0, 0x61};
 
-model::IpAddress Ip(const char* text) { return *model::IpAddress::Parse(text); }
+net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
 
 class SocketsTest : public ::testing::Test {
  protected:

@@ -18,9 +18,9 @@ namespace ferry::bgp_control {
 namespace {
 
 using model::BgpAdvertised;
-using model::IpAddress;
-using model::IpFamily;
-using model::IpPrefix;
+using net::IpAddress;
+using net::IpFamily;
+using net::IpPrefix;
 
 constexpr IpFamily kFamilies[] = {IpFamily::kIPv4, IpFamily::kIPv6};
 
@@ -71,7 +71,7 @@ struct CompiledAdvertisement {
 // A Service's labels as a serviceSelector sees them, and its VIPs that may
 // draw traffic to this node.
 struct EligibleService {
-  model::Labels labels;
+  net::Labels labels;
   std::vector<IpAddress> vips;
 };
 
@@ -99,8 +99,8 @@ std::vector<CompiledAdvertisement> CompileAdvertisements(
   for (const auto& [ref, advertisement] : model.bgp_advertisements()) {
     const model::BgpAdvertisementSpec& spec = advertisement.spec;
     // Validation let only valid selectors into the model.
-    absl::StatusOr<model::LabelSelector> selector =
-        model::LabelSelector::Parse(spec.service_selector, "spec.serviceSelector");
+    absl::StatusOr<net::LabelSelector> selector =
+        net::LabelSelector::Parse(spec.service_selector, "spec.serviceSelector");
     if (!selector.ok()) {
       problems.push_back(absl::StrCat(ref.ToString(), ": ", selector.status().message()));
       continue;
@@ -175,10 +175,10 @@ class RouteBuilder {
     }
     for (const auto& [family, count] : skipped) {
       problems_.push_back(absl::StrCat(
-          "BGPPeer ", peer_.name, ": ", count, " ", model::FamilyName(family),
+          "BGPPeer ", peer_.name, ": ", count, " ", net::FamilyName(family),
           " prefix(es) not advertised: no next hop (neither spec.sourceAddress nor an InternalIP "
           "of node ",
-          node_.metadata.name, " is ", model::FamilyName(family), ")"));
+          node_.metadata.name, " is ", net::FamilyName(family), ")"));
     }
     return out;
   }
@@ -346,8 +346,8 @@ class Planner {
   void PlanPeer(const model::BgpPeer& peer, const model::Node* node,
                 const std::vector<CompiledAdvertisement>& advertisements) {
     const model::ObjectRef ref = peer.Ref();
-    absl::StatusOr<model::LabelSelector> selector =
-        model::LabelSelector::Parse(peer.spec.node_selector, "spec.nodeSelector");
+    absl::StatusOr<net::LabelSelector> selector =
+        net::LabelSelector::Parse(peer.spec.node_selector, "spec.nodeSelector");
     if (!selector.ok()) {  // validation keeps these out of the model
       plan_.problems.push_back(absl::StrCat(ref.ToString(), ": ", selector.status().message()));
       return;

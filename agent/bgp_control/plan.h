@@ -53,7 +53,7 @@
 namespace ferry::bgp_control {
 
 // A Service's VIPs: what LB-IPAM granted it.
-using VipsOf = absl::FunctionRef<std::vector<model::IpAddress>(const model::ObjectRef& service)>;
+using VipsOf = absl::FunctionRef<std::vector<net::IpAddress>(const model::ObjectRef& service)>;
 // The value of key `key` of the Secret `name` (secrets.h reads one from a
 // directory; in a cluster, the Secret in the agent's namespace).
 using SecretReader =
@@ -77,7 +77,7 @@ struct PeerPlan {
 // A BGPPeer selecting this node whose session must not run.
 struct DownPeer {
   std::string name;
-  model::IpAddress address;
+  net::IpAddress address;
   std::string reason;
 };
 

@@ -14,18 +14,18 @@ namespace ferry::bgp_control {
 namespace {
 
 using model::BgpAdvertised;
-using model::IpAddress;
-using model::IpFamily;
+using net::IpAddress;
+using net::IpFamily;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 IpAddress Ip(absl::string_view text) { return IpAddress::Parse(text).value(); }
-model::IpPrefix Prefix(absl::string_view text) { return model::IpPrefix::Parse(text).value(); }
+net::IpPrefix Prefix(absl::string_view text) { return net::IpPrefix::Parse(text).value(); }
 
 // node k: 198.18.0.(10+k), 2001:db8:0:1::(10+k), pod CIDRs 198.18.(16+k).0/24
 // and 2001:db8:16:k::/64 (DESIGN.md §6).
-model::Node NodeK(int k, model::Labels labels = {}) {
+model::Node NodeK(int k, net::Labels labels = {}) {
   return {.metadata = {.name = absl::StrCat("node", k), .labels = std::move(labels)},
           .internal_ips = {Ip(absl::StrCat("198.18.0.", 10 + k)),
                            Ip(absl::StrCat("2001:db8:0:1::", 10 + k))},
@@ -33,7 +33,7 @@ model::Node NodeK(int k, model::Labels labels = {}) {
                         Prefix(absl::StrCat("2001:db8:16:", k, "::/64"))}};
 }
 
-model::Service Svc(absl::string_view name, model::Labels labels = {},
+model::Service Svc(absl::string_view name, net::Labels labels = {},
                    model::TrafficPolicy policy = model::TrafficPolicy::kCluster,
                    absl::string_view namespace_ = "default") {
   return {.metadata = {.name = std::string(name),
@@ -48,7 +48,7 @@ model::EndpointSlice Endpoints(const model::Service& service, IpFamily family,
                                std::vector<std::string> nodes,
                                model::EndpointConditions conditions = {}) {
   model::EndpointSlice slice{
-      .metadata = {.name = absl::StrCat(service.metadata.name, "-", model::FamilyName(family)),
+      .metadata = {.name = absl::StrCat(service.metadata.name, "-", net::FamilyName(family)),
                    .namespace_ = service.metadata.namespace_},
       .address_type = family,
       .service_name = service.metadata.name,

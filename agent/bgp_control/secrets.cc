@@ -4,13 +4,13 @@
 #include "absl/strings/str_cat.h"
 #include "agent/model/bgp.h"
 #include "agent/model/manifest_dir.h"
-#include "agent/model/names.h"
+#include "net/names.h"
 
 namespace ferry::bgp_control {
 
 absl::StatusOr<std::string> ReadSecretFile(const std::filesystem::path& secrets_dir,
                                            absl::string_view name, absl::string_view key) {
-  if (!model::IsDns1123Subdomain(name)) {
+  if (!net::IsDns1123Subdomain(name)) {
     return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" is not a Secret name"));
   }
   if (std::optional<std::string> problem = model::SecretKeyProblem(key)) {

@@ -106,7 +106,7 @@ api::ServiceList ListServices(const model::Model& model, const IpamController& i
     const std::vector<ipam::Grant> grants =
         allocation != nullptr ? allocation->grants : std::vector<ipam::Grant>{};
     for (const model::ServicePort& port : service.ports) {
-      for (model::IpFamily family : {model::IpFamily::kIPv4, model::IpFamily::kIPv6}) {
+      for (net::IpFamily family : {net::IpFamily::kIPv4, net::IpFamily::kIPv6}) {
         api::LbService out;
         for (const ipam::Grant& grant : grants) {
           if (grant.address.family != family) continue;
@@ -119,7 +119,7 @@ api::ServiceList ListServices(const model::Model& model, const IpamController& i
         out.set_port_name(port.name);
         out.set_protocol(std::string(model::ProtocolName(port.protocol)));
         out.set_port(port.port);
-        out.set_family(std::string(model::FamilyName(family)));
+        out.set_family(std::string(net::FamilyName(family)));
         out.set_traffic_policy(service.external_traffic_policy == model::TrafficPolicy::kLocal
                                    ? "Local"
                                    : "Cluster");

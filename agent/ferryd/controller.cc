@@ -12,15 +12,15 @@
 namespace ferry::ferryd {
 namespace {
 
-using model::IpFamily;
+using net::IpFamily;
 
 uint8_t FerryFamily(IpFamily family) {
   return family == IpFamily::kIPv4 ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
 }
 
-std::optional<model::IpAddress> FirstOf(const std::vector<model::IpAddress>& addresses,
+std::optional<net::IpAddress> FirstOf(const std::vector<net::IpAddress>& addresses,
                                         IpFamily family) {
-  for (const model::IpAddress& address : addresses) {
+  for (const net::IpAddress& address : addresses) {
     if (address.family == family) return address;
   }
   return std::nullopt;
@@ -39,8 +39,8 @@ lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolv
   if (auto v6 = FirstOf(node.internal_ips, IpFamily::kIPv6)) info.v6 = ToDatapath(*v6);
   if (self == nullptr || self == &node) return info;
   for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
-    std::optional<model::IpAddress> peer = FirstOf(node.internal_ips, family);
-    std::optional<model::IpAddress> own = FirstOf(self->internal_ips, family);
+    std::optional<net::IpAddress> peer = FirstOf(node.internal_ips, family);
+    std::optional<net::IpAddress> own = FirstOf(self->internal_ips, family);
     if (!peer || !own) continue;
     const datapath::IpAddress destination = ToDatapath(*peer);
     absl::StatusOr<ferry_node> route = resolve(destination);
@@ -63,7 +63,7 @@ lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolv
 }
 
 void AddServicePorts(const model::Model& model, const model::Service& service,
-                     const std::vector<model::IpAddress>& vips, absl::string_view this_node,
+                     const std::vector<net::IpAddress>& vips, absl::string_view this_node,
                      std::vector<lb::LbService>& out, std::vector<std::string>& problems) {
   if (vips.empty()) {
     problems.push_back(absl::StrCat("service ", service.metadata.namespace_, "/",
@@ -83,7 +83,7 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
           .policy = service.external_traffic_policy == model::TrafficPolicy::kLocal
                         ? lb::TrafficPolicy::kLocal
                         : lb::TrafficPolicy::kCluster};
-      for (const model::IpAddress& vip : vips) {
+      for (const net::IpAddress& vip : vips) {
         if (vip.family != family) continue;
         lb_service.frontends.push_back(
             {.vip = ToDatapath(vip),
@@ -117,12 +117,12 @@ std::string PortLabel(const model::ServicePort& port) {
 }
 
 std::string LbServiceName(const model::Service& service, const model::ServicePort& port,
-                          model::IpFamily family) {
+                          net::IpFamily family) {
   return absl::StrCat(service.metadata.namespace_, "/", service.metadata.name, "/",
-                      PortLabel(port), "/", model::FamilyName(family));
+                      PortLabel(port), "/", net::FamilyName(family));
 }
 
-datapath::IpAddress ToDatapath(const model::IpAddress& address) {
+datapath::IpAddress ToDatapath(const net::IpAddress& address) {
   datapath::IpAddress out{};
   out.family = FerryFamily(address.family);
   std::memcpy(out.addr.bytes, address.bytes.data(), sizeof(out.addr.bytes));

@@ -24,14 +24,14 @@ namespace ferry::ferryd {
 // contract: Unavailable while the next hop's neighbour is unresolved).
 using Resolver = absl::FunctionRef<absl::StatusOr<ferry_node>(const datapath::IpAddress&)>;
 
-datapath::IpAddress ToDatapath(const model::IpAddress& address);
+datapath::IpAddress ToDatapath(const net::IpAddress& address);
 
 // The port's name, else its number: how a Service port is told apart.
 std::string PortLabel(const model::ServicePort& port);
 // "namespace/name/<PortLabel>/<IPv4|IPv6>": the LbService (and Maglev table)
 // of one port of a Service in one family.
 std::string LbServiceName(const model::Service& service, const model::ServicePort& port,
-                          model::IpFamily family);
+                          net::IpFamily family);
 
 struct ControllerOutput {
   lb::LbInput input;
@@ -52,7 +52,7 @@ struct ControllerOutput {
 // pass writes the MACs (until then an IPv4 tunnel packet is lost:
 // bpf/lib/encap.h).
 // A Service's VIPs: what LB-IPAM granted it (ipam_controller.h).
-using VipsOf = absl::FunctionRef<std::vector<model::IpAddress>(const model::ObjectRef& service)>;
+using VipsOf = absl::FunctionRef<std::vector<net::IpAddress>(const model::ObjectRef& service)>;
 
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
                               uint32_t maglev_size, Resolver resolve, VipsOf vips_of);

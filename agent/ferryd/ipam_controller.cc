@@ -57,12 +57,12 @@ absl::StatusOr<SavedStatus> ParseSavedStatus(absl::string_view json) {
     const nlohmann::json& metadata = service.value("metadata", nlohmann::json::object());
     const ipam::ServiceRef ref{.namespace_ = metadata.value("namespace", ""),
                                .name = metadata.value("name", "")};
-    std::vector<model::IpAddress>& ips = saved[ref];
+    std::vector<net::IpAddress>& ips = saved[ref];
     const nlohmann::json ingress = service.value("status", nlohmann::json::object())
                                        .value("loadBalancer", nlohmann::json::object())
                                        .value("ingress", nlohmann::json::array());
     for (const nlohmann::json& entry : ingress) {
-      absl::StatusOr<model::IpAddress> ip = model::IpAddress::Parse(entry.value("ip", ""));
+      absl::StatusOr<net::IpAddress> ip = net::IpAddress::Parse(entry.value("ip", ""));
       if (!ip.ok()) {
         return absl::DataLossError(absl::StrCat("status.json: Service ", ref.ToString(), ": ",
                                                 ip.status().message()));
@@ -140,8 +140,8 @@ std::vector<std::string> IpamController::Update(const model::Model& model,
   return lines;
 }
 
-std::vector<model::IpAddress> IpamController::VipsOf(const model::ObjectRef& service) const {
-  std::vector<model::IpAddress> vips;
+std::vector<net::IpAddress> IpamController::VipsOf(const model::ObjectRef& service) const {
+  std::vector<net::IpAddress> vips;
   const ipam::Allocation* allocation =
       allocator_.AllocationOf({.namespace_ = service.namespace_, .name = service.name});
   if (allocation == nullptr) return vips;

@@ -29,7 +29,7 @@ namespace ferry::ferryd {
 std::string Decimal(absl::uint128 value);
 
 // Service -> the addresses its status held, as status.json says.
-using SavedStatus = std::map<ipam::ServiceRef, std::vector<model::IpAddress>>;
+using SavedStatus = std::map<ipam::ServiceRef, std::vector<net::IpAddress>>;
 
 // The Services' addresses in a status.json document; an unreadable one is
 // an error (the caller then starts without it).
@@ -47,7 +47,7 @@ class IpamController {
 
   // The addresses granted to the Service (none when it waits or is not
   // Ferry's), in its family order.
-  std::vector<model::IpAddress> VipsOf(const model::ObjectRef& service) const;
+  std::vector<net::IpAddress> VipsOf(const model::ObjectRef& service) const;
 
   const ipam::Allocator& allocator() const { return allocator_; }
   // The valid pools, as last fed, by name.

@@ -35,7 +35,7 @@ namespace ferry::ferryd {
 namespace {
 
 using l2announce::AnnouncementTarget;
-using model::IpAddress;
+using net::IpAddress;
 
 // Leases change at most every renew interval; listing them this often
 // notices a new node soon enough without reading the store on every tick.
@@ -75,10 +75,10 @@ ferry_l2_announce_key KeyOf(const IpAddress& vip, int ifindex) {
 std::optional<IpAddress> VipOf(const ferry_l2_announce_key& key) {
   IpAddress vip;
   if (key.family == FERRY_FAMILY_IPV4) {
-    vip.family = model::IpFamily::kIPv4;
+    vip.family = net::IpFamily::kIPv4;
     std::memcpy(vip.bytes.data(), &key.vip, 4);
   } else if (key.family == FERRY_FAMILY_IPV6) {
-    vip.family = model::IpFamily::kIPv6;
+    vip.family = net::IpFamily::kIPv6;
     std::memcpy(vip.bytes.data(), &key.vip, 16);
   } else {
     return std::nullopt;

@@ -30,9 +30,9 @@ model::LoadResult Load(const std::map<std::string, std::string>& edits = {}) {
                               {});
 }
 
-std::vector<model::IpAddress> LanVips(const model::ObjectRef& service) {
+std::vector<net::IpAddress> LanVips(const model::ObjectRef& service) {
   if (service.name != "web-lan") return {};
-  return {*model::IpAddress::Parse("198.18.0.200"), *model::IpAddress::Parse("2001:db8:0:1::ff10")};
+  return {*net::IpAddress::Parse("198.18.0.200"), *net::IpAddress::Parse("2001:db8:0:1::ff10")};
 }
 
 L2Inputs Build(const model::LoadResult& loaded, std::vector<std::string> interfaces = {"eth0"},
@@ -56,8 +56,8 @@ TEST(L2InputsTest, TheExamplePolicyAnnouncesTheLanServicesVips) {
   ASSERT_EQ(inputs.services.size(), 1u);
   EXPECT_EQ(inputs.services[0].name, "default/web-lan");
   EXPECT_THAT(inputs.policies[0].AnnouncedAddresses(inputs.services[0].addresses),
-              ElementsAre(*model::IpAddress::Parse("198.18.0.200"),
-                          *model::IpAddress::Parse("2001:db8:0:1::ff10")));
+              ElementsAre(*net::IpAddress::Parse("198.18.0.200"),
+                          *net::IpAddress::Parse("2001:db8:0:1::ff10")));
   EXPECT_FALSE(inputs.services[0].external_traffic_local);
   ASSERT_EQ(inputs.nodes.size(), 3u);
   EXPECT_EQ(inputs.nodes[0].name, "node1");
@@ -117,7 +117,7 @@ TEST(L2InputsTest, ExternalIPsAreAnnouncedWhenThePolicySaysSo) {
   ASSERT_EQ(inputs.policies.size(), 1u);
   ASSERT_EQ(inputs.services.size(), 1u);
   EXPECT_THAT(inputs.policies[0].AnnouncedAddresses(inputs.services[0].addresses),
-              ElementsAre(*model::IpAddress::Parse("198.18.0.230")));
+              ElementsAre(*net::IpAddress::Parse("198.18.0.230")));
 }
 
 TEST(L2InputsTest, ABadExternalIPIsNamed) {

@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/model/names.h"
+#include "net/names.h"
 
 namespace ferry::model {
 namespace {
@@ -57,13 +57,13 @@ bool IsWholeSeconds(absl::Duration duration) {
 
 // Reports `value` when it lies outside [min, max] seconds.
 void CheckSeconds(absl::Duration value, int64_t min, int64_t max, std::string field,
-                  absl::string_view what, std::vector<FieldError>& errors) {
+                  absl::string_view what, std::vector<net::FieldError>& errors) {
   if (value >= absl::Seconds(min) && value <= absl::Seconds(max)) return;
   errors.push_back({std::move(field), absl::StrCat(absl::FormatDuration(value), " is not ", what,
                                                    " (", min, "s to ", max, "s)")});
 }
 
-void CheckAsn(uint32_t asn, std::string field, std::vector<FieldError>& errors) {
+void CheckAsn(uint32_t asn, std::string field, std::vector<net::FieldError>& errors) {
   if (asn == 0) {
     errors.push_back({std::move(field), "required: an AS number from 1 to 4294967295"});
   } else if (asn == bgp::kAsTrans) {
@@ -73,14 +73,14 @@ void CheckAsn(uint32_t asn, std::string field, std::vector<FieldError>& errors) 
   }
 }
 
-bool Unspecified(const IpAddress& address) {
-  return address == IpAddress{.family = address.family};
+bool Unspecified(const net::IpAddress& address) {
+  return address == net::IpAddress{.family = address.family};
 }
 
 // Reports items seen before at another index of `field`.
 template <typename T, typename Show>
 void CheckUnique(const std::vector<T>& items, absl::string_view field, Show show,
-                 std::vector<FieldError>& errors) {
+                 std::vector<net::FieldError>& errors) {
   std::map<T, size_t> seen;
   for (size_t i = 0; i < items.size(); ++i) {
     auto [it, inserted] = seen.try_emplace(items[i], i);
@@ -91,11 +91,11 @@ void CheckUnique(const std::vector<T>& items, absl::string_view field, Show show
   }
 }
 
-void CheckSecretRef(const SecretKeyRef& ref, std::vector<FieldError>& errors) {
+void CheckSecretRef(const SecretKeyRef& ref, std::vector<net::FieldError>& errors) {
   constexpr absl::string_view kField = "spec.passwordSecretRef";
   if (ref.name.empty()) {
     errors.push_back({absl::StrCat(kField, ".name"), "required"});
-  } else if (!IsDns1123Subdomain(ref.name)) {
+  } else if (!net::IsDns1123Subdomain(ref.name)) {
     errors.push_back(
         {absl::StrCat(kField, ".name"), absl::StrCat("\"", ref.name,
                                                      "\" is not a Secret name (a DNS-1123 "
@@ -110,8 +110,8 @@ void CheckSecretRef(const SecretKeyRef& ref, std::vector<FieldError>& errors) {
 
 }  // namespace
 
-std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
-  std::vector<FieldError> errors;
+std::vector<net::FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
+  std::vector<net::FieldError> errors;
   if (Unspecified(spec.peer_address)) {
     errors.push_back({"spec.peerAddress", absl::StrCat("required: ", spec.peer_address.ToString(),
                                                        " is no peer's address")});
@@ -119,7 +119,7 @@ std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
   CheckAsn(spec.peer_asn, "spec.peerASN", errors);
   CheckAsn(spec.local_asn, "spec.localASN", errors);
   if (spec.router_id &&
-      (spec.router_id->family != IpFamily::kIPv4 || Unspecified(*spec.router_id))) {
+      (spec.router_id->family != net::IpFamily::kIPv4 || Unspecified(*spec.router_id))) {
     errors.push_back(
         {"spec.routerID", absl::StrCat(spec.router_id->ToString(),
                                        " is not a router ID (a non-zero IPv4 address)")});
@@ -128,8 +128,8 @@ std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
     errors.push_back(
         {"spec.sourceAddress",
          absl::StrCat(spec.source_address->ToString(), " is ",
-                      FamilyName(spec.source_address->family), " but peerAddress ",
-                      spec.peer_address.ToString(), " is ", FamilyName(spec.peer_address.family))});
+                      net::FamilyName(spec.source_address->family), " but peerAddress ",
+                      spec.peer_address.ToString(), " is ", net::FamilyName(spec.peer_address.family))});
   }
   if (spec.port == 0) errors.push_back({"spec.port", "0 is not a port (1-65535)"});
   if (spec.hold_time != absl::ZeroDuration()) {
@@ -148,7 +148,7 @@ std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
   CheckSeconds(spec.connect_retry_time, 1, 3600, "spec.connectRetryTime", "a connect retry time",
                errors);
   if (spec.password_secret_ref) CheckSecretRef(*spec.password_secret_ref, errors);
-  for (FieldError& error : ValidateSelector(spec.node_selector, "spec.nodeSelector")) {
+  for (net::FieldError& error : net::ValidateSelector(spec.node_selector, "spec.nodeSelector")) {
     errors.push_back(std::move(error));
   }
   if (spec.families.empty()) {
@@ -166,8 +166,8 @@ std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec) {
   return errors;
 }
 
-std::vector<FieldError> ValidateBgpAdvertisementSpec(const BgpAdvertisementSpec& spec) {
-  std::vector<FieldError> errors;
+std::vector<net::FieldError> ValidateBgpAdvertisementSpec(const BgpAdvertisementSpec& spec) {
+  std::vector<net::FieldError> errors;
   if (spec.advertise.empty()) {
     errors.push_back({"spec.advertise", "required: at least one of LoadBalancerIPs, PodCIDR"});
   }
@@ -177,11 +177,11 @@ std::vector<FieldError> ValidateBgpAdvertisementSpec(const BgpAdvertisementSpec&
         return what == BgpAdvertised::kPodCIDR ? "PodCIDR" : "LoadBalancerIPs";
       },
       errors);
-  for (FieldError& error : ValidateSelector(spec.service_selector, "spec.serviceSelector")) {
+  for (net::FieldError& error : net::ValidateSelector(spec.service_selector, "spec.serviceSelector")) {
     errors.push_back(std::move(error));
   }
   for (size_t i = 0; i < spec.peers.size(); ++i) {
-    if (!IsDns1123Subdomain(spec.peers[i])) {
+    if (!net::IsDns1123Subdomain(spec.peers[i])) {
       errors.push_back(
           {absl::StrCat("spec.peers[", i, "]"), absl::StrCat("\"", spec.peers[i],
                                                              "\" is not a BGPPeer name (a DNS-1123 "

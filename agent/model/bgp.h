@@ -14,8 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/model/address.h"
-#include "agent/model/selector.h"
+#include "net/address.h"
+#include "net/selector.h"
 #include "bgp/types.h"
 
 namespace ferry::model {
@@ -37,15 +37,15 @@ struct BgpGracefulRestart {
 };
 
 struct BgpPeerSpec {
-  IpAddress peer_address;  // spec.peerAddress, required
+  net::IpAddress peer_address;  // spec.peerAddress, required
   uint32_t peer_asn = 0;   // spec.peerASN, required
   uint32_t local_asn = 0;  // spec.localASN, required; equal to peerASN for iBGP
   // spec.routerID, IPv4. Unset: the node's first IPv4 InternalIP.
-  std::optional<IpAddress> router_id;
+  std::optional<net::IpAddress> router_id;
   // spec.sourceAddress: the session's local address and the next hop of
   // routes of its family. Unset: the kernel picks the source and the next
   // hop is the node's InternalIP.
-  std::optional<IpAddress> source_address;
+  std::optional<net::IpAddress> source_address;
   uint16_t port = 179;
   absl::Duration hold_time = absl::Seconds(90);  // 0, or 3-65535 s
   // Unset: a third of the negotiated hold time.
@@ -54,7 +54,7 @@ struct BgpPeerSpec {
   absl::Duration connect_retry_time = absl::Seconds(5);
   // The TCP MD5 password (RFC 2385); unset: none.
   std::optional<SecretKeyRef> password_secret_ref;
-  LabelSelectorSpec node_selector;  // empty: every node
+  net::LabelSelectorSpec node_selector;  // empty: every node
   // IPv4 and/or IPv6 unicast, spelled "ipv4-unicast", "ipv6-unicast".
   std::vector<bgp::AfiSafi> families = {bgp::kIpv4Unicast, bgp::kIpv6Unicast};
   BgpGracefulRestart graceful_restart;
@@ -74,7 +74,7 @@ struct BgpAdvertisementSpec {
   std::vector<BgpAdvertised> advertise;  // spec.advertise, required
   // The Services whose VIPs are advertised; their namespace is seen as the
   // label io.kubernetes.service.namespace, as a pool's selector sees it.
-  LabelSelectorSpec service_selector;
+  net::LabelSelectorSpec service_selector;
   // The names of the BGPPeers this applies to; empty: every peer.
   std::vector<std::string> peers;
   std::vector<uint32_t> communities;                   // RFC 1997, parsed (ParseCommunity)
@@ -90,8 +90,8 @@ struct BgpAdvertisementSpec {
 
 // Every problem with a spec that the decoder cannot see in one field; the
 // fields are JSON paths under "spec".
-std::vector<FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec);
-std::vector<FieldError> ValidateBgpAdvertisementSpec(const BgpAdvertisementSpec& spec);
+std::vector<net::FieldError> ValidateBgpPeerSpec(const BgpPeerSpec& spec);
+std::vector<net::FieldError> ValidateBgpAdvertisementSpec(const BgpAdvertisementSpec& spec);
 
 // A metav1.Duration as Go writes it ("90s", "1m30s", "1.5m"): positive or
 // zero and a whole number of seconds, as BGP's timers are.

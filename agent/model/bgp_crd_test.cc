@@ -79,13 +79,13 @@ std::string AdvertisementYaml(absl::string_view spec) {
                       "metadata: {name: vips}\nspec: {", spec, "}\n");
 }
 
-IpAddress Ip(absl::string_view text) { return IpAddress::Parse(text).value(); }
+net::IpAddress Ip(absl::string_view text) { return net::IpAddress::Parse(text).value(); }
 
 TEST(BgpPeerTest, DecodesEveryField) {
   const BgpPeer peer = DecodeOnly<BgpPeer>(kPeer);
   EXPECT_EQ(peer.Ref().ToString(), "BGPPeer gw");
   EXPECT_EQ(peer.metadata.namespace_, "") << "cluster-scoped";
-  EXPECT_EQ(peer.metadata.labels, (Labels{{"site", "lab"}}));
+  EXPECT_EQ(peer.metadata.labels, (net::Labels{{"site", "lab"}}));
   const BgpPeerSpec expected{
       .peer_address = Ip("2001:db8:0:1::1"),
       .peer_asn = 4200000000,
@@ -387,8 +387,8 @@ TEST(BgpCrdTest, TheShippedExamplePeersWithTheGatewayAndAdvertisesTheBgpPool) {
   const BgpAdvertisementSpec& advertisement =
       std::get<BgpAdvertisement>(decoded.objects[1].object).spec;
   EXPECT_THAT(advertisement.advertise, ElementsAre(BgpAdvertised::kLoadBalancerIPs));
-  const LabelSelector selector =
-      LabelSelector::Parse(advertisement.service_selector, "spec.serviceSelector").value();
+  const net::LabelSelector selector =
+      net::LabelSelector::Parse(advertisement.service_selector, "spec.serviceSelector").value();
   EXPECT_TRUE(selector.Matches({{"app", "web"}})) << "deploy/examples/service.yaml's web";
   EXPECT_FALSE(selector.Matches({{"announce", "l2"}}));
 }

@@ -83,7 +83,7 @@ TEST(PoolTest, DecodesEveryField) {
   const LoadBalancerIPPool pool = DecodeOnly<LoadBalancerIPPool>(kPool);
   EXPECT_EQ(pool.Ref().ToString(), "LoadBalancerIPPool lan");
   EXPECT_EQ(pool.metadata.namespace_, "") << "cluster-scoped";
-  EXPECT_EQ(pool.metadata.labels, (Labels{{"site", "lab"}}));
+  EXPECT_EQ(pool.metadata.labels, (net::Labels{{"site", "lab"}}));
   EXPECT_EQ(pool.metadata.creation_timestamp, May2());
   const ipam::PoolSpec expected{
       .name = "lan",

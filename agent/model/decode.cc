@@ -112,8 +112,8 @@ class FieldReader {
     return Port(node, field);
   }
 
-  std::optional<IpAddress> Address(const YAML::Node& node, const std::string& field) {
-    return Parsed(node, field, &IpAddress::Parse);
+  std::optional<net::IpAddress> Address(const YAML::Node& node, const std::string& field) {
+    return Parsed(node, field, &net::IpAddress::Parse);
   }
 
   // The string at `node` as `parse` reads it; its error is reported.
@@ -236,10 +236,10 @@ std::vector<std::string> StringList(const YAML::Node& node, const std::string& f
   return strings;
 }
 
-// A metav1.LabelSelector, unchecked: ValidateSelector (selector.h) checks it.
-LabelSelectorSpec DecodeSelector(const YAML::Node& node, const std::string& field,
+// A metav1.LabelSelector, unchecked: net::ValidateSelector (selector.h) checks it.
+net::LabelSelectorSpec DecodeSelector(const YAML::Node& node, const std::string& field,
                                  FieldReader& read) {
-  LabelSelectorSpec selector;
+  net::LabelSelectorSpec selector;
   if (Absent(node) || !read.Map(node, field)) return selector;
   selector.match_labels = read.StringMap(Child(node, "matchLabels"), field + ".matchLabels");
   read.List(Child(node, "matchExpressions"), field + ".matchExpressions",
@@ -266,12 +266,12 @@ TargetPort DecodeTargetPort(const YAML::Node& node, const std::string& field, ui
   return {.number = read.Port(node, field).value_or(0), .name = ""};
 }
 
-std::vector<IpAddress> DecodeAddressList(absl::string_view text, const std::string& field,
+std::vector<net::IpAddress> DecodeAddressList(absl::string_view text, const std::string& field,
                                          FieldReader& read) {
-  std::vector<IpAddress> addresses;
+  std::vector<net::IpAddress> addresses;
   for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-    if (std::optional<IpAddress> address =
-            read.ParsedOrReported(IpAddress::Parse(absl::StripAsciiWhitespace(item)), field)) {
+    if (std::optional<net::IpAddress> address =
+            read.ParsedOrReported(net::IpAddress::Parse(absl::StripAsciiWhitespace(item)), field)) {
       addresses.push_back(*address);
     }
   }
@@ -316,9 +316,9 @@ std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
       });
   read.List(Child(spec, "ipFamilies"), "spec.ipFamilies",
             [&](const YAML::Node& item, const std::string& field) {
-              if (std::optional<IpFamily> family = read.OneOf<IpFamily>(
+              if (std::optional<net::IpFamily> family = read.OneOf<net::IpFamily>(
                       item, field, "an IP family",
-                      {{"IPv4", IpFamily::kIPv4}, {"IPv6", IpFamily::kIPv6}})) {
+                      {{"IPv4", net::IpFamily::kIPv4}, {"IPv6", net::IpFamily::kIPv6}})) {
                 service.ip_families.push_back(*family);
               }
             });
@@ -330,13 +330,13 @@ std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
   if (const std::string ip =
           read.String(Child(spec, "loadBalancerIP"), "spec.loadBalancerIP").value_or("");
       !ip.empty()) {
-    service.load_balancer_ip = read.ParsedOrReported(IpAddress::Parse(ip), "spec.loadBalancerIP");
+    service.load_balancer_ip = read.ParsedOrReported(net::IpAddress::Parse(ip), "spec.loadBalancerIP");
   }
   const std::vector<std::string> external_ips =
       StringList(Child(spec, "externalIPs"), "spec.externalIPs", read);
   for (size_t i = 0; i < external_ips.size(); ++i) {
-    if (std::optional<IpAddress> ip = read.ParsedOrReported(
-            IpAddress::Parse(external_ips[i]), absl::StrCat("spec.externalIPs[", i, "]"))) {
+    if (std::optional<net::IpAddress> ip = read.ParsedOrReported(
+            net::IpAddress::Parse(external_ips[i]), absl::StrCat("spec.externalIPs[", i, "]"))) {
       service.external_ips.push_back(*ip);
     }
   }
@@ -355,7 +355,7 @@ std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
             "status.loadBalancer.ingress", [&](const YAML::Node& item, const std::string& field) {
               // An entry with only a hostname is another implementation's
               // business; there is no address to serve.
-              if (std::optional<IpAddress> ip = read.Address(Child(item, "ip"), field + ".ip")) {
+              if (std::optional<net::IpAddress> ip = read.Address(Child(item, "ip"), field + ".ip")) {
                 service.ingress_ips.push_back(*ip);
               }
             });
@@ -377,9 +377,9 @@ std::optional<EndpointSlice> DecodeEndpointSlice(const YAML::Node& doc, FieldRea
   }
   if (address_type.empty()) {
     read.Report("addressType", "required");
-  } else if (std::optional<IpFamily> family =
-                 read.OneOf<IpFamily>(Child(doc, "addressType"), "addressType", "an address type",
-                                      {{"IPv4", IpFamily::kIPv4}, {"IPv6", IpFamily::kIPv6}})) {
+  } else if (std::optional<net::IpFamily> family =
+                 read.OneOf<net::IpFamily>(Child(doc, "addressType"), "addressType", "an address type",
+                                      {{"IPv4", net::IpFamily::kIPv4}, {"IPv6", net::IpFamily::kIPv6}})) {
     slice.address_type = *family;
   }
   read.List(
@@ -388,7 +388,7 @@ std::optional<EndpointSlice> DecodeEndpointSlice(const YAML::Node& doc, FieldRea
         Endpoint endpoint;
         read.List(Child(item, "addresses"), field + ".addresses",
                   [&](const YAML::Node& address, const std::string& address_field) {
-                    if (std::optional<IpAddress> parsed = read.Address(address, address_field)) {
+                    if (std::optional<net::IpAddress> parsed = read.Address(address, address_field)) {
                       endpoint.addresses.push_back(*parsed);
                     }
                   });
@@ -436,13 +436,13 @@ std::optional<Node> DecodeNode(const YAML::Node& doc, FieldReader& read) {
             node.hostnames.push_back(*name);
           return;
         }
-        std::optional<IpAddress> ip = read.Address(Child(item, "address"), address_field);
+        std::optional<net::IpAddress> ip = read.Address(Child(item, "address"), address_field);
         if (!ip) return;
         (*kind == AddressKind::kInternalIp ? node.internal_ips : node.external_ips).push_back(*ip);
       });
   const YAML::Node spec = Child(doc, "spec");
   auto add_prefix = [&](const YAML::Node& item, const std::string& field) {
-    if (auto prefix = read.Parsed(item, field, &IpPrefix::Parse)) node.pod_cidrs.push_back(*prefix);
+    if (auto prefix = read.Parsed(item, field, &net::IpPrefix::Parse)) node.pod_cidrs.push_back(*prefix);
   };
   if (!Absent(Child(spec, "podCIDRs"))) {
     read.List(Child(spec, "podCIDRs"), "spec.podCIDRs", add_prefix);

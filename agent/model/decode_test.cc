@@ -17,7 +17,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using testing::Problems;
 
-IpAddress Ip(absl::string_view text) { return *IpAddress::Parse(text); }
+net::IpAddress Ip(absl::string_view text) { return *net::IpAddress::Parse(text); }
 
 constexpr absl::string_view kKubectlService = R"(apiVersion: v1
 kind: Service
@@ -88,7 +88,7 @@ TEST(DecodeTest, ServiceAsKubectlWritesIt) {
                               .port = 53,
                               .target_port = {.number = 5353}},
                   ServicePort{.name = "admin", .port = 8443, .target_port = {.number = 8443}}));
-  EXPECT_THAT(service.ip_families, ElementsAre(IpFamily::kIPv4, IpFamily::kIPv6));
+  EXPECT_THAT(service.ip_families, ElementsAre(net::IpFamily::kIPv4, net::IpFamily::kIPv6));
   EXPECT_EQ(service.ip_family_policy, IpFamilyPolicy::kRequireDualStack);
   EXPECT_EQ(service.load_balancer_class, "ferry.dev/lb");
   EXPECT_EQ(service.load_balancer_ip, std::nullopt);
@@ -194,7 +194,7 @@ TEST(DecodeTest, EndpointSliceAsKubectlWritesIt) {
   const EndpointSlice slice = DecodeOnly<EndpointSlice>(kKubectlEndpointSlice);
   EXPECT_EQ(slice.Ref().ToString(), "EndpointSlice shop/web-x7k2p");
   EXPECT_EQ(slice.ServiceRef().ToString(), "Service shop/web");
-  EXPECT_EQ(slice.address_type, IpFamily::kIPv6);
+  EXPECT_EQ(slice.address_type, net::IpFamily::kIPv6);
   ASSERT_EQ(slice.endpoints.size(), 3u);
   EXPECT_EQ(slice.endpoints[0],
             (Endpoint{.addresses = {Ip("2001:db8:16:1::10")},
@@ -277,8 +277,8 @@ TEST(DecodeTest, NodeAsKubectlWritesIt) {
   EXPECT_THAT(node.internal_ips, ElementsAre(Ip("198.18.0.11"), Ip("2001:db8:0:1::11")));
   EXPECT_THAT(node.external_ips, ElementsAre(Ip("203.0.113.11")));
   EXPECT_THAT(node.hostnames, ElementsAre("node1"));
-  EXPECT_THAT(node.pod_cidrs, ElementsAre(*IpPrefix::Parse("198.18.17.0/24"),
-                                          *IpPrefix::Parse("2001:db8:16:1::/64")));
+  EXPECT_THAT(node.pod_cidrs, ElementsAre(*net::IpPrefix::Parse("198.18.17.0/24"),
+                                          *net::IpPrefix::Parse("2001:db8:16:1::/64")));
 }
 
 TEST(DecodeTest, NodeWithOnlyTheSingularPodCidr) {
@@ -288,7 +288,7 @@ kind: Node
 metadata: {name: node2}
 spec: {podCIDR: 198.18.18.0/24}
 )");
-  EXPECT_THAT(node.pod_cidrs, ElementsAre(*IpPrefix::Parse("198.18.18.0/24")));
+  EXPECT_THAT(node.pod_cidrs, ElementsAre(*net::IpPrefix::Parse("198.18.18.0/24")));
 }
 
 TEST(DecodeTest, MultipleDocumentsAndListsKeepTheirOrderAndLines) {

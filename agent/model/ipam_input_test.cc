@@ -12,7 +12,7 @@ using testing::DecodeOnly;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-IpAddress Ip(absl::string_view text) { return *IpAddress::Parse(text); }
+net::IpAddress Ip(absl::string_view text) { return *net::IpAddress::Parse(text); }
 
 TEST(IpamInputTest, EveryFieldTheAllocatorReads) {
   const ipam::Service service = IpamServiceOf(DecodeOnly<Service>(R"(
@@ -41,11 +41,11 @@ status:
     ingress: [{ip: 198.19.0.10}, {ip: 2001:db8:19::10}]
 )"));
   EXPECT_EQ(service.ref, (ipam::ServiceRef{"shop", "web"}));
-  EXPECT_EQ(service.labels, (Labels{{"app", "web"}, {"announce", "l2"}}));
+  EXPECT_EQ(service.labels, (net::Labels{{"app", "web"}, {"announce", "l2"}}));
   EXPECT_EQ(service.load_balancer_class, "ferry.dev/lb");
   EXPECT_TRUE(service.IsFerrys());
   EXPECT_EQ(service.ip_family_policy, ipam::IpFamilyPolicy::kPreferDualStack);
-  EXPECT_THAT(service.ip_families, ElementsAre(IpFamily::kIPv6, IpFamily::kIPv4));
+  EXPECT_THAT(service.ip_families, ElementsAre(net::IpFamily::kIPv6, net::IpFamily::kIPv4));
   EXPECT_THAT(service.requested_ips, ElementsAre(Ip("198.19.0.10"), Ip("2001:db8:19::10")))
       << "spec.loadBalancerIP first, then the annotation";
   EXPECT_EQ(service.sharing_key, "front");

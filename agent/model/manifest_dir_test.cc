@@ -258,12 +258,12 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
   const Service& web = WebIn(*result);
   EXPECT_EQ(web.ip_family_policy, IpFamilyPolicy::kPreferDualStack);
   EXPECT_THAT(web.annotated_ips,
-              ElementsAre(*IpAddress::Parse("198.19.0.10"), *IpAddress::Parse("2001:db8:19::10")));
+              ElementsAre(*net::IpAddress::Parse("198.19.0.10"), *net::IpAddress::Parse("2001:db8:19::10")));
 
   const std::vector<PortBackends> backends = ServiceBackends(model, web, "node1");
   ASSERT_EQ(backends.size(), 2u);
   for (size_t f = 0; f < 2; ++f) {
-    EXPECT_EQ(backends[f].family, f == 0 ? IpFamily::kIPv4 : IpFamily::kIPv6);
+    EXPECT_EQ(backends[f].family, f == 0 ? net::IpFamily::kIPv4 : net::IpFamily::kIPv6);
     EXPECT_EQ(backends[f].port.port, 80);
     ASSERT_THAT(backends[f].backends, SizeIs(3));
     for (int k = 1; k <= 3; ++k) {
@@ -279,9 +279,9 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
   // Every Service but those labelled announce: l2 takes the BGP pool.
   ASSERT_EQ(model.pools().size(), 2u);
   const ipam::Service web_for_ipam = IpamServiceOf(web);
-  Labels selectable = web_for_ipam.labels;
+  net::Labels selectable = web_for_ipam.labels;
   selectable[std::string(ipam::kNamespaceLabel)] = web_for_ipam.ref.namespace_;
-  Labels l2_service = selectable;
+  net::Labels l2_service = selectable;
   l2_service["announce"] = "l2";
   std::map<std::string, std::pair<bool, bool>> selects;  // pool -> (web, an l2 Service)
   for (const auto& [ref, pool] : model.pools()) {
@@ -293,7 +293,7 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
   EXPECT_THAT(selects, ElementsAre(Pair("bgp", Pair(true, false)), Pair("l2", Pair(false, true))));
   for (const auto& [address, pool] :
        {std::pair("198.19.0.10", "bgp"), std::pair("2001:db8:19::10", "bgp")}) {
-    const IpAddress vip = *IpAddress::Parse(address);
+    const net::IpAddress vip = *net::IpAddress::Parse(address);
     const absl::StatusOr<ipam::Pool> parsed =
         ipam::ParsePool(model.pools().at({"LoadBalancerIPPool", "", pool}).spec);
     bool inside = false;
@@ -307,12 +307,12 @@ TEST(ManifestDirTest, TheShippedExamplesDescribeTheDemoCluster) {
     const Node* node = model.FindNode(absl::StrCat("node", k));
     ASSERT_NE(node, nullptr);
     EXPECT_THAT(node->internal_ips,
-                ElementsAre(*IpAddress::Parse(absl::StrCat("198.18.0.", 10 + k)),
-                            *IpAddress::Parse(absl::StrCat("2001:db8:0:1::", 10 + k))));
-    EXPECT_EQ(node->metadata.labels, (Labels{{"kubernetes.io/hostname", absl::StrCat("node", k)}}));
+                ElementsAre(*net::IpAddress::Parse(absl::StrCat("198.18.0.", 10 + k)),
+                            *net::IpAddress::Parse(absl::StrCat("2001:db8:0:1::", 10 + k))));
+    EXPECT_EQ(node->metadata.labels, (net::Labels{{"kubernetes.io/hostname", absl::StrCat("node", k)}}));
     EXPECT_THAT(node->pod_cidrs,
-                ElementsAre(*IpPrefix::Parse(absl::StrCat("198.18.", 16 + k, ".0/24")),
-                            *IpPrefix::Parse(absl::StrCat("2001:db8:16:", k, "::/64"))));
+                ElementsAre(*net::IpPrefix::Parse(absl::StrCat("198.18.", 16 + k, ".0/24")),
+                            *net::IpPrefix::Parse(absl::StrCat("2001:db8:16:", k, "::/64"))));
   }
 }
 

@@ -50,7 +50,7 @@ std::vector<Backend> SortedUnique(std::vector<Backend> backends) {
 
 // Kubernetes' choice among candidates: the ready ones, else the serving and
 // terminating ones.
-PortBackends Select(const ServicePort& port, IpFamily family, std::vector<Backend> ready,
+PortBackends Select(const ServicePort& port, net::IpFamily family, std::vector<Backend> ready,
                     std::vector<Backend> draining) {
   const bool fallback = ready.empty() && !draining.empty();
   if (fallback) std::swap(ready, draining);
@@ -155,7 +155,7 @@ std::vector<PortBackends> ServiceBackends(const Model& model, const Service& ser
   const bool local_only = service.external_traffic_policy == TrafficPolicy::kLocal;
   std::vector<PortBackends> result;
   for (const ServicePort& port : service.ports) {
-    for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
+    for (net::IpFamily family : {net::IpFamily::kIPv4, net::IpFamily::kIPv6}) {
       bool matched = false;
       std::vector<Backend> ready;
       std::vector<Backend> draining;
@@ -185,7 +185,7 @@ std::vector<PortBackends> ServiceBackends(const Model& model, const Service& ser
 }
 
 bool HasReadyEndpoints(const Model& model, const Service& service, absl::string_view receiving_node,
-                       std::optional<IpFamily> family) {
+                       std::optional<net::IpFamily> family) {
   for (const PortBackends& port : ServiceBackends(model, service, receiving_node)) {
     if (family && port.family != *family) continue;
     if (!port.terminating_fallback && !port.backends.empty()) return true;

@@ -18,9 +18,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/model/address.h"
+#include "net/address.h"
 #include "agent/model/bgp.h"
-#include "agent/model/selector.h"
+#include "net/selector.h"
 #include "ipam/pool.h"
 #include "ipam/service.h"
 #include "l2announce/policy.h"
@@ -66,7 +66,7 @@ struct ObjectMeta {
   // "default" when a namespaced object's manifest leaves it out (as kubectl
   // does); empty for cluster-scoped objects.
   std::string namespace_;
-  Labels labels;
+  net::Labels labels;
   std::map<std::string, std::string> annotations;
   std::optional<absl::Time> creation_timestamp;  // nullopt when absent
   bool operator==(const ObjectMeta&) const = default;
@@ -99,18 +99,18 @@ enum class TrafficPolicy : uint8_t { kCluster, kLocal };
 struct Service {
   ObjectMeta metadata;
   std::vector<ServicePort> ports;
-  std::vector<IpFamily> ip_families;               // spec.ipFamilies, may be empty
+  std::vector<net::IpFamily> ip_families;               // spec.ipFamilies, may be empty
   std::optional<IpFamilyPolicy> ip_family_policy;  // spec.ipFamilyPolicy
   std::string load_balancer_class;                 // empty or kLoadBalancerClass
-  std::optional<IpAddress> load_balancer_ip;       // spec.loadBalancerIP
+  std::optional<net::IpAddress> load_balancer_ip;       // spec.loadBalancerIP
   // spec.externalIPs: addresses the cluster accepts traffic for, that an
   // L2AnnouncementPolicy with externalIPs: true announces.
-  std::vector<IpAddress> external_ips;
+  std::vector<net::IpAddress> external_ips;
   TrafficPolicy external_traffic_policy = TrafficPolicy::kCluster;
   // The ferry.dev/ips annotation, in order. The other ferry.dev/
   // annotations are read from metadata.annotations (ipam_input.h).
-  std::vector<IpAddress> annotated_ips;
-  std::vector<IpAddress> ingress_ips;    // status.loadBalancer.ingress[].ip, in order
+  std::vector<net::IpAddress> annotated_ips;
+  std::vector<net::IpAddress> ingress_ips;    // status.loadBalancer.ingress[].ip, in order
 
   ObjectRef Ref() const;
   bool operator==(const Service&) const = default;
@@ -132,7 +132,7 @@ struct EndpointConditions {
 struct Endpoint {
   // At least one, all of the slice's address type. Like kube-proxy, Ferry
   // sends traffic to the first one only.
-  std::vector<IpAddress> addresses;
+  std::vector<net::IpAddress> addresses;
   EndpointConditions conditions;
   std::string node_name;  // empty when unknown
   bool operator==(const Endpoint&) const = default;
@@ -150,7 +150,7 @@ struct EndpointPort {
 // A discovery.k8s.io/v1 EndpointSlice of address type IPv4 or IPv6.
 struct EndpointSlice {
   ObjectMeta metadata;
-  IpFamily address_type = IpFamily::kIPv4;
+  net::IpFamily address_type = net::IpFamily::kIPv4;
   std::string service_name;  // the kubernetes.io/service-name label
   std::vector<Endpoint> endpoints;
   std::vector<EndpointPort> ports;
@@ -165,10 +165,10 @@ struct EndpointSlice {
 // ExternalDNS) are valid Kubernetes but not used by Ferry, so not kept.
 struct Node {
   ObjectMeta metadata;
-  std::vector<IpAddress> internal_ips;
-  std::vector<IpAddress> external_ips;
+  std::vector<net::IpAddress> internal_ips;
+  std::vector<net::IpAddress> external_ips;
   std::vector<std::string> hostnames;
-  std::vector<IpPrefix> pod_cidrs;  // spec.podCIDRs, else spec.podCIDR
+  std::vector<net::IpPrefix> pod_cidrs;  // spec.podCIDRs, else spec.podCIDR
 
   ObjectRef Ref() const;
   bool operator==(const Node&) const = default;
@@ -276,7 +276,7 @@ class Model {
 
 
 struct Backend {
-  IpAddress address;
+  net::IpAddress address;
   uint16_t port = 0;
   std::string node_name;
   bool terminating = false;
@@ -287,7 +287,7 @@ struct Backend {
 // address family (a VIP of that family is DNATed to them).
 struct PortBackends {
   ServicePort port;
-  IpFamily family = IpFamily::kIPv4;
+  net::IpFamily family = net::IpFamily::kIPv4;
   // Sorted by address then port, without duplicates (a pod listed by two
   // slices while the slices are rebalanced counts once).
   std::vector<Backend> backends;
@@ -327,7 +327,7 @@ std::vector<PortBackends> ServiceBackends(const Model& model, const Service& ser
 // serving-and-terminating endpoints do not count: they take no new
 // connections, so a node should not draw traffic for them.
 bool HasReadyEndpoints(const Model& model, const Service& service, absl::string_view receiving_node,
-                       std::optional<IpFamily> family = std::nullopt);
+                       std::optional<net::IpFamily> family = std::nullopt);
 
 }  // namespace ferry::model
 

@@ -10,10 +10,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-IpAddress Ip(absl::string_view text) {
-  absl::StatusOr<IpAddress> parsed = IpAddress::Parse(text);
+net::IpAddress Ip(absl::string_view text) {
+  absl::StatusOr<net::IpAddress> parsed = net::IpAddress::Parse(text);
   EXPECT_TRUE(parsed.ok()) << parsed.status();
-  return parsed.value_or(IpAddress{});
+  return parsed.value_or(net::IpAddress{});
 }
 
 Service Web(std::vector<ServicePort> ports) {
@@ -22,7 +22,7 @@ Service Web(std::vector<ServicePort> ports) {
 
 const ServicePort kHttp{.name = "http", .port = 80, .target_port = {.name = "http"}};
 
-EndpointSlice Slice(absl::string_view name, IpFamily family, std::vector<EndpointPort> ports,
+EndpointSlice Slice(absl::string_view name, net::IpFamily family, std::vector<EndpointPort> ports,
                     std::vector<Endpoint> endpoints, absl::string_view service = "web") {
   return {.metadata = {.name = std::string(name), .namespace_ = "default"},
           .address_type = family,
@@ -78,10 +78,10 @@ TEST(ModelTest, KeepsObjectsByRefAndRefusesASecondCopy) {
 
 TEST(ModelTest, SlicesOfAServiceAreFoundByLabelInItsNamespace) {
   Model model;
-  ASSERT_TRUE(model.Add(Slice("web-b", IpFamily::kIPv4, {}, {})).ok());
-  ASSERT_TRUE(model.Add(Slice("web-a", IpFamily::kIPv6, {}, {})).ok());
-  ASSERT_TRUE(model.Add(Slice("api-a", IpFamily::kIPv4, {}, {}, "api")).ok());
-  EndpointSlice elsewhere = Slice("web-c", IpFamily::kIPv4, {}, {});
+  ASSERT_TRUE(model.Add(Slice("web-b", net::IpFamily::kIPv4, {}, {})).ok());
+  ASSERT_TRUE(model.Add(Slice("web-a", net::IpFamily::kIPv6, {}, {})).ok());
+  ASSERT_TRUE(model.Add(Slice("api-a", net::IpFamily::kIPv4, {}, {}, "api")).ok());
+  EndpointSlice elsewhere = Slice("web-c", net::IpFamily::kIPv4, {}, {});
   elsewhere.metadata.namespace_ = "shop";
   ASSERT_TRUE(model.Add(elsewhere).ok());
   std::vector<std::string> names;
@@ -94,11 +94,11 @@ TEST(ModelTest, SlicesOfAServiceAreFoundByLabelInItsNamespace) {
 
 TEST(BackendsTest, NamedTargetPortFollowsTheSlicePortOfTheSameName) {
   const Model model =
-      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+      With(Web({kHttp}), {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                                 {Pod("198.18.18.10", "node2"), Pod("198.18.17.10", "node1")})});
   EXPECT_THAT(BackendsOf(model),
               ElementsAre(PortBackends{.port = kHttp,
-                                       .family = IpFamily::kIPv4,
+                                       .family = net::IpFamily::kIPv4,
                                        .backends = {To("198.18.17.10", 8080, "node1"),
                                                     To("198.18.18.10", 8080, "node2")}}));
 }
@@ -108,7 +108,7 @@ TEST(BackendsTest, SlicePortsNamedAfterTheServicePortAsTheControllerWritesThem) 
   const ServicePort metrics{.name = "metrics", .port = 9090, .target_port = {.number = 9090}};
   const Model model =
       With(Web({web, metrics}),
-           {Slice("web-1", IpFamily::kIPv4,
+           {Slice("web-1", net::IpFamily::kIPv4,
                   {{.name = "web", .port = 8080}, {.name = "metrics", .port = 9100}},
                   {Pod("198.18.17.10", "node1")})});
   EXPECT_THAT(
@@ -122,7 +122,7 @@ TEST(BackendsTest, NumericTargetPortIsUsedDirectly) {
   const ServicePort dns{
       .name = "dns", .protocol = Protocol::kUDP, .port = 53, .target_port = {.number = 5353}};
   const Model model =
-      With(Web({dns}), {Slice("web-1", IpFamily::kIPv4, {}, {Pod("198.18.17.10", "node1")})});
+      With(Web({dns}), {Slice("web-1", net::IpFamily::kIPv4, {}, {Pod("198.18.17.10", "node1")})});
   EXPECT_THAT(
       BackendsOf(model),
       ElementsAre(PortBackends{.port = dns, .backends = {To("198.18.17.10", 5353, "node1")}}));
@@ -133,9 +133,9 @@ TEST(BackendsTest, ASlicePortMustHaveTheProtocolAndANumber) {
       .name = "dns", .protocol = Protocol::kUDP, .port = 53, .target_port = {.name = "dns"}};
   const Model model = With(
       Web({dns}),
-      {Slice("web-1", IpFamily::kIPv4, {{.name = "dns", .port = 5353, .protocol = Protocol::kTCP}},
+      {Slice("web-1", net::IpFamily::kIPv4, {{.name = "dns", .port = 5353, .protocol = Protocol::kTCP}},
              {Pod("198.18.17.10", "node1")}),
-       Slice("web-2", IpFamily::kIPv4, {{.name = "dns", .protocol = Protocol::kUDP}},
+       Slice("web-2", net::IpFamily::kIPv4, {{.name = "dns", .protocol = Protocol::kUDP}},
              {Pod("198.18.18.10", "node2")})});
   EXPECT_THAT(BackendsOf(model), IsEmpty())
       << "a named targetPort with no matching slice port has no backend";
@@ -145,11 +145,11 @@ TEST(BackendsTest, MultipleSlicesAreMergedWithoutDuplicates) {
   const EndpointPort http{.name = "http", .port = 8080};
   const Model model =
       With(Web({kHttp}),
-           {Slice("web-1", IpFamily::kIPv4, {http},
+           {Slice("web-1", net::IpFamily::kIPv4, {http},
                   {Pod("198.18.17.10", "node1"), Pod("198.18.18.10", "node2")}),
-            Slice("web-2", IpFamily::kIPv4, {http},
+            Slice("web-2", net::IpFamily::kIPv4, {http},
                   {Pod("198.18.18.10", "node2"), Pod("198.18.19.10", "node3")}),
-            Slice("api-1", IpFamily::kIPv4, {http}, {Pod("198.18.19.99", "node3")}, "api")});
+            Slice("api-1", net::IpFamily::kIPv4, {http}, {Pod("198.18.19.99", "node3")}, "api")});
   ASSERT_EQ(BackendsOf(model).size(), 1u);
   EXPECT_THAT(BackendsOf(model)[0].backends,
               ElementsAre(To("198.18.17.10", 8080, "node1"), To("198.18.18.10", 8080, "node2"),
@@ -159,14 +159,14 @@ TEST(BackendsTest, MultipleSlicesAreMergedWithoutDuplicates) {
 TEST(BackendsTest, DualStackSlicesGiveOneEntryPerFamily) {
   const EndpointPort http{.name = "http", .port = 8080};
   const Model model = With(
-      Web({kHttp}), {Slice("web-v6", IpFamily::kIPv6, {http}, {Pod("2001:db8:16:1::10", "node1")}),
-                     Slice("web-v4", IpFamily::kIPv4, {http}, {Pod("198.18.17.10", "node1")})});
+      Web({kHttp}), {Slice("web-v6", net::IpFamily::kIPv6, {http}, {Pod("2001:db8:16:1::10", "node1")}),
+                     Slice("web-v4", net::IpFamily::kIPv4, {http}, {Pod("198.18.17.10", "node1")})});
   EXPECT_THAT(BackendsOf(model),
               ElementsAre(PortBackends{.port = kHttp,
-                                       .family = IpFamily::kIPv4,
+                                       .family = net::IpFamily::kIPv4,
                                        .backends = {To("198.18.17.10", 8080, "node1")}},
                           PortBackends{.port = kHttp,
-                                       .family = IpFamily::kIPv6,
+                                       .family = net::IpFamily::kIPv6,
                                        .backends = {To("2001:db8:16:1::10", 8080, "node1")}}));
 }
 
@@ -177,7 +177,7 @@ TEST(BackendsTest, ReadyEndpointsTakeNewFlowsAndServingTerminatingOnesDrain) {
   const EndpointPort http{.name = "http", .port = 8080};
   const Model model =
       With(Web({kHttp}),
-           {Slice("web-1", IpFamily::kIPv4, {http},
+           {Slice("web-1", net::IpFamily::kIPv4, {http},
                   {Pod("198.18.17.10", "node1"),  // nil conditions: ready
                    Pod("198.18.18.10", "node2", not_ready), Pod("198.18.19.10", "node3", draining),
                    Pod("198.18.19.11", "node3", gone)})});
@@ -195,7 +195,7 @@ TEST(BackendsTest, ServingTerminatingEndpointsWhenNoneIsReady) {
   const EndpointPort http{.name = "http", .port = 8080};
   const Model model =
       With(Web({kHttp}),
-           {Slice("web-1", IpFamily::kIPv4, {http},
+           {Slice("web-1", net::IpFamily::kIPv4, {http},
                   {Pod("198.18.17.10", "node1", not_ready), Pod("198.18.18.10", "node2", draining),
                    Pod("198.18.19.10", "node3", gone)})});
   EXPECT_THAT(BackendsOf(model),
@@ -206,7 +206,7 @@ TEST(BackendsTest, ServingTerminatingEndpointsWhenNoneIsReady) {
 
 TEST(BackendsTest, NoQualifyingEndpointLeavesTheFamilyEmpty) {
   const Model model =
-      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+      With(Web({kHttp}), {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                                 {Pod("198.18.17.10", "node1", {.ready = false})})});
   EXPECT_THAT(BackendsOf(model), ElementsAre(PortBackends{.port = kHttp}));
 }
@@ -216,7 +216,7 @@ TEST(BackendsTest, LocalTrafficPolicyKeepsTheReceivingNodesEndpoints) {
   service.external_traffic_policy = TrafficPolicy::kLocal;
   const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
   const Model model =
-      With(service, {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+      With(service, {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                            {Pod("198.18.17.10", "node1"), Pod("198.18.18.10", "node2"),
                             Pod("198.18.18.11", "node2", draining)})});
   EXPECT_THAT(BackendsOf(model, "node1")[0].backends,
@@ -233,7 +233,7 @@ Model LocalWithDrainingOnNode2() {
   service.external_traffic_policy = TrafficPolicy::kLocal;
   const EndpointConditions draining{.ready = false, .serving = true, .terminating = true};
   return With(service,
-              {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+              {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                      {Pod("198.18.17.10", "node1"), Pod("198.18.18.11", "node2", draining)})});
 }
 
@@ -247,7 +247,7 @@ TEST(BackendsTest, LocalPolicyFallsBackToTerminatingPerNode) {
 
 TEST(BackendsTest, ClusterPolicyIgnoresTheReceivingNode) {
   const Model model =
-      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+      With(Web({kHttp}), {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                                 {Pod("198.18.18.10", "node2")})});
   EXPECT_EQ(BackendsOf(model, "node1"), BackendsOf(model, "node9"));
   EXPECT_THAT(BackendsOf(model, "node1")[0].backends,
@@ -257,7 +257,7 @@ TEST(BackendsTest, ClusterPolicyIgnoresTheReceivingNode) {
 TEST(BackendsTest, OnlyTheFirstAddressOfAnEndpointIsUsed) {
   Endpoint two{.addresses = {Ip("198.18.17.10"), Ip("198.18.17.11")}, .node_name = "node1"};
   const Model model = With(
-      Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}}, {two})});
+      Web({kHttp}), {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}}, {two})});
   EXPECT_THAT(BackendsOf(model)[0].backends, ElementsAre(To("198.18.17.10", 8080, "node1")));
 }
 
@@ -265,13 +265,13 @@ TEST(ReadyEndpointsTest, ReadyEndpointsOfTheFamilyWhereTheTrafficPolicySendsIt) 
   const Model model = LocalWithDrainingOnNode2();
   const Service& web = *model.FindService("default", "web");
   EXPECT_TRUE(HasReadyEndpoints(model, web, "node1"));
-  EXPECT_TRUE(HasReadyEndpoints(model, web, "node1", IpFamily::kIPv4));
-  EXPECT_FALSE(HasReadyEndpoints(model, web, "node1", IpFamily::kIPv6)) << "no IPv6 slice";
+  EXPECT_TRUE(HasReadyEndpoints(model, web, "node1", net::IpFamily::kIPv4));
+  EXPECT_FALSE(HasReadyEndpoints(model, web, "node1", net::IpFamily::kIPv6)) << "no IPv6 slice";
   EXPECT_FALSE(HasReadyEndpoints(model, web, "node2")) << "terminating only: no new traffic";
   EXPECT_FALSE(HasReadyEndpoints(model, web, "node3"));
 
   const Model cluster =
-      With(Web({kHttp}), {Slice("web-1", IpFamily::kIPv4, {{.name = "http", .port = 8080}},
+      With(Web({kHttp}), {Slice("web-1", net::IpFamily::kIPv4, {{.name = "http", .port = 8080}},
                                 {Pod("198.18.18.10", "node2")})});
   EXPECT_TRUE(HasReadyEndpoints(cluster, *cluster.FindService("default", "web"), "node3"))
       << "Cluster: wherever the endpoint is";

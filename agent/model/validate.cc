@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "agent/model/names.h"
-#include "agent/model/selector.h"
+#include "net/names.h"
+#include "net/selector.h"
 
 namespace ferry::model {
 namespace {
@@ -20,17 +20,17 @@ struct NameRule {
 };
 
 constexpr NameRule kDns1123Label{
-    IsDns1123Label,
+    net::IsDns1123Label,
     "a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a "
     "letter or digit)"};
 constexpr NameRule kDns1123Subdomain{
-    IsDns1123Subdomain,
+    net::IsDns1123Subdomain,
     "a DNS-1123 subdomain (at most 253 characters: DNS-1123 labels joined by '.')"};
 constexpr NameRule kDns1035Label{
-    IsDns1035Label,
+    net::IsDns1035Label,
     "a DNS-1035 label (at most 63 lowercase letters, digits and '-', starting with a letter and "
     "ending with a letter or digit)"};
-constexpr NameRule kPortName{IsPortName,
+constexpr NameRule kPortName{net::IsPortName,
                              "a port name (at most 15 lowercase letters, digits and '-', with a "
                              "letter, no '-' at either end "
                              "or next to another)"};
@@ -44,8 +44,8 @@ class Checker {
     errors_.push_back({.object = object_, .field = std::move(field), .reason = std::move(reason)});
   }
 
-  void Errors(const std::vector<FieldError>& errors) {
-    for (const FieldError& error : errors) Error(error.field, error.reason);
+  void Errors(const std::vector<net::FieldError>& errors) {
+    for (const net::FieldError& error : errors) Error(error.field, error.reason);
   }
 
   void Name(std::string field, absl::string_view name, const NameRule& rule) {
@@ -72,14 +72,14 @@ class Checker {
 };
 
 void CheckLabels(const ObjectMeta& metadata, Checker& check) {
-  check.Errors(ValidateLabels(metadata.labels, "metadata.labels"));
+  check.Errors(net::ValidateLabels(metadata.labels, "metadata.labels"));
 }
 
-std::string FamilyList(const std::vector<IpFamily>& families) {
+std::string FamilyList(const std::vector<net::IpFamily>& families) {
   return absl::StrCat(
       "[",
       absl::StrJoin(families, ", ",
-                    [](std::string* out, IpFamily f) { absl::StrAppend(out, FamilyName(f)); }),
+                    [](std::string* out, net::IpFamily f) { absl::StrAppend(out, net::FamilyName(f)); }),
       "]");
 }
 
@@ -111,16 +111,16 @@ void CheckServicePorts(const Service& service, Checker& check) {
 
 // Every address of one VIP source must be of a family the Service allows.
 // Returns the families the source has.
-std::set<IpFamily> CheckVipFamilies(const Service& service, absl::string_view field,
-                                    const std::vector<IpAddress>& addresses, Checker& check) {
-  std::set<IpFamily> families;
-  for (const IpAddress& address : addresses) {
+std::set<net::IpFamily> CheckVipFamilies(const Service& service, absl::string_view field,
+                                    const std::vector<net::IpAddress>& addresses, Checker& check) {
+  std::set<net::IpFamily> families;
+  for (const net::IpAddress& address : addresses) {
     families.insert(address.family);
     if (!service.ip_families.empty() &&
         std::find(service.ip_families.begin(), service.ip_families.end(), address.family) ==
             service.ip_families.end()) {
       check.Error(std::string(field),
-                  absl::StrCat(address.ToString(), " is ", FamilyName(address.family),
+                  absl::StrCat(address.ToString(), " is ", net::FamilyName(address.family),
                                " but spec.ipFamilies is ", FamilyList(service.ip_families)));
     }
   }
@@ -132,34 +132,34 @@ std::set<IpFamily> CheckVipFamilies(const Service& service, absl::string_view fi
 }
 
 void CheckServiceFamilies(const Service& service, Checker& check) {
-  std::map<IpFamily, size_t> seen;
+  std::map<net::IpFamily, size_t> seen;
   for (size_t i = 0; i < service.ip_families.size(); ++i) {
     check.Unique(seen, service.ip_families[i], "spec.ipFamilies", i, "",
-                 std::string(FamilyName(service.ip_families[i])));
+                 std::string(net::FamilyName(service.ip_families[i])));
   }
   if (service.ip_family_policy == IpFamilyPolicy::kSingleStack && service.ip_families.size() > 1) {
     check.Error("spec.ipFamilies",
                 "SingleStack allows one family, not " + FamilyList(service.ip_families));
   }
   const std::string annotation_field = absl::StrCat("metadata.annotations[", kIpsAnnotation, "]");
-  std::map<IpAddress, size_t> annotated;
+  std::map<net::IpAddress, size_t> annotated;
   for (size_t i = 0; i < service.annotated_ips.size(); ++i) {
     if (!annotated.try_emplace(service.annotated_ips[i], i).second) {
       check.Error(annotation_field,
                   absl::StrCat("duplicate ", service.annotated_ips[i].ToString()));
     }
   }
-  const std::set<IpFamily> annotated_families =
+  const std::set<net::IpFamily> annotated_families =
       CheckVipFamilies(service, annotation_field, service.annotated_ips, check);
   // Only the annotation can be checked for this: spec.loadBalancerIP holds
   // one address by design, and the status is written by whoever allocated.
   if (service.ip_family_policy == IpFamilyPolicy::kRequireDualStack &&
       annotated_families.size() == 1) {
-    const IpFamily missing =
-        *annotated_families.begin() == IpFamily::kIPv4 ? IpFamily::kIPv6 : IpFamily::kIPv4;
+    const net::IpFamily missing =
+        *annotated_families.begin() == net::IpFamily::kIPv4 ? net::IpFamily::kIPv6 : net::IpFamily::kIPv4;
     check.Error(annotation_field,
                 absl::StrCat("spec.ipFamilyPolicy is RequireDualStack but there is no ",
-                             FamilyName(missing), " address"));
+                             net::FamilyName(missing), " address"));
   }
   if (service.load_balancer_ip) {
     CheckVipFamilies(service, "spec.loadBalancerIP", {*service.load_balancer_ip}, check);
@@ -206,11 +206,11 @@ std::vector<ValidationError> Validate(const EndpointSlice& slice) {
     if (endpoint.addresses.empty())
       check.Error(field + ".addresses", "required: at least one address");
     for (size_t j = 0; j < endpoint.addresses.size(); ++j) {
-      const IpAddress& address = endpoint.addresses[j];
+      const net::IpAddress& address = endpoint.addresses[j];
       if (address.family == slice.address_type) continue;
       check.Error(absl::StrCat(field, ".addresses[", j, "]"),
-                  absl::StrCat(address.ToString(), " is ", FamilyName(address.family),
-                               " but addressType is ", FamilyName(slice.address_type)));
+                  absl::StrCat(address.ToString(), " is ", net::FamilyName(address.family),
+                               " but addressType is ", net::FamilyName(slice.address_type)));
     }
     if (!endpoint.node_name.empty()) {
       check.Name(field + ".nodeName", endpoint.node_name, kDns1123Subdomain);
@@ -232,11 +232,11 @@ std::vector<ValidationError> Validate(const Node& node) {
   Checker check(node.Ref());
   check.Name("metadata.name", node.metadata.name, kDns1123Subdomain);
   CheckLabels(node.metadata, check);
-  std::map<IpFamily, size_t> families;
+  std::map<net::IpFamily, size_t> families;
   for (size_t i = 0; i < node.pod_cidrs.size(); ++i) {
-    const IpFamily family = node.pod_cidrs[i].address.family;
+    const net::IpFamily family = node.pod_cidrs[i].address.family;
     check.Unique(families, family, "spec.podCIDRs", i, "",
-                 absl::StrCat(FamilyName(family), " prefix (a node has at most one per family)"));
+                 absl::StrCat(net::FamilyName(family), " prefix (a node has at most one per family)"));
   }
   return check.Take();
 }
@@ -257,7 +257,7 @@ namespace {
 // A cluster-scoped object of Ferry's whose spec is checked by `validate`.
 template <typename T, typename Spec>
 std::vector<ValidationError> ValidateFerryObject(const T& object,
-                                                 std::vector<FieldError> (*validate)(const Spec&)) {
+                                                 std::vector<net::FieldError> (*validate)(const Spec&)) {
   Checker check(object.Ref());
   check.Name("metadata.name", object.metadata.name, kDns1123Subdomain);
   CheckLabels(object.metadata, check);

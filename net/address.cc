@@ -1,4 +1,4 @@
-#include "agent/model/address.h"
+#include "net/address.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace ferry::model {
+namespace ferry::net {
 namespace {
 
 constexpr std::array<uint8_t, 12> kIpv4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -80,4 +80,4 @@ absl::StatusOr<IpPrefix> IpPrefix::Parse(absl::string_view text) {
 
 std::string IpPrefix::ToString() const { return absl::StrCat(address.ToString(), "/", length); }
 
-}  // namespace ferry::model
+}  // namespace ferry::net

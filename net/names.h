@@ -1,15 +1,15 @@
 // The syntax Kubernetes requires of names and labels
 // (k8s.io/apimachinery/pkg/util/validation), for the model's validation and
 // for label selectors.
-#ifndef FERRY_AGENT_MODEL_NAMES_H_
-#define FERRY_AGENT_MODEL_NAMES_H_
+#ifndef FERRY_NET_NAMES_H_
+#define FERRY_NET_NAMES_H_
 
 #include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace ferry::model {
+namespace ferry::net {
 
 // At most 63 lowercase letters, digits and '-', alphanumeric at both ends.
 bool IsDns1123Label(absl::string_view name);
@@ -31,6 +31,6 @@ std::optional<std::string> LabelKeyProblem(absl::string_view key);
 // as in a key.
 std::optional<std::string> LabelValueProblem(absl::string_view value);
 
-}  // namespace ferry::model
+}  // namespace ferry::net
 
-#endif  // FERRY_AGENT_MODEL_NAMES_H_
+#endif  // FERRY_NET_NAMES_H_

@@ -1,10 +1,10 @@
 // Label selectors as the API server validates and matches them.
-#include "agent/model/selector.h"
+#include "net/selector.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::model {
+namespace ferry::net {
 namespace {
 
 using ::testing::ElementsAre;
@@ -155,4 +155,4 @@ TEST(SelectorTest, FieldErrorPrintsFieldThenReason) {
 }
 
 }  // namespace
-}  // namespace ferry::model
+}  // namespace ferry::net

@@ -1,4 +1,4 @@
-#include "agent/model/names.h"
+#include "net/names.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace ferry::model {
+namespace ferry::net {
 namespace {
 
 constexpr size_t kMaxLabelLength = 63;
@@ -77,4 +77,4 @@ std::optional<std::string> LabelValueProblem(absl::string_view value) {
   return absl::StrCat("label value \"", value, "\" must be empty or ", kNameRule);
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::net

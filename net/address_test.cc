@@ -1,9 +1,9 @@
-#include "agent/model/address.h"
+#include "net/address.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::model {
+namespace ferry::net {
 namespace {
 
 using ::testing::HasSubstr;
@@ -77,4 +77,4 @@ TEST(AddressTest, RejectsMalformedPrefixes) {
 }
 
 }  // namespace
-}  // namespace ferry::model
+}  // namespace ferry::net

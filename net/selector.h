@@ -2,36 +2,21 @@
 // matchExpressions with In, NotIn, Exists and DoesNotExist, validated and
 // matched as the API server does. A value type shared by the agent and the
 // libraries outside it (ipam/, l2announce/); depends on absl only.
-#ifndef FERRY_AGENT_MODEL_SELECTOR_H_
-#define FERRY_AGENT_MODEL_SELECTOR_H_
+#ifndef FERRY_NET_SELECTOR_H_
+#define FERRY_NET_SELECTOR_H_
 
 #include <cstdint>
 #include <map>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "net/field_error.h"
 
-namespace ferry::model {
+namespace ferry::net {
 
 using Labels = std::map<std::string, std::string>;
-
-// A problem with one field of an object, the field as a JSON path
-// ("spec.nodeSelector.matchExpressions[0].operator").
-struct FieldError {
-  std::string field;
-  std::string reason;
-
-  std::string ToString() const;  // "<field>: <reason>"
-  bool operator==(const FieldError&) const = default;
-};
-inline std::ostream& operator<<(std::ostream& out, const FieldError& error) {
-  return out << error.ToString();
-}
-// "<field>: <reason>; <field>: <reason>"
-std::string JoinFieldErrors(const std::vector<FieldError>& errors);
 
 // Every label key and value of `labels` the API server would refuse, the
 // field `<field>[<key>]` ("metadata.labels[app]").
@@ -85,6 +70,6 @@ class LabelSelector {
   std::vector<Requirement> requirements_;
 };
 
-}  // namespace ferry::model
+}  // namespace ferry::net
 
-#endif  // FERRY_AGENT_MODEL_SELECTOR_H_
+#endif  // FERRY_NET_SELECTOR_H_

@@ -1,8 +1,9 @@
-// IP addresses and prefixes as the model holds them: parsed once when a
-// manifest is read, so every consumer compares and sorts them by value rather
-// than by spelling ("2001:db8::1" and "2001:DB8:0::1" are the same address).
-#ifndef FERRY_AGENT_MODEL_ADDRESS_H_
-#define FERRY_AGENT_MODEL_ADDRESS_H_
+// IP addresses and prefixes, the one address type of Ferry's user space:
+// parsed once from text (or converted once from a BPF map key or the wire),
+// so every consumer compares and sorts them by value rather than by spelling
+// ("2001:db8::1" and "2001:DB8:0::1" are the same address).
+#ifndef FERRY_NET_ADDRESS_H_
+#define FERRY_NET_ADDRESS_H_
 
 #include <array>
 #include <compare>
@@ -13,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace ferry::model {
+namespace ferry::net {
 
 enum class IpFamily : uint8_t { kIPv4, kIPv6 };
 
@@ -55,6 +56,6 @@ inline std::ostream& operator<<(std::ostream& out, const IpPrefix& prefix) {
   return out << prefix.ToString();
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::net
 
-#endif  // FERRY_AGENT_MODEL_ADDRESS_H_
+#endif  // FERRY_NET_ADDRESS_H_

@@ -1,14 +1,13 @@
-#include "agent/model/selector.h"
+#include "net/selector.h"
 
 #include <algorithm>
 #include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "agent/model/names.h"
+#include "net/names.h"
 
-namespace ferry::model {
+namespace ferry::net {
 namespace {
 
 struct OperatorName {
@@ -34,14 +33,6 @@ bool TakesValues(SelectorOperator op) {
 }
 
 }  // namespace
-
-std::string FieldError::ToString() const { return absl::StrCat(field, ": ", reason); }
-
-std::string JoinFieldErrors(const std::vector<FieldError>& errors) {
-  return absl::StrJoin(errors, "; ", [](std::string* out, const FieldError& error) {
-    absl::StrAppend(out, error.ToString());
-  });
-}
 
 std::vector<FieldError> ValidateLabels(const Labels& labels, absl::string_view field) {
   std::vector<FieldError> errors;
@@ -125,4 +116,4 @@ bool LabelSelector::Matches(const Labels& labels) const {
   });
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::net
