@@ -14,9 +14,10 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <set>
 #include <thread>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@
 #include "agent/datapath/fd.h"
 #include "agent/ferryd/api_view.h"
 #include "l2announce/announcer.h"
+#include "l2announce/failover.h"
 #include "l2announce/frames.h"
 #include "l2announce/liveness.h"
 #include "l2announce/node_lease.h"
@@ -102,19 +104,22 @@ class L2Announcer::Impl {
         uplink_(options.uplink),
         ifindex_(ifindex),
         mac_(mac),
-        liveness_(options.l2_liveness),
         maps_(maps),
         channel_(std::move(channel)),
         frames_(std::move(frames)),
         wake_(std::move(wake)),
         lease_dir_(options.lease_dir),
-        advertiser_(options.node, static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())),
-                    options.l2_liveness),
-        tracker_(options.node),
-        scheduler_(options.l2_announcements),
+        failover_({.node = options.node,
+                   .interfaces = {options.uplink},
+                   .incarnation = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())),
+                   .liveness = options.l2_liveness,
+                   .announcements = options.l2_announcements},
+                  clock_),
         leases_(options.lease_dir),
         renewer_(options.node, options.node_leases) {}
 
+  // Entries of another interface, or that name no address, are removed here;
+  // the failover core decides about this interface's.
   void AdoptMap() {
     absl::StatusOr<datapath::Entries<ferry_l2_announce_key, ferry_l2_announce>> entries =
         maps_.ListL2Announcements();
@@ -122,30 +127,21 @@ class L2Announcer::Impl {
       Log(absl::StrCat("reading l2_announce: ", entries.status().message()));
       return;
     }
-    // A fence that lapsed while no agent ran: the peers have taken these VIPs
-    // over, so answering them again, even while listening, would make two.
-    absl::StatusOr<uint64_t> fence = maps_.L2LivenessDeadline();
-    const bool lapsed =
-        !fence.ok() || *fence <= l2announce::MonotonicNanos(l2announce::MonotonicNow());
+    std::vector<AnnouncementTarget> found;
     for (const auto& [key, value] : *entries) {
       std::optional<IpAddress> vip = VipOf(key);
-      if (vip && static_cast<int>(key.ifindex) == ifindex_ && !lapsed) {
-        answering_.insert({*vip, uplink_});
+      if (vip && static_cast<int>(key.ifindex) == ifindex_) {
+        found.push_back({*vip, uplink_});
       } else if (absl::Status deleted = maps_.DeleteL2Announcement(key); !deleted.ok()) {
         Log(absl::StrCat("removing an entry of another interface: ", deleted.message()));
       }
     }
-    if (!answering_.empty()) {
-      Log(absl::StrCat("adopted ", answering_.size(),
-                       " answered VIPs from the map; they stay until the first election"));
-    }
+    absl::StatusOr<uint64_t> fence = maps_.L2LivenessDeadline();
+    Carry(failover_.Adopt(found, fence.ok() ? absl::FromUnixNanos(static_cast<int64_t>(*fence))
+                                            : absl::UnixEpoch()));
   }
 
   void StartThread() {
-    const absl::Time now = l2announce::MonotonicNow();
-    listen_until_ = now + liveness_.Hold();
-    next_advert_ = now;
-    last_sent_ = now;
     lease_thread_ = std::thread([this] { KeepLeases(); });
     thread_ = std::thread([this] { Run(); });
   }
@@ -171,19 +167,7 @@ class L2Announcer::Impl {
       lease_stop_ = true;
     }
     if (lease_thread_.joinable()) lease_thread_.join();
-    const absl::Time now = l2announce::MonotonicNow();
-    if (how == Stopping::kLeaving) {
-      for (const AnnouncementTarget& target : answering_) Withdraw(target);
-      answering_.clear();
-      RetryStuck();
-      SendAdvertisement(advertiser_.Leaving(), now);
-      SetFence(absl::UnixEpoch());
-      Log("leaving: VIPs withdrawn, peers take over now");
-    } else {
-      SendAdvertisement(advertiser_.Restarting(), now);
-      Log(absl::StrCat("restarting: peers wait ",
-                       absl::FormatDuration(liveness_.restart_hold), " for this node"));
-    }
+    Carry(how == Stopping::kLeaving ? failover_.Leave() : failover_.Restart());
   }
 
   agent::v1::L2Announcements Snapshot() const {
@@ -202,52 +186,85 @@ class L2Announcer::Impl {
 
   void Run() {
     for (;;) {
+      std::shared_ptr<const L2Inputs> inputs;
       {
         absl::MutexLock lock(&mu_);
         if (stopping_) return;
+        inputs = inputs_;
       }
-      const absl::Time now = l2announce::MonotonicNow();
-      if (now - last_sent_ > liveness_.Hold() && !unheard_) Unfreeze(now);
-      RetryStuck();
-      Receive(now);
-      if (now >= next_advert_) {
-        SendAdvertisement(advertiser_.Next(), now);
-        next_advert_ = std::max(next_advert_ + liveness_.interval, now);
+      if (inputs != applied_inputs_) {
+        failover_.SetInputs(FailoverInputsOf(inputs));
+        applied_inputs_ = std::move(inputs);
       }
+      Receive();
       ReadLeases(absl::Now());
-      Elect(now, absl::Now());
-      AnswerPending(now);
-      SendDueFrames(now);
-      Publish(now);
-      WaitForWork(now);
+      Carry(failover_.Tick());
+      Publish();
+      WaitForWork();
     }
   }
 
-  // No advertisement went out for longer than a peer waits (this thread was
-  // frozen, or sending failed): the peers have taken this node's VIPs over.
-  // Stop answering before the next advertisement pushes the fence, and
-  // listen for one hold after it before electing again.
-  void Unfreeze(absl::Time now) {
-    Log(absl::StrCat("no advertisement sent for ", absl::FormatDuration(now - last_sent_),
-                     ": peers took the VIPs over; withdrawing ", answering_.size(),
-                     " and listening before electing again"));
-    for (const AnnouncementTarget& target : answering_) Withdraw(target);
-    answering_.clear();
-    pending_.clear();
-    owner_.clear();
-    scheduler_.Update({}, now);
-    elected_inputs_.reset();
-    unheard_ = true;
+  static std::shared_ptr<const l2announce::FailoverInputs> FailoverInputsOf(
+      const std::shared_ptr<const L2Inputs>& inputs) {
+    if (!inputs) return nullptr;
+    return std::make_shared<const l2announce::FailoverInputs>(l2announce::FailoverInputs{
+        .policies = inputs->policies,
+        .services = inputs->services,
+        .nodes = inputs->nodes,
+        .storage = inputs,
+    });
   }
 
-  // Entries whose removal failed are still answered by XDP: retried on every
-  // pass, and until they are gone the fence is not pushed, so this node
-  // answers nothing rather than a VIP another node may hold.
-  void RetryStuck() {
-    std::erase_if(stuck_, [&](const AnnouncementTarget& target) { return Withdraw(target); });
+  // Carries out the core's actions in order, each result reported before
+  // the next action.
+  void Carry(const std::vector<l2announce::FailoverAction>& actions) {
+    for (const l2announce::FailoverAction& action : actions) {
+      std::visit([this](const auto& each) { Do(each); }, action);
+    }
   }
 
-  void Receive(absl::Time now) {
+  void Do(const l2announce::StartAnswering& action) {
+    ferry_l2_announce value{};
+    std::copy(mac_.begin(), mac_.end(), value.mac);
+    Carry(failover_.OnAnswered(
+        action.target, maps_.UpsertL2Announcement(KeyOf(action.target.vip, ifindex_), value)));
+  }
+
+  void Do(const l2announce::StopAnswering& action) {
+    Carry(failover_.OnWithdrawn(action.target,
+                                maps_.DeleteL2Announcement(KeyOf(action.target.vip, ifindex_))));
+  }
+
+  void Do(const l2announce::SendAdvertisement& action) {
+    Carry(failover_.OnAdvertisementSent(
+        action.advertisement.sequence,
+        channel_->Send(l2announce::EncodeAdvertisement(action.advertisement))));
+  }
+
+  void Do(const l2announce::SendAnnouncementFrame& action) {
+    const std::vector<uint8_t> frame = l2announce::AnnouncementFrame(mac_, action.target.vip);
+    if (absl::Status sent = frames_->Send(action.target.interface, frame); !sent.ok()) {
+      Problem(absl::StrCat("announcing ", action.target.vip.ToString(), ": ", sent.message()));
+      return;
+    }
+    ++frames_sent_;
+  }
+
+  void Do(const l2announce::SetFence& action) {
+    const uint64_t nanos =
+        action.deadline <= absl::UnixEpoch() ? 0 : l2announce::MonotonicNanos(action.deadline);
+    if (absl::Status set = maps_.SetL2LivenessDeadline(nanos); !set.ok()) {
+      Problem(absl::StrCat("pushing the fence: ", set.message()));
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    fence_ = action.deadline;
+  }
+
+  void Do(const l2announce::LogLine& action) { Log(action.text); }
+  void Do(const l2announce::Problem& action) { Problem(action.text); }
+
+  void Receive() {
     for (int i = 0; i < 1000; ++i) {
       absl::StatusOr<std::optional<std::vector<uint8_t>>> message = channel_->Receive();
       if (!message.ok()) {
@@ -261,39 +278,8 @@ class L2Announcer::Impl {
         Problem(absl::StrCat("a bad advertisement: ", advertisement.status().message()));
         continue;
       }
-      if (tracker_.Observe(*advertisement, now)) ++received_;
+      failover_.OnAdvertisement(*advertisement);
     }
-  }
-
-  void SendAdvertisement(const l2announce::Advertisement& advertisement, absl::Time now) {
-    absl::Status sent = channel_->Send(l2announce::EncodeAdvertisement(advertisement));
-    if (!sent.ok()) {
-      // The peers did not hear it, so the fence stays where it was.
-      Problem(absl::StrCat("sending the liveness advertisement: ", sent.message()));
-      return;
-    }
-    ++sent_;
-    last_sent_ = now;
-    if (unheard_) {
-      unheard_ = false;
-      listen_until_ = now + liveness_.Hold();
-    }
-    if (!stuck_.empty()) {
-      Problem(absl::StrCat(stuck_.size(), " VIPs could not be withdrawn from l2_announce: the "
-                           "fence is left to lapse, so this node answers none"));
-      return;
-    }
-    SetFence(advertiser_.FenceDeadline(advertisement, now));
-  }
-
-  void SetFence(absl::Time deadline) {
-    const uint64_t nanos = deadline <= absl::UnixEpoch() ? 0 : l2announce::MonotonicNanos(deadline);
-    if (absl::Status set = maps_.SetL2LivenessDeadline(nanos); !set.ok()) {
-      Problem(absl::StrCat("pushing the fence: ", set.message()));
-      return;
-    }
-    absl::MutexLock lock(&mu_);
-    fence_ = deadline;
   }
 
   // The lease store's own thread: a write ends in fsync, which can take
@@ -329,7 +315,7 @@ class L2Announcer::Impl {
   // Takes the lease thread's latest listing.
   void ReadLeases(absl::Time wall) {
     const absl::Time now = l2announce::MonotonicNow();
-    tracker_.ForgetDeadBefore(now - absl::Hours(1));
+    const l2announce::MembershipTracker& peers = failover_.peers();
     uint64_t listings = 0;
     {
       absl::MutexLock lock(&lease_mu_);
@@ -338,18 +324,19 @@ class L2Announcer::Impl {
         // A live peer whose lease looks expired has just renewed it, most
         // likely: look again now rather than leave it out for a period.
         relist_ = std::any_of(leases_seen_.begin(), leases_seen_.end(), [&](auto& lease) {
-          return lease.ExpiredAt(wall) && tracker_.IsAlive(lease.node, now);
+          return lease.ExpiredAt(wall) && peers.IsAlive(lease.node, now);
         });
         return;
       }
       leases_seen_ = listed_;
     }
     listings_read_ = listings;
+    failover_.SetLeases(leases_seen_);
     // Every agent writes its lease as it starts: a peer heard for a while
     // without one writes to another store.
     if (wall - started_ < kLeaseListInterval * 5) return;
     const std::vector<std::string> unleased =
-        l2announce::UnleasedPeers(leases_seen_, tracker_, now);
+        l2announce::UnleasedPeers(leases_seen_, peers, now);
     if (!unleased.empty()) {
       Problem(absl::StrCat("peers ", absl::StrJoin(unleased, ", "), " advertise on ", uplink_,
                            " but hold no lease in ", lease_dir_.string(),
@@ -357,128 +344,12 @@ class L2Announcer::Impl {
     }
   }
 
-  void Elect(absl::Time now, absl::Time wall) {
-    if (now < listen_until_) return;
-    std::shared_ptr<const L2Inputs> inputs;
-    {
-      absl::MutexLock lock(&mu_);
-      inputs = inputs_;
-    }
-    if (!inputs) return;
-    std::vector<std::string> live = l2announce::LiveNodes(leases_seen_, tracker_, node_, wall, now);
-    if (inputs == elected_inputs_ && live == elected_live_ && !answer_failed_) return;
-    answer_failed_ = false;
-    std::vector<l2announce::ElectionNode> candidates;
-    for (const l2announce::ElectionNode& node : inputs->nodes) {
-      if (std::binary_search(live.begin(), live.end(), node.name)) candidates.push_back(node);
-    }
-    std::vector<l2announce::Assignment> assignments =
-        l2announce::Elect(inputs->policies, inputs->services, candidates);
-
-    std::set<AnnouncementTarget> wanted;
-    std::map<IpAddress, std::string> owners;
-    const std::vector<std::string> interfaces = {uplink_};
-    for (const l2announce::Assignment& assignment : assignments) {
-      const std::string announcer = assignment.announcer.value_or("");
-      owners[assignment.vip] = announcer;
-      auto [since, inserted] = since_.try_emplace(assignment.vip, wall);
-      auto previous = owner_.find(assignment.vip);
-      if (!inserted && (previous == owner_.end() || previous->second != announcer)) {
-        since->second = wall;
-      }
-      if (announcer != node_) continue;
-      for (const std::string& interface :
-           l2announce::AnnouncingInterfaces(assignment, inputs->policies, interfaces)) {
-        wanted.insert({assignment.vip, interface});
-      }
-    }
-    for (auto it = answering_.begin(); it != answering_.end();) {
-      if (wanted.contains(*it)) {
-        ++it;
-        continue;
-      }
-      Withdraw(*it);
-      it = answering_.erase(it);
-    }
-    std::erase_if(pending_, [&](const auto& entry) { return !wanted.contains(entry.first); });
-    for (const AnnouncementTarget& target : wanted) {
-      if (answering_.contains(target) || pending_.contains(target)) continue;
-      auto previous = owner_.find(target.vip);
-      const bool taken_from_live = previous != owner_.end() && !previous->second.empty() &&
-                                   previous->second != node_ &&
-                                   tracker_.IsAlive(previous->second, now);
-      if (taken_from_live) {
-        pending_[target] = now + liveness_.interval;
-      } else {
-        Answer(target);
-      }
-    }
-    std::erase_if(since_, [&](const auto& entry) { return !owners.contains(entry.first); });
-    owner_ = std::move(owners);
-    assignments_ = std::move(assignments);
-    elected_inputs_ = std::move(inputs);
-    elected_live_ = std::move(live);
-    scheduler_.Update(answering_, now);
-  }
-
-  void AnswerPending(absl::Time now) {
-    bool answered = false;
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->second > now) {
-        ++it;
-        continue;
-      }
-      Answer(it->first);
-      answered = true;
-      it = pending_.erase(it);
-    }
-    if (answered) scheduler_.Update(answering_, now);
-  }
-
-  void Answer(const AnnouncementTarget& target) {
-    ferry_l2_announce value{};
-    std::copy(mac_.begin(), mac_.end(), value.mac);
-    if (absl::Status written = maps_.UpsertL2Announcement(KeyOf(target.vip, ifindex_), value);
-        !written.ok()) {
-      Problem(absl::StrCat("answering for ", target.vip.ToString(), ": ", written.message()));
-      answer_failed_ = true;  // elected again on the next pass
-      return;
-    }
-    answering_.insert(target);
-    Log(absl::StrCat("answering for ", target.vip.ToString(), " on ", target.interface));
-  }
-
-  // False when the entry is still in the map (it is then in stuck_).
-  bool Withdraw(const AnnouncementTarget& target) {
-    if (absl::Status deleted = maps_.DeleteL2Announcement(KeyOf(target.vip, ifindex_));
-        !deleted.ok() && !absl::IsNotFound(deleted)) {
-      Problem(absl::StrCat("withdrawing ", target.vip.ToString(), ": ", deleted.message()));
-      stuck_.insert(target);
-      return false;
-    }
-    Log(absl::StrCat("no longer answering for ", target.vip.ToString(), " on ",
-                     target.interface));
-    return true;
-  }
-
-  void SendDueFrames(absl::Time now) {
-    for (const AnnouncementTarget& target : scheduler_.Due(now)) {
-      const std::vector<uint8_t> frame = l2announce::AnnouncementFrame(mac_, target.vip);
-      if (absl::Status sent = frames_->Send(target.interface, frame); !sent.ok()) {
-        Problem(absl::StrCat("announcing ", target.vip.ToString(), ": ", sent.message()));
-        continue;
-      }
-      ++frames_sent_;
-    }
-  }
-
-  void WaitForWork(absl::Time now) {
-    absl::Time until = std::min({next_advert_, scheduler_.NextDue(), tracker_.NextExpiry(now)});
-    if (listen_until_ > now) until = std::min(until, listen_until_);
-    for (const auto& [target, at] : pending_) until = std::min(until, at);
+  void WaitForWork() {
+    const absl::Time now = l2announce::MonotonicNow();
     std::array<pollfd, 2> fds = {pollfd{.fd = channel_->fd(), .events = POLLIN, .revents = 0},
                                  pollfd{.fd = wake_.get(), .events = POLLIN, .revents = 0}};
-    if (poll(fds.data(), fds.size(), TimeoutMs(now, until)) > 0 && (fds[1].revents & POLLIN)) {
+    if (poll(fds.data(), fds.size(), TimeoutMs(now, failover_.NextTick())) > 0 &&
+        (fds[1].revents & POLLIN)) {
       uint64_t count = 0;
       if (read(wake_.get(), &count, sizeof(count)) < 0) Log("reading the wake-up event failed");
     }
@@ -495,44 +366,38 @@ class L2Announcer::Impl {
     last_error_at_ = now;
   }
 
-  void Publish(absl::Time now) {
+  void Publish() {
+    const l2announce::FailoverStatus status = failover_.Status();
     agent::v1::L2Announcements out;
     out.set_node(node_);
-    const bool listening = now < listen_until_ || !elected_inputs_;
-    out.set_phase(listening                             ? "listening"
-                  : elected_inputs_->policies.empty()   ? "disabled"
-                                                        : "electing");
-    for (const std::string& node : elected_live_) out.add_live_nodes(node);
-    const std::set<IpAddress> pending_vips = [&] {
-      std::set<IpAddress> vips;
-      for (const auto& [target, at] : pending_) vips.insert(target.vip);
-      return vips;
-    }();
-    for (const l2announce::Assignment& assignment : assignments_) {
+    out.set_phase(std::string(l2announce::PhaseName(status.phase)));
+    for (const std::string& node : status.live_nodes) out.add_live_nodes(node);
+    for (const l2announce::Assignment& assignment : status.assignments) {
       agent::v1::L2Announcement* entry = out.add_announcements();
       entry->set_address(assignment.vip.ToString());
       entry->set_announcer(assignment.announcer.value_or(""));
-      for (const AnnouncementTarget& target : answering_) {
+      for (const AnnouncementTarget& target : status.answering) {
         if (target.vip == assignment.vip) entry->add_interfaces(target.interface);
       }
-      if (auto since = since_.find(assignment.vip); since != since_.end()) {
+      if (auto since = status.since.find(assignment.vip); since != status.since.end()) {
         entry->set_since_unix_ns(absl::ToUnixNanos(since->second));
       }
       for (const std::string& service : assignment.services) entry->add_services(service);
       for (const std::string& policy : assignment.policies) entry->add_policies(policy);
-      entry->set_pending(pending_vips.contains(assignment.vip));
+      entry->set_pending(status.pending.contains(assignment.vip));
     }
-    if (elected_inputs_) {
-      for (const L2PolicyStatus& policy : elected_inputs_->policy_status) {
-        agent::v1::L2PolicyStatus* status = out.add_policies();
-        status->set_name(policy.name);
+    // Once elected, the core has elected the inputs it was last given.
+    if (status.phase != l2announce::FailoverPhase::kListening && applied_inputs_) {
+      for (const L2PolicyStatus& policy : applied_inputs_->policy_status) {
+        agent::v1::L2PolicyStatus* policy_status = out.add_policies();
+        policy_status->set_name(policy.name);
         for (const l2announce::Condition& condition : policy.conditions) {
-          *status->add_conditions() = ConditionProto(condition);
+          *policy_status->add_conditions() = ConditionProto(condition);
         }
       }
     }
-    out.set_advertisements_sent(sent_);
-    out.set_advertisements_received(received_);
+    out.set_advertisements_sent(status.advertisements_sent);
+    out.set_advertisements_received(status.advertisements_received);
     out.set_takeover_frames_sent(frames_sent_);
     absl::MutexLock lock(&mu_);
     if (absl::Now() - last_error_at_ < kProblemRepeat) out.set_last_error(last_error_);
@@ -543,7 +408,6 @@ class L2Announcer::Impl {
   const std::string uplink_;
   const int ifindex_;
   const l2announce::MacAddress mac_;
-  const l2announce::LivenessConfig liveness_;
   datapath::LbMaps& maps_;
   std::unique_ptr<l2announce::AdvertisementChannel> channel_;
   std::unique_ptr<l2announce::FrameSender> frames_;
@@ -554,29 +418,12 @@ class L2Announcer::Impl {
   const std::filesystem::path lease_dir_;
   const absl::Time started_ = absl::Now();
   std::thread lease_thread_;
-  l2announce::Advertiser advertiser_;
-  l2announce::MembershipTracker tracker_;
-  l2announce::AnnouncementScheduler scheduler_;
+  l2announce::SystemClock clock_;
+  l2announce::Failover failover_;
+  std::shared_ptr<const L2Inputs> applied_inputs_;  // the last given to failover_
   std::vector<l2announce::NodeLease> leases_seen_;  // the listing in use
   uint64_t listings_read_ = 0;
-  absl::Time listen_until_;
-  absl::Time next_advert_;
-  absl::Time last_sent_;  // of the last advertisement that went out
-  // No advertisement went out for a hold: listening again from the next one.
-  bool unheard_ = false;
-  bool answer_failed_ = false;  // an election's map write failed: elect again
-  std::set<AnnouncementTarget> stuck_;  // withdrawn but still in the map
-  std::shared_ptr<const L2Inputs> elected_inputs_;
-  std::vector<std::string> elected_live_;
-  std::vector<l2announce::Assignment> assignments_;
-  std::map<IpAddress, std::string> owner_;  // of the last election; "" for nobody
-  std::map<IpAddress, absl::Time> since_;   // wall time the owner took it
-  std::set<AnnouncementTarget> answering_;  // in the map
-  std::map<AnnouncementTarget, absl::Time> pending_;  // won, answered from then
-  uint64_t sent_ = 0;
-  uint64_t received_ = 0;
   uint64_t frames_sent_ = 0;
-
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const L2Inputs> inputs_ ABSL_GUARDED_BY(mu_);

@@ -13,6 +13,8 @@
 // each node when its own reload does; until the slower one has reloaded,
 // both may answer a VIP that moved.)
 //
+// Those decisions are l2announce::Failover's (l2announce/failover.h, no I/O);
+// this is its driver: the thread, the sockets, the lease store and the maps.
 // Its own thread, not the agent's loop: a reload of many Services takes
 // seconds, and the fence may not wait for it.
 #ifndef FERRY_AGENT_FERRYD_L2_ANNOUNCER_H_
