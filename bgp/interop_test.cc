@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "bgp/interop_fixture.h"
@@ -186,6 +188,44 @@ TEST_P(BgpInterop, WrongMd5PasswordKeepsTheSessionDownAndThePeerStatusSaysWhy) {
   EXPECT_NE(status.connect_error.find("198.18.0.1:179"), std::string::npos) << status.connect_error;
   EXPECT_NE(RouterState(2, IpFamily::kIPv4), "Established");
   EXPECT_EQ(FibDiffers(gw(), kVipV4, Addresses({1}, IpFamily::kIPv4)), "");
+}
+
+TEST_P(BgpInterop, ARouterExpectingAnotherAsRefusesTheSessionAndThePeerStatusKeepsItsNotification) {
+  netns::BgpRouterOptions options;
+  options.neighbors = {interop_->Neighbor(1, IpFamily::kIPv4)};
+  options.neighbors[0].asn = 64999;
+  ASSERT_OK(StartRouter(options));
+  ASSERT_OK(StartNode(1, IpFamily::kIPv4));
+
+  const auto refusal = [&]() -> std::optional<NotificationRecord> {
+    return speakers_[1]->Peers()[0].session.last_notification;
+  };
+  ASSERT_OK(Eventually("the router's NOTIFICATION", kSessionTimeout, [&]() -> std::string {
+    return refusal() ? "" : "none yet: " + speakers_[1]->Peers()[0].session.last_error;
+  }));
+  const absl::Time first = refusal()->at;
+  // The reconnect attempts that follow fail again, each in its own way;
+  // the NOTIFICATION still says why.
+  ASSERT_OK(Eventually("a reconnect attempt", kSessionTimeout, [&]() -> std::string {
+    const PeerStatus status = speakers_[1]->Peers()[0];
+    return !status.connect_error.empty() || refusal()->at > first ||
+                   !absl::StartsWith(status.session.last_error, "the peer sent")
+               ? ""
+               : "none yet";
+  }));
+  const PeerStatus status = speakers_[1]->Peers()[0];
+  ASSERT_TRUE(status.session.last_notification.has_value());
+  std::fprintf(stderr, "%s: last error '%s', connect error '%s', last NOTIFICATION %s %s\n",
+               RouterName(GetParam()).c_str(), status.session.last_error.c_str(),
+               status.connect_error.c_str(),
+               status.session.last_notification->received ? "received" : "sent",
+               status.session.last_notification->description.c_str());
+  EXPECT_NE(status.session.state, SessionState::kEstablished);
+  EXPECT_TRUE(status.session.last_notification->received);
+  EXPECT_EQ(status.session.last_notification->description,
+            "NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)");
+  EXPECT_LE(absl::Now() - status.session.last_notification->at, kSessionTimeout + absl::Seconds(1))
+      << "a wall-clock time";
 }
 
 TEST_P(BgpInterop, GracefulRestartKeepsTheRoutesUntilTheRestartedSpeakerIsBack) {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "bgp/notification.h"
 #include "bgp/wire.h"
 
 namespace ferry::bgp {
@@ -31,25 +31,6 @@ const char* NameOf(const Message& message) {
   static constexpr const char* kNames[] = {"OPEN", "UPDATE", "NOTIFICATION", "KEEPALIVE",
                                            "ROUTE-REFRESH"};
   return kNames[message.index()];
-}
-
-std::string Describe(const NotificationMessage& notification) {
-  static constexpr const char* kCodes[] = {"",           "message header error", "OPEN message error",
-                                           "UPDATE message error", "hold timer expired",
-                                           "finite state machine error", "cease"};
-  std::string text = absl::StrFormat(
-      "NOTIFICATION %d/%d (%s)", notification.code, notification.subcode,
-      notification.code < std::size(kCodes) ? kCodes[notification.code] : "unknown code");
-  // RFC 9003: a shutdown or reset may carry a reason a person wrote.
-  const auto& data = notification.data;
-  const bool has_communication = notification.code == error::kCease &&
-                                 (notification.subcode == error::kAdministrativeShutdown ||
-                                  notification.subcode == error::kAdministrativeReset) &&
-                                 !data.empty() && data[0] > 0 && data[0] < data.size();
-  if (has_communication) {
-    absl::StrAppend(&text, ": \"", std::string(data.begin() + 1, data.begin() + 1 + data[0]), "\"");
-  }
-  return text;
 }
 
 }  // namespace
@@ -370,6 +351,7 @@ void Session::Drop(ConnectionId id, std::string reason,
   Connection connection = std::move(it->second);
   connections_.erase(it);
   if (notification) {
+    Remember(*notification, /*received=*/false);
     actions_.push_back(Send{id, Encode(*notification, CodecFor(connection))});
   }
   actions_.push_back(Close{id});
@@ -394,6 +376,14 @@ void Session::Drop(ConnectionId id, std::string reason,
     AfterLastConnection();
   }
   ReportState(reason);
+}
+
+void Session::Remember(const NotificationMessage& notification, bool received) {
+  last_notification_ = NotificationRecord{.received = received,
+                                          .code = notification.code,
+                                          .subcode = notification.subcode,
+                                          .description = DescribeNotification(notification),
+                                          .at = clock_->Now()};
 }
 
 void Session::AfterLastConnection() {
@@ -427,7 +417,8 @@ void Session::HandleMessage(ConnectionId id, const DecodedMessage& decoded) {
   Connection& connection = connections_.at(id);
   const Message& message = decoded.message;
   if (const auto* notification = std::get_if<NotificationMessage>(&message)) {
-    Drop(id, absl::StrCat("the peer sent ", Describe(*notification)), std::nullopt,
+    Remember(*notification, /*received=*/true);
+    Drop(id, absl::StrCat("the peer sent ", DescribeNotification(*notification)), std::nullopt,
          Ending::kFlushRoutes);
     return;
   }
@@ -725,6 +716,7 @@ SessionStatus Session::Status() const {
   status.stale_prefixes = std::count_if(received_.begin(), received_.end(),
                                         [](const auto& entry) { return entry.second.stale; });
   status.last_error = last_error_;
+  status.last_notification = last_notification_;
   return status;
 }
 

@@ -132,6 +132,19 @@ struct Warning {  // worth a log line; the session goes on
 using Action = std::variant<Connect, Send, Close, ArmTimer, StateChange, RouteReceived,
                             RouteWithdrawn, Warning>;
 
+// A NOTIFICATION this session sent or received. It says why a session went
+// down better than anything after it: the reconnect attempts that follow
+// fail for reasons of their own ("connection refused", the peer closing
+// the connection), so it is kept apart from last_error.
+struct NotificationRecord {
+  bool received = false;  // from the peer; else sent to it
+  uint8_t code = 0;
+  uint8_t subcode = 0;
+  std::string description;  // DescribeNotification (bgp/notification.h)
+  absl::Time at;            // on the session's clock
+  bool operator==(const NotificationRecord&) const = default;
+};
+
 struct SessionStatus {
   SessionState state = SessionState::kIdle;
   std::optional<absl::Time> established_since;
@@ -141,6 +154,7 @@ struct SessionStatus {
   size_t prefixes_received = 0;
   size_t stale_prefixes = 0;  // of those received, kept across a peer restart
   std::string last_error;     // why the session last went down
+  std::optional<NotificationRecord> last_notification;
 };
 
 class Session {
@@ -215,6 +229,7 @@ class Session {
   void SendMessage(Connection& connection, const Message& message);
   void Drop(ConnectionId id, std::string reason, std::optional<NotificationMessage> notification,
             Ending ending);
+  void Remember(const NotificationMessage& notification, bool received);
   void AfterLastConnection();
   void ScheduleRetry(SessionState phase);
   void StartConnecting(absl::string_view reason);
@@ -259,6 +274,7 @@ class Session {
   AdjRibOut rib_out_;
   std::optional<absl::Time> established_since_;
   std::string last_error_;
+  std::optional<NotificationRecord> last_notification_;
 
   std::vector<Action> actions_;  // of the event being handled
 };

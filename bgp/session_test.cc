@@ -544,7 +544,46 @@ TEST_F(SessionTest, PeerNotificationEndsTheSessionAndItsRoutes) {
   Feed(1, NotificationMessage{error::kCease, error::kAdministrativeShutdown, {4, 'b', 'y', 'e', '!'}});
   EXPECT_THAT(routes_, IsEmpty());
   EXPECT_EQ(session().state(), SessionState::kIdle);
-  EXPECT_THAT(session().Status().last_error, HasSubstr("NOTIFICATION 6/2 (cease): \"bye!\""));
+  EXPECT_THAT(session().Status().last_error,
+              HasSubstr("NOTIFICATION 6/2 (Cease / Administrative Shutdown): \"bye!\""));
+}
+
+// The NOTIFICATION that ended a session still explains it once the
+// reconnect attempts after it have failed for reasons of their own.
+TEST_F(SessionTest, TheLastNotificationOutlivesTheReconnectAttemptsAfterIt) {
+  Make(BaseConfig());
+  Apply(session().Start());
+  Apply(session().OnConnected(1));
+  const absl::Time refused_at = clock_.Now();
+  Feed(1, NotificationMessage{error::kOpenMessage, error::kBadPeerAs, {}});
+  EXPECT_EQ(session().Status().last_notification,
+            (NotificationRecord{.received = true,
+                                .code = error::kOpenMessage,
+                                .subcode = error::kBadPeerAs,
+                                .description = "NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)",
+                                .at = refused_at}));
+
+  FireTimer();  // connect retry
+  Apply(session().OnConnectFailed());
+  FireTimer();
+  Apply(session().OnConnected(2));
+  Apply(session().OnClosed(2));
+  const SessionStatus status = session().Status();
+  EXPECT_EQ(status.last_error, "the peer closed the connection");
+  ASSERT_TRUE(status.last_notification.has_value());
+  EXPECT_TRUE(status.last_notification->received);
+  EXPECT_EQ(status.last_notification->subcode, error::kBadPeerAs);
+  EXPECT_EQ(status.last_notification->at, refused_at);
+
+  // One this side sends is kept as well, and replaces it.
+  FireTimer();
+  Apply(session().OnConnected(3));
+  Feed(3, PeerOpen(9, kPeerId, /*as=*/64999));
+  ASSERT_TRUE(session().Status().last_notification.has_value());
+  EXPECT_FALSE(session().Status().last_notification->received);
+  EXPECT_EQ(session().Status().last_notification->description,
+            "NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)");
+  EXPECT_EQ(session().Status().last_notification->at, clock_.Now());
 }
 
 TEST_F(SessionTest, StopSendsCeaseAndStaysDown) {

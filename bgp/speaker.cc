@@ -581,6 +581,9 @@ std::vector<PeerStatus> Speaker::Loop::Peers() const {
   for (const auto& [name, peer] : peers_) {
     SessionStatus session = peer.session->Status();
     if (session.established_since) session.established_since = peer.established_wall;
+    if (session.last_notification) {
+      session.last_notification->at = absl::Now() - (clock_.Now() - session.last_notification->at);
+    }
     statuses.push_back({name, peer.config.peer_address, std::move(session), peer.connect_error});
   }
   return statuses;

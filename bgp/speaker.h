@@ -69,6 +69,7 @@ struct SpeakerOptions {
 struct PeerStatus {
   std::string name;
   IpAddress address;
+  // Its times are the wall clock's.
   SessionStatus session;
   // Why the last outgoing connection attempt failed, as the kernel told it
   // (refused, unreachable, or no answer within the connect timeout, which is

@@ -296,7 +296,7 @@ TEST_F(BgpSpeaker, SetPeersKeepsUnchangedSessionsRestartsChangedOnesAndStopsRemo
   changed.session.graceful_restart.enabled = false;
   ASSERT_TRUE(a_->SetPeers({changed}).ok());
   ASSERT_TRUE(Eventually("b seeing the Cease", absl::Seconds(10), [&] {
-                return StatusOf(*b_).session.last_error.find("cease") != std::string::npos
+                return StatusOf(*b_).session.last_error.find("Cease") != std::string::npos
                            ? ""
                            : StatusOf(*b_).session.last_error;
               }).ok());
@@ -306,7 +306,7 @@ TEST_F(BgpSpeaker, SetPeersKeepsUnchangedSessionsRestartsChangedOnesAndStopsRemo
   EXPECT_TRUE(a_->Peers().empty());
   ASSERT_TRUE(Eventually("b seeing the Cease", absl::Seconds(10), [&] {
                 const PeerStatus status = StatusOf(*b_);
-                return status.session.last_error.find("cease") != std::string::npos &&
+                return status.session.last_error.find("Cease") != std::string::npos &&
                                status.session.prefixes_received == 0
                            ? ""
                            : status.session.last_error;

@@ -54,6 +54,14 @@ agent::v1::BgpPeers BgpPeersOf(absl::string_view node, const bgp_control::BgpPla
     peer->set_stale_prefixes(status.stale_prefixes);
     peer->set_last_error(status.last_error);
     peer->set_connect_error(session->connect_error);
+    if (const auto& notification = status.last_notification) {
+      agent::v1::BgpNotification* out_notification = peer->mutable_last_notification();
+      out_notification->set_received(notification->received);
+      out_notification->set_code(notification->code);
+      out_notification->set_subcode(notification->subcode);
+      out_notification->set_description(notification->description);
+      out_notification->set_at_unix_ns(absl::ToUnixNanos(notification->at));
+    }
   }
   for (const bgp_control::DownPeer& down : plan.down) {
     agent::v1::BgpPeer* peer = out.add_peers();

@@ -143,8 +143,22 @@ std::string L2Table(const api::L2Announcements& l2, int64_t now_unix_ns) {
   return out;
 }
 
+namespace {
+
+// "received 1m05s ago: NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)".
+std::string LastNotification(const api::BgpPeer& peer, int64_t now_unix_ns) {
+  if (!peer.has_last_notification()) return "-";
+  const api::BgpNotification& notification = peer.last_notification();
+  return absl::StrCat(notification.received() ? "received " : "sent ",
+                      FormatDuration(Since(now_unix_ns, notification.at_unix_ns())),
+                      " ago: ", notification.description());
+}
+
+}  // namespace
+
 std::string BgpPeerTable(const api::BgpPeers& peers, int64_t now_unix_ns) {
-  Table table({"PEER", "ADDRESS", "ASN", "STATE", "UPTIME", "SENT", "RECEIVED", "LAST ERROR"});
+  Table table({"PEER", "ADDRESS", "ASN", "STATE", "UPTIME", "SENT", "RECEIVED", "LAST ERROR",
+               "LAST NOTIFICATION"});
   for (const api::BgpPeer& peer : peers.peers()) {
     std::string received = absl::StrCat(peer.prefixes_received());
     if (peer.stale_prefixes() > 0) absl::StrAppend(&received, " (", peer.stale_prefixes(), " stale)");
@@ -156,7 +170,8 @@ std::string BgpPeerTable(const api::BgpPeers& peers, int64_t now_unix_ns) {
                   peer.established_since_unix_ns() == 0
                       ? "-"
                       : FormatDuration(Since(now_unix_ns, peer.established_since_unix_ns())),
-                  absl::StrCat(peer.prefixes_sent()), received, error.empty() ? "-" : error});
+                  absl::StrCat(peer.prefixes_sent()), received, error.empty() ? "-" : error,
+                  LastNotification(peer, now_unix_ns)});
   }
   std::string out = peers.peers().empty() ? "No BGP peers on this node.\n" : table.Render();
   Table objects({"OBJECT", "CONDITION", "STATUS", "REASON", "MESSAGE"});

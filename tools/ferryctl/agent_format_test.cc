@@ -180,6 +180,15 @@ TEST(AgentFormatTest, BgpPeersSayWhyASessionIsDown) {
   failing->set_address("198.18.0.2");
   failing->set_state("Active");
   failing->set_connect_error("no answer: the TCP MD5 passwords may differ");
+  api::BgpPeer* refused = peers.add_peers();
+  refused->set_name("tor");
+  refused->set_address("198.18.0.3");
+  refused->set_state("Active");
+  refused->set_connect_error("connection refused");
+  refused->mutable_last_notification()->set_received(true);
+  refused->mutable_last_notification()->set_description(
+      "NOTIFICATION 2/2 (OPEN Message Error / Bad Peer AS)");
+  refused->mutable_last_notification()->set_at_unix_ns(6'000'000'000);
   api::BgpObjectStatus* object = peers.add_objects();
   object->set_kind("BGPPeer");
   object->set_name("spine");
@@ -190,6 +199,9 @@ TEST(AgentFormatTest, BgpPeersSayWhyASessionIsDown) {
   const std::string text = BgpPeerTable(peers, 11'000'000'000);
   EXPECT_THAT(text, ::testing::ContainsRegex("gw +198.18.0.1 +64513->64512 +Established +10s +2"));
   EXPECT_THAT(text, HasSubstr("no answer: the TCP MD5 passwords may differ"));
+  EXPECT_THAT(text, ::testing::ContainsRegex(
+                        "tor .* connection refused +received 5s ago: NOTIFICATION 2/2 \\(OPEN "
+                        "Message Error / Bad Peer AS\\)"));
   EXPECT_THAT(text, HasSubstr("BGPPeer spine  SessionConfigured  False   PasswordUnavailable"));
 }
 
