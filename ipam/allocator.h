@@ -53,8 +53,10 @@
 //    PoolExhausted and the like). Freed addresses go to waiting Services
 //    oldest first (creation timestamp, then namespace/name), before Services
 //    that are new in the same call*.
-//  - avoidBuggyIPs and the network/broadcast rule apply to IPv4 only*; a
-//    start/stop range keeps its first and last address*.
+//  - avoidBuggyIPs and the network/broadcast rule apply to IPv4 only*; an
+//    IPv6 CIDR skips its Subnet-Router anycast address (its first) instead;
+//    allowFirstLastIPs gives both back; a start/stop range keeps its first
+//    and last address*.
 // Cost: allocating, releasing and moving one address is O(log n) in the
 // number of free intervals and held addresses, whatever the pool size. A
 // pool change re-checks every Service. A release retries waiting Services

@@ -97,7 +97,7 @@ TEST_F(AllocatorTest, SingleStackGetsOneAddressOfItsFirstFamily) {
   Service v6 = ServiceOf("default", "v6");
   v6.ip_families = {IpFamily::kIPv6};
   Add(v6);
-  EXPECT_THAT(AddressesOf(v6), ElementsAre("2001:db8:19::"));
+  EXPECT_THAT(AddressesOf(v6), ElementsAre("2001:db8:19::1"));
   Service v4 = ServiceOf("default", "v4");
   Add(v4);  // empty ipFamilies: IPv4
   EXPECT_THAT(AddressesOf(v4), ElementsAre("198.19.0.1"));
@@ -111,7 +111,7 @@ TEST_F(AllocatorTest, PreferDualStackGetsEachFamilyAvailableInItsOrder) {
   Service web = DualStack(ServiceOf("default", "web"), IpFamilyPolicy::kPreferDualStack);
   web.ip_families = {IpFamily::kIPv6, IpFamily::kIPv4};
   Add(web);
-  EXPECT_THAT(AddressesOf(web), ElementsAre("2001:db8:19::", "198.19.0.1"));
+  EXPECT_THAT(AddressesOf(web), ElementsAre("2001:db8:19::1", "198.19.0.1"));
 
   AddPool(PoolOf("v4only", {"198.18.0.192/26"}));
   Service half = DualStack(ServiceOf("default", "half"), IpFamilyPolicy::kPreferDualStack);
@@ -135,7 +135,7 @@ TEST_F(AllocatorTest, RequireDualStackWithOneFamilyAvailableGetsNoAddressAndSays
   EXPECT_EQ(allocator_.StatusOf("v4only")->ipv4.used, 0u);
 
   AddPool(PoolOf("v6", {"2001:db8:19::/48"}));
-  EXPECT_THAT(AddressesOf(web), ElementsAre("198.19.0.1", "2001:db8:19::"));
+  EXPECT_THAT(AddressesOf(web), ElementsAre("198.19.0.1", "2001:db8:19::1"));
 }
 
 TEST_F(AllocatorTest, RequestedIpsGrantedOnlyInsideASelectingPoolAndFree) {
@@ -526,8 +526,8 @@ TEST_F(AllocatorTest, PoolStatusCountsPerFamilyAndReportsOnlyChanges) {
   EXPECT_EQ(status.ipv4.total, 65534u);
   EXPECT_EQ(status.ipv4.used, 1u);
   EXPECT_EQ(status.ipv4.free, 65533u);
-  EXPECT_EQ(status.ipv6.total, absl::uint128(1) << 80);
-  EXPECT_EQ(status.ipv6.free, (absl::uint128(1) << 80) - 1);
+  EXPECT_EQ(status.ipv6.total, (absl::uint128(1) << 80) - 1);  // less the Subnet-Router anycast
+  EXPECT_EQ(status.ipv6.free, (absl::uint128(1) << 80) - 2);
   EXPECT_TRUE(PoolCondition("bgp", kReadyCondition).status);
   ASSERT_EQ(changes.pools.size(), 1u);
   ASSERT_EQ(changes.services.size(), 1u);

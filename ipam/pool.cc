@@ -99,11 +99,14 @@ std::string Block::ToString() const {
 
 Range Pool::GivableRange(const Block& block) const {
   Range range = block.Extent();
-  if (block.family() == IpFamily::kIPv4 && block.prefix_length && *block.prefix_length <= 30 &&
-      !allow_first_last_ips) {
+  if (!block.prefix_length || allow_first_last_ips) return range;
+  if (block.family() == IpFamily::kIPv4 && *block.prefix_length <= 30) {
     ++range.first;
     --range.last;
   }
+  // The Subnet-Router anycast address (RFC 4291 §2.6.1); a /127 has none
+  // (RFC 6164 §6).
+  if (block.family() == IpFamily::kIPv6 && *block.prefix_length <= 126) ++range.first;
   return range;
 }
 

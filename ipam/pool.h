@@ -68,9 +68,11 @@ struct Pool {
   absl::Time creation_timestamp = absl::InfinitePast();
 
   // The addresses of `block` this pool may give, before other pools are
-  // considered: an IPv4 CIDR of /30 or wider loses its network and
-  // broadcast addresses unless allowFirstLastIPs. avoidBuggyIPs is applied
-  // address by address (SkipsBuggy), not here.
+  // considered: unless allowFirstLastIPs, an IPv4 CIDR of /30 or wider loses
+  // its network and broadcast addresses, and an IPv6 CIDR of /126 or wider
+  // its first, the Subnet-Router anycast address (RFC 4291 §2.6.1), which
+  // routers on the prefix answer. avoidBuggyIPs is applied address by
+  // address (SkipsBuggy), not here.
   Range GivableRange(const Block& block) const;
   bool SkipsBuggy(IpFamily family) const { return avoid_buggy_ips && family == IpFamily::kIPv4; }
   bool operator==(const Pool&) const = default;

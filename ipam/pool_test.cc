@@ -74,14 +74,30 @@ TEST(PoolTest, TheServiceSelectorIsParsed) {
 }
 
 TEST(PoolTest, FirstAndLastSkippedOnlyForIpv4CidrsOfSlash30AndWider) {
-  Pool pool = Parsed(PoolOf("p", {"198.19.0.0/30", "198.19.1.0/31", "198.19.2.0-198.19.2.3",
-                                  "2001:db8:19::/126"}));
+  Pool pool = Parsed(PoolOf("p", {"198.19.0.0/30", "198.19.1.0/31", "198.19.2.0-198.19.2.3"}));
   EXPECT_EQ(pool.GivableRange(pool.blocks[0]), (Range{ToInteger(Ip("198.19.0.1")), ToInteger(Ip("198.19.0.2"))}));
   EXPECT_EQ(pool.GivableRange(pool.blocks[1]), pool.blocks[1].Extent());
   EXPECT_EQ(pool.GivableRange(pool.blocks[2]), pool.blocks[2].Extent());
-  EXPECT_EQ(pool.GivableRange(pool.blocks[3]), pool.blocks[3].Extent());
   pool.allow_first_last_ips = true;
   EXPECT_EQ(pool.GivableRange(pool.blocks[0]), pool.blocks[0].Extent());
+}
+
+TEST(PoolTest, Ipv6CidrsOfSlash126AndWiderSkipTheirSubnetRouterAnycastAddress) {
+  Pool pool = Parsed(PoolOf("p", {"2001:db8:19::/48", "2001:db8:0:1::ff00/120", "2001:db8:1a::/126",
+                                  "2001:db8:1b::/127", "2001:db8:1c::-2001:db8:1c::3"}));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[0]).first, ToInteger(Ip("2001:db8:0:1::ff01")));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[0]).last, ToInteger(Ip("2001:db8:0:1::ffff")));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[1]).first, ToInteger(Ip("2001:db8:19::1")));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[1]).last,
+            ToInteger(Ip("2001:db8:19:ffff:ffff:ffff:ffff:ffff")));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[2]),
+            (Range{ToInteger(Ip("2001:db8:1a::1")), ToInteger(Ip("2001:db8:1a::3"))}));
+  EXPECT_EQ(pool.GivableRange(pool.blocks[3]), pool.blocks[3].Extent()) << "RFC 6164: none on a /127";
+  EXPECT_EQ(pool.GivableRange(pool.blocks[4]), pool.blocks[4].Extent()) << "a range is taken as written";
+  pool.allow_first_last_ips = true;
+  for (const Block& block : pool.blocks) {
+    EXPECT_EQ(pool.GivableRange(block), block.Extent()) << block.ToString();
+  }
 }
 
 TEST(PoolTest, OlderPoolKeepsTheOverlap) {
