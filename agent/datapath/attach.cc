@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/netlink.h"
 
 namespace ferry::datapath {
 namespace {
@@ -158,20 +159,23 @@ absl::Status Datapath::AttachTcIngress(int ifindex, Program program) {
   if (program == Program::kXdpLb) {
     return absl::InvalidArgumentError("ferry_xdp_lb is an XDP program, not a TC one");
   }
+  // libbpf creates a clsact exclusively and prints the kernel's refusal
+  // ("Exclusivity flag on") when there is one, as after every restart: ask
+  // first. A clsact just created holds no filter; querying its empty chain
+  // would only make libbpf print the kernel's "Cannot find specified filter
+  // chain".
+  absl::StatusOr<bool> has_clsact = HasClsactQdisc(static_cast<uint32_t>(ifindex));
+  if (!has_clsact.ok()) return has_clsact.status();
   bpf_tc_hook hook = IngressHook(ifindex);
-  const int created = bpf_tc_hook_create(&hook);
-  if (created != 0 && created != -EEXIST) {
-    return absl::ErrnoToStatus(-created,
-                               absl::StrCat("creating clsact on ", InterfaceName(ifindex)));
-  }
-  // A clsact just created holds no filter; querying its empty chain would
-  // only make libbpf print the kernel's "Cannot find specified filter chain".
-  if (created == -EEXIST) {
+  if (*has_clsact) {
     absl::StatusOr<AttachedProgram> current = AttachedTcIngress(ifindex);
     if (!current.ok()) return current.status();
     if (current->id != 0 && !current->is_ferry) {
       return ForeignProgramError("TC ingress", ifindex, *current);
     }
+  } else if (const int created = bpf_tc_hook_create(&hook); created != 0 && created != -EEXIST) {
+    return absl::ErrnoToStatus(-created,
+                               absl::StrCat("creating clsact on ", InterfaceName(ifindex)));
   }
   bpf_tc_opts attach = FerryFilter();
   attach.prog_fd = ProgramFd(program);

@@ -5,6 +5,12 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/testing/fixtures.h"
 #include "gtest/gtest.h"
@@ -109,6 +115,45 @@ TEST_F(AttachTest, TcIngressIsReplacedInPlaceAndDetached) {
     EXPECT_EQ(TcIngressId(ifindex), 0u);
     EXPECT_TRUE(new_build_->DetachTcIngress(ifindex).ok()) << "idempotent";
     EXPECT_TRUE(absl::IsInvalidArgument(new_build_->AttachTcIngress(ifindex, Program::kXdpLb)));
+  }).ok());
+}
+
+// libbpf's warnings and notices while `body` runs (its debug lines are
+// left out, as its default printer leaves them out).
+std::vector<std::string> LibbpfSaysDuring(absl::FunctionRef<void()> body) {
+  static std::vector<std::string>* said = nullptr;
+  std::vector<std::string> lines;
+  said = &lines;
+  const libbpf_print_fn_t previous = libbpf_set_print(
+      [](enum libbpf_print_level level, const char* format, va_list args) {
+        if (level == LIBBPF_DEBUG) return 0;
+        char line[512];
+        vsnprintf(line, sizeof(line), format, args);
+        said->push_back(line);
+        return 0;
+      });
+  body();
+  libbpf_set_print(previous);
+  said = nullptr;
+  return lines;
+}
+
+// What an agent does on every start: load over the pinned maps, attach.
+TEST_F(AttachTest, ARestartOnTheSamePinsAndInterfacesMakesLibbpfSayNothing) {
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
+    const int ifindex = if_nametoindex("up0");
+    ASSERT_TRUE(old_build_->AttachXdp(ifindex, XdpMode::kGeneric).ok());
+    ASSERT_TRUE(old_build_->AttachTcIngress(ifindex, Program::kTcUplink).ok());
+    std::unique_ptr<Datapath> restarted;
+    const std::vector<std::string> said = LibbpfSaysDuring([&] {
+      absl::StatusOr<std::unique_ptr<Datapath>> loaded = LoadDatapath(old_pins_.path());
+      ASSERT_TRUE(loaded.ok()) << loaded.status();
+      restarted = std::move(*loaded);
+      EXPECT_TRUE(restarted->AttachXdp(ifindex, XdpMode::kGeneric).ok());
+      EXPECT_TRUE(restarted->AttachTcIngress(ifindex, Program::kTcUplink).ok());
+    });
+    EXPECT_TRUE(said.empty()) << ::testing::PrintToString(said);
+    EXPECT_EQ(TcIngressId(ifindex), ProgramId(restarted->ProgramFd(Program::kTcUplink)));
   }).ok());
 }
 

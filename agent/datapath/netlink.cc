@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_ether.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -239,6 +240,25 @@ absl::StatusOr<Neighbour> GetNeighbour(RouteSocket& socket, const IpAddress& nex
                      : absl::StrCat("; requesting its resolution failed: ", requested.message())));
 }
 
+struct ClsactQuery {
+  uint32_t ifindex = 0;
+  bool found = false;
+};
+
+int OnQdisc(const nlmsghdr* message, void* data) {
+  auto* query = static_cast<ClsactQuery*>(data);
+  const auto* header = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(message));
+  if (static_cast<uint32_t>(header->tcm_ifindex) != query->ifindex ||
+      header->tcm_parent != TC_H_CLSACT) {
+    return MNL_CB_OK;
+  }
+  const Attributes attrs(message, sizeof(tcmsg), TCA_MAX);
+  const nlattr* kind = attrs.Get(TCA_KIND);
+  query->found =
+      query->found || (kind != nullptr && std::strcmp(mnl_attr_get_str(kind), "clsact") == 0);
+  return MNL_CB_OK;
+}
+
 absl::StatusOr<Link> GetLink(RouteSocket& socket, uint32_t ifindex) {
   nlmsghdr* message = socket.Begin(RTM_GETLINK);
   auto* header = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
@@ -280,6 +300,21 @@ absl::StatusOr<ferry_node> ResolveNode(const IpAddress& destination) {
   node.egress_ifindex = route->oif;
   node.family = destination.family;
   return node;
+}
+
+absl::StatusOr<bool> HasClsactQdisc(uint32_t ifindex) {
+  absl::StatusOr<RouteSocket> socket = RouteSocket::Open();
+  if (!socket.ok()) return socket.status();
+  nlmsghdr* message = socket->Begin(RTM_GETQDISC);
+  message->nlmsg_flags |= NLM_F_DUMP;
+  auto* header = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(tcmsg)));
+  header->tcm_family = AF_UNSPEC;
+  header->tcm_ifindex = static_cast<int>(ifindex);
+  ClsactQuery query{.ifindex = ifindex};
+  absl::Status status =
+      socket->Send(message, absl::StrCat("qdisc dump for ifindex ", ifindex), OnQdisc, &query);
+  if (!status.ok()) return status;
+  return query.found;
 }
 
 }  // namespace ferry::datapath

@@ -1,6 +1,7 @@
 // How this node reaches another node's tunnel endpoint, asked of the kernel
 // over rtnetlink (libmnl): the route, the next hop's neighbour entry and the
-// output interface's MAC. Works in the calling thread's network namespace.
+// output interface's MAC; and an interface's qdiscs. Works in the calling
+// thread's network namespace.
 #ifndef FERRY_AGENT_DATAPATH_NETLINK_H_
 #define FERRY_AGENT_DATAPATH_NETLINK_H_
 
@@ -19,6 +20,9 @@ namespace ferry::datapath {
 // call a little later finds it, with no traffic to it needed.
 // NotFound when there is no route.
 absl::StatusOr<ferry_node> ResolveNode(const IpAddress& destination);
+
+// Whether the interface has a clsact qdisc (where TC programs attach).
+absl::StatusOr<bool> HasClsactQdisc(uint32_t ifindex);
 
 }  // namespace ferry::datapath
 
