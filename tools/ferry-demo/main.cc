@@ -505,29 +505,38 @@ std::optional<uint16_t> DestinationPort(const std::string& line) {
 }
 
 // What one entry node's link saw: requests in, tunnelled to the backends'
-// nodes, and no reply of a pod on another node.
+// nodes, and no reply of a pod on another node. With BGP every node is an
+// entry, so the link also carries the other nodes' tunnels to this one's
+// pod: each direction is counted on its own.
 void Demo::PrintPathProof(Capture& capture, const Node& entry, const std::string& vip,
                           const std::vector<HttpAnswer>& answers) {
   const std::string tunnels = "(ip proto 4 or ip proto 41 or ip6 proto 4 or ip6 proto 41)";
+  const auto host = [](const char* direction, const Node& node) {
+    return absl::StrCat("(", direction, " host ", node.v4.text, " or ", direction, " host ",
+                        node.v6.text, ")");
+  };
   absl::StatusOr<size_t> requests = capture.Count(absl::StrCat("dst host ", vip, " and tcp dst port ", kVipPort));
-  absl::StatusOr<size_t> tunnelled = capture.Count(tunnels);
+  absl::StatusOr<size_t> tunnelled_out = capture.Count(absl::StrCat(tunnels, " and ", host("src", entry)));
+  absl::StatusOr<size_t> tunnelled_in = capture.Count(absl::StrCat(tunnels, " and ", host("dst", entry)));
   absl::StatusOr<std::vector<std::string>> replies =
       capture.Read(absl::StrCat("src host ", vip, " and tcp src port ", kVipPort));
-  if (!requests.ok() || !tunnelled.ok() || !replies.ok()) {
-    std::printf("  path: capture unreadable: %s\n",
-                std::string((!requests.ok() ? requests.status() : !tunnelled.ok() ? tunnelled.status()
-                                                                                   : replies.status())
-                                .message())
-                    .c_str());
+  for (const absl::Status& status :
+       {requests.status(), tunnelled_out.status(), tunnelled_in.status(), replies.status()}) {
+    if (status.ok()) continue;
+    std::printf("  path: capture unreadable: %s\n", std::string(status.message()).c_str());
     passed_ = false;
     return;
   }
-  std::vector<std::string> per_node;
+  std::vector<std::string> out_per_node;
+  std::vector<std::string> in_per_node;
   for (const Node& node : topology_->nodes()) {
     if (&node == &entry) continue;
-    absl::StatusOr<size_t> to_node = capture.Count(
-        absl::StrCat(tunnels, " and (dst host ", node.v4.text, " or dst host ", node.v6.text, ")"));
-    if (to_node.ok()) per_node.push_back(absl::StrCat(*to_node, " to ", node.name));
+    absl::StatusOr<size_t> to_node =
+        capture.Count(absl::StrCat(tunnels, " and ", host("src", entry), " and ", host("dst", node)));
+    absl::StatusOr<size_t> from_node =
+        capture.Count(absl::StrCat(tunnels, " and ", host("src", node), " and ", host("dst", entry)));
+    if (to_node.ok()) out_per_node.push_back(absl::StrCat(*to_node, " to ", node.name));
+    if (from_node.ok()) in_per_node.push_back(absl::StrCat(*from_node, " from ", node.name));
   }
   // Which request, so which pod, each reply seen on the entry node's link
   // belongs to; a reply that cannot be attributed counts against DSR.
@@ -545,8 +554,10 @@ void Demo::PrintPathProof(Capture& capture, const Node& entry, const std::string
   }
   std::printf("  path, captured on %s's link (%s):\n", entry.name.c_str(),
               entry.bridge_port.name.c_str());
-  std::printf("    %zu packets to the VIP in; %zu tunnelled out (IPIP/IP6IP6: %s)\n", *requests,
-              *tunnelled, absl::StrJoin(per_node, ", ").c_str());
+  std::printf("    %zu packets to the VIP in; IPIP/IP6IP6 tunnelled out to the other nodes' pods: "
+              "%zu (%s); tunnelled in to %s's pod: %zu (%s)\n",
+              *requests, *tunnelled_out, absl::StrJoin(out_per_node, ", ").c_str(),
+              entry.name.c_str(), *tunnelled_in, absl::StrJoin(in_per_node, ", ").c_str());
   std::printf("    replies from the VIP: %d for requests served on other nodes (DSR: they leave "
               "from their own node), %d for %s on %s itself\n",
               remote_replies, local_replies, local_pod.c_str(), entry.name.c_str());
@@ -555,7 +566,7 @@ void Demo::PrintPathProof(Capture& capture, const Node& entry, const std::string
                 static_cast<unsigned long long>(capture.dropped_by_kernel()));
     passed_ = false;
   }
-  if (remote_replies != 0 || *tunnelled == 0) passed_ = false;
+  if (remote_replies != 0 || *tunnelled_out == 0) passed_ = false;
 }
 
 void Demo::PrintFerryctl(const std::vector<std::string>& command, size_t max_lines) {
