@@ -1,5 +1,6 @@
 #include "agent/model/decode.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -620,22 +622,33 @@ std::optional<BgpAdvertisement> DecodeBgpAdvertisement(const YAML::Node& doc, Fi
   return advertisement;
 }
 
-// The first key that a map of `node` (at `field`) has twice. yaml-cpp keeps
-// both entries and node[key] finds the first, while the author probably
-// meant the last: neither guess is safe, so the object is rejected.
-std::optional<std::string> DuplicateKey(const YAML::Node& node, const std::string& field) {
+struct KeyProblem {
+  std::string field;
+  std::string reason;
+};
+
+// The first key of a map of `node` (at `field`) that is not a string, or
+// that the map has twice. The API server's objects are JSON, whose keys are
+// strings. yaml-cpp keeps both entries of a repeated key and node[key] finds
+// the first, while the author probably meant the last: neither guess is
+// safe, so the object is rejected.
+std::optional<KeyProblem> FindKeyProblem(const YAML::Node& node, const std::string& field) {
   if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      if (auto found = DuplicateKey(node[i], absl::StrCat(field, "[", i, "]"))) return found;
+      if (auto found = FindKeyProblem(node[i], absl::StrCat(field, "[", i, "]"))) return found;
     }
   }
   if (!node.IsMap()) return std::nullopt;
   std::set<std::string> keys;
   for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) {
+      return KeyProblem{field, absl::StrCat("a key must be a string, not ",
+                                            entry.first.IsNull() ? "null" : "a list or map")};
+    }
     const std::string key = entry.first.Scalar();
     const std::string child = field.empty() ? key : absl::StrCat(field, ".", key);
-    if (!keys.insert(key).second) return child;
-    if (auto found = DuplicateKey(entry.second, child)) return found;
+    if (!keys.insert(key).second) return KeyProblem{child, "the key appears twice in the same map"};
+    if (auto found = FindKeyProblem(entry.second, child)) return found;
   }
   return std::nullopt;
 }
@@ -675,6 +688,77 @@ std::vector<DocumentText> SplitDocuments(absl::string_view text) {
   }
   if (has_content) documents.push_back({text.substr(start), start_line});
   return documents;
+}
+
+// The first alias of a stream, else its first anchor, as the parser's events
+// show them: nothing is expanded, so the scan costs the text's size.
+class AnchorFinder final : public YAML::EventHandler {
+ public:
+  // "alias *name" or "anchor &name", where it is; nullopt when there is none.
+  std::optional<std::pair<YAML::Mark, std::string>> First() const {
+    return alias_ ? alias_ : anchor_;
+  }
+
+  void OnAnchor(const YAML::Mark& mark, const std::string& name) override {
+    if (!anchor_) anchor_ = {mark, absl::StrCat("anchor &", name)};
+    naming_ = name;
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (!alias_) alias_ = {mark, absl::StrCat("alias *", names_[anchor])};
+  }
+  // Each anchored node comes right after its OnAnchor, with the anchor's id.
+  void OnNull(const YAML::Mark&, YAML::anchor_t anchor) override { Name(anchor); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    Name(anchor);
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Name(anchor);
+  }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Name(anchor);
+  }
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override { names_.clear(); }  // anchor ids are per document
+  void OnSequenceEnd() override {}
+  void OnMapEnd() override {}
+
+ private:
+  void Name(YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) names_[anchor] = naming_;
+  }
+
+  std::optional<std::pair<YAML::Mark, std::string>> alias_;
+  std::optional<std::pair<YAML::Mark, std::string>> anchor_;
+  std::map<YAML::anchor_t, std::string> names_;
+  std::string naming_;
+};
+
+// Anchors and aliases are refused. yaml-cpp loads an alias as a node shared
+// with its anchor, so a few hundred bytes of aliases of aliases (the
+// "billion laughs") make a tree with billions of paths, and every walk of it
+// (the key check, each decoder) would take exponential time. Kubernetes
+// objects never need them: the API server keeps and serves JSON, which has
+// neither, and was itself hit by this (CVE-2019-11253). Capping the nodes
+// visited instead would need every walk to honour the cap. Throws
+// YAML::Exception on a syntax error, as YAML::Load does.
+absl::Status CheckNoAnchorsOrAliases(const DocumentText& document) {
+  // Both need a '&' or a '*': most documents have neither and skip the scan.
+  if (document.text.find_first_of("&*") == absl::string_view::npos) return absl::OkStatus();
+  std::istringstream stream{std::string(document.text)};
+  YAML::Parser parser(stream);
+  AnchorFinder finder;
+  while (parser.HandleNextDocument(finder)) {
+  }
+  const std::optional<std::pair<YAML::Mark, std::string>> found = finder.First();
+  if (!found) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "line ", document.first_line + found->first.line, ", column ", found->first.column + 1,
+      ": YAML ", found->second,
+      ": anchors and aliases are not accepted (Kubernetes objects never need them, and aliases "
+      "of aliases make a small file expand without bound); write the values out"));
 }
 
 class ManifestDecoder {
@@ -753,8 +837,8 @@ class ManifestDecoder {
                                                ref.kind, "; use ", known->api_version));
       return std::nullopt;
     }
-    if (const std::optional<std::string> field = DuplicateKey(doc, "")) {
-      fields.Report(*field, "the key appears twice in the same map");
+    if (std::optional<KeyProblem> problem = FindKeyProblem(doc, "")) {
+      fields.Report(std::move(problem->field), std::move(problem->reason));
       return std::nullopt;
     }
     std::optional<Object> object;
@@ -788,6 +872,7 @@ absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text) {
   for (const DocumentText& document : SplitDocuments(text)) {
     YAML::Node node;
     try {
+      if (absl::Status refused = CheckNoAnchorsOrAliases(document); !refused.ok()) return refused;
       node = YAML::Load(std::string(document.text));
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(absl::StrCat("line ", document.first_line + e.mark.line,

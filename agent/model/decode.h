@@ -32,8 +32,9 @@ struct DecodedManifest {
   std::vector<DecodeProblem> problems;
 };
 
-// InvalidArgument "line L, column C: <reason>" when the text is not YAML;
-// nothing of the text is used then. Otherwise every document is decoded on
+// InvalidArgument "line L, column C: <reason>" when the text is not YAML or
+// has a YAML anchor or alias (refused, see below); nothing of the text is
+// used then. Otherwise every document is decoded on
 // its own, so one bad object costs only itself. Empty documents are skipped.
 //
 // Decisions (Kubernetes' own behaviour unless said otherwise):
@@ -45,7 +46,12 @@ struct DecodedManifest {
 //  - Numbers must be YAML numbers: `port: "80"` is an error, as it is for
 //    the API server; a quoted targetPort is a port name.
 //  - A key that appears twice in one map makes its object invalid (yaml-cpp
-//    would silently use the first, the author probably meant the last).
+//    would silently use the first, the author probably meant the last), as
+//    does a key that is a list, a map or null (JSON keys are strings).
+//  - Anchors (&a) and aliases (*a) are refused, unlike kubectl: objects
+//    never need them, and aliases of aliases ("billion laughs") would make
+//    a small file cost exponential time. The scan that finds them expands
+//    nothing, so any text costs time linear in its size.
 //  - Fields Ferry does not use are not checked (nodePort, targetRef, ...).
 //  - metadata.creationTimestamp must be an RFC 3339 time, as the API
 //    server writes it.

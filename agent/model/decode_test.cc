@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "agent/model/model_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -11,6 +12,7 @@
 namespace ferry::model {
 namespace {
 
+using testing::BillionLaughs;
 using testing::Decode;
 using testing::DecodeOnly;
 using ::testing::ElementsAre;
@@ -360,6 +362,51 @@ metadata: {name: node3}
       DecodeManifest("apiVersion: v1\nkind: Node\n---\na: 1\n---\na: 1\nb: [\n");
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.status().message(), "line 8, column 1: end of sequence flow not found");
+}
+
+TEST(DecodeTest, AnchorsAndAliasesAreRefusedWithoutExpandingThem) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<DecodedManifest> laughs = DecodeManifest(BillionLaughs());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_FALSE(laughs.ok());
+  EXPECT_EQ(laughs.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(laughs.status().message(),
+            "line 9, column 12: YAML alias *a: anchors and aliases are not accepted (Kubernetes "
+            "objects never need them, and aliases of aliases make a small file expand without "
+            "bound); write the values out");
+
+  // An anchor alone does no harm, but is refused all the same: nothing
+  // reads it, and its author may expect an alias elsewhere to work.
+  absl::StatusOr<DecodedManifest> anchored = DecodeManifest(
+      "apiVersion: v1\nkind: Node\n---\napiVersion: v1\nkind: Node\nmetadata: &meta {name: n}\n");
+  ASSERT_FALSE(anchored.ok());
+  EXPECT_THAT(std::string(anchored.status().message()),
+              ::testing::StartsWith("line 6, column 11: YAML anchor &meta: "));
+  absl::StatusOr<DecodedManifest> undefined =
+      DecodeManifest("apiVersion: v1\nkind: Node\nmetadata: *meta\n");
+  ASSERT_FALSE(undefined.ok());
+  EXPECT_THAT(std::string(undefined.status().message()), ::testing::StartsWith("line 3, column 11: "));
+
+  // Stars and ampersands in scalars are text.
+  const DecodedManifest text = Decode(
+      "apiVersion: v1\nkind: Node\nmetadata: {name: node1, annotations: {a: \"*x\", b: R&D *}}\n");
+  EXPECT_THAT(text.problems, IsEmpty());
+  ASSERT_EQ(text.objects.size(), 1u);
+  EXPECT_EQ(std::get<Node>(text.objects[0].object).metadata.annotations.at("b"), "R&D *");
+}
+
+TEST(DecodeTest, AMapKeyThatIsNotAStringIsAnErrorNamingTheMap) {
+  EXPECT_THAT(Problems("apiVersion: v1\nkind: Node\nmetadata: {name: node1, labels: {[a, b]: x}}\n"),
+              ElementsAre("Node node1: metadata.labels: a key must be a string, not a list or map"));
+  EXPECT_THAT(Problems("apiVersion: v1\nkind: Node\nmetadata:\n  name: node1\n  annotations:\n"
+                       "    ? {a: 1}\n    : x\n"),
+              ElementsAre("Node node1: metadata.annotations: a key must be a string, not a list or map"));
+  EXPECT_THAT(Problems("apiVersion: v1\nkind: Node\nmetadata: {name: node1}\n"
+                       "status: {addresses: [{~: InternalIP}]}\n"),
+              ElementsAre("Node node1: status.addresses[0]: a key must be a string, not null"));
+  EXPECT_THAT(Problems("apiVersion: v1\nkind: Node\nmetadata: {name: node1, labels: {80: x}}\n"),
+              IsEmpty())
+      << "a number is a scalar: the key \"80\"";
 }
 
 TEST(DecodeTest, OtherKindsAndOtherLoadBalancersAreNotOurs) {

@@ -8,7 +8,9 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "agent/model/ipam_input.h"
+#include "agent/model/model_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -96,6 +98,18 @@ TEST(ManifestDirTest, AFileThatNeverParsedContributesNothing) {
                   "loaded, so none of its objects are used"));
   EXPECT_EQ(result.model.size(), 1u);
   EXPECT_THAT(result.state, SizeIs(1));
+}
+
+TEST(ManifestDirTest, ABillionLaughsFileFailsFastNamingTheFileAndTheAlias) {
+  const absl::Time start = absl::Now();
+  const LoadResult result = LoadManifests(
+      {{"m/laughs.yaml", testing::BillionLaughs()}, {"m/b.yaml", NodeYaml("node1")}}, {});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_THAT(result.file_errors, SizeIs(1));
+  EXPECT_THAT(result.file_errors[0].ToString(),
+              ::testing::StartsWith("m/laughs.yaml: line 9, column 12: YAML alias *a: anchors and "
+                                    "aliases are not accepted"));
+  EXPECT_EQ(result.model.size(), 1u) << "the other file is used";
 }
 
 TEST(ManifestDirTest, AnUnreadableFileKeepsItsObjectsLikeABrokenOne) {
