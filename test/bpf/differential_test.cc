@@ -1,6 +1,7 @@
 // The datapath against the user-space reference: for random flows, the
 // backend ferry_xdp_lb sends a flow to must be the one ferry_flow_hash, the
-// Maglev library's SlotFor and its table give.
+// Maglev library's SlotFor and its table give; for fixed flows, the slot
+// their fixed hashes give.
 #include <arpa/inet.h>
 
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/maglev/golden.h"
 #include "agent/maglev/maglev.h"
 #include "flow_hash.h"
 #include "gtest/gtest.h"
@@ -42,6 +44,23 @@ struct Service {
   std::vector<uint32_t> table;        // slot -> Maglev backend index
   std::vector<Frontend> frontends;
 };
+
+// A flow's first packet, as the router hands it to the load-balancing node.
+Bytes FirstPacket(const IpAddress& client, const IpAddress& vip, uint16_t sport, uint16_t dport,
+                  uint8_t proto) {
+  Packet input = world::FromRouter();
+  if (client.is_v4()) {
+    input.IPv4(client, vip, {.dont_fragment = true});
+  } else {
+    input.IPv6(client, vip);
+  }
+  if (proto == kTcp) {
+    input.TCP(sport, dport, packet::kTcpSyn);
+  } else {
+    input.UDP(sport, dport).Payload("differential");
+  }
+  return input.Build();
+}
 
 class DifferentialTest : public LbFixture {
  protected:
@@ -114,18 +133,8 @@ TEST_F(DifferentialTest, DatapathPicksTheBackendMaglevLibraryPicks) {
     const uint32_t slot = maglev::SlotFor(ferry_flow_hash(&key, config.flow_hash_seed), kTableSize);
     const uint32_t expected = service.backend_ids[service.table[slot]];
 
-    Packet input = world::FromRouter();
-    if (client.is_v4()) {
-      input.IPv4(client, frontend.vip, {.dont_fragment = true});
-    } else {
-      input.IPv6(client, frontend.vip);
-    }
-    if (frontend.proto == kTcp) {
-      input.TCP(sport, frontend.port, packet::kTcpSyn);
-    } else {
-      input.UDP(sport, frontend.port).Payload("differential");
-    }
-    const RunResult result = RunXdp(input.Build());
+    const RunResult result =
+        RunXdp(FirstPacket(client, frontend.vip, sport, frontend.port, frontend.proto));
     absl::StatusOr<packet::DecodedPacket> output = packet::Decode(result.output);
     const auto picked = output.ok() && output->ip ? node_of_tunnel_.find(output->ip->dst.ToString())
                                                   : node_of_tunnel_.end();
@@ -142,6 +151,48 @@ TEST_F(DifferentialTest, DatapathPicksTheBackendMaglevLibraryPicks) {
   EXPECT_EQ(mismatches, 0) << "of " << kFlows << " flows";
   // Every backend served some flows: the comparison covered them all.
   EXPECT_EQ(flows_per_backend.size(), 2 * kBackendsPerFamily);
+}
+
+// The flows of agent/maglev/golden.h through the XDP program. Slot s of
+// the table names a node of its own, so the node a flow is tunnelled to
+// gives its hash modulo the table size: the datapath's hash is pinned by
+// the same constants as the user-space one.
+TEST_F(DifferentialTest, GoldenFlowsLandInTheSlotsOfTheirFixedHashes) {
+  constexpr uint32_t kSlots = 1021;  // a prime below the nodes map's 1024 entries
+  std::map<std::string, uint32_t> slot_of_tunnel;
+  std::vector<uint32_t> v4_backends;
+  std::vector<uint32_t> v6_backends;
+  for (uint32_t slot = 0; slot < kSlots; ++slot) {
+    const uint32_t node_id = 1 + slot;
+    IpAddress tunnel_dst("198.18.4.0");
+    tunnel_dst.bytes[2] += static_cast<uint8_t>(slot >> 8);
+    tunnel_dst.bytes[3] = static_cast<uint8_t>(slot);
+    SetNode(node_id, {world::kLbNode4, tunnel_dst, world::kLbMac, world::kNodeAMac});
+    slot_of_tunnel[tunnel_dst.ToString()] = slot;
+    v4_backends.push_back(node_id);
+    SetBackend(node_id, {world::kPodA4, world::kPodPort, node_id});
+    v6_backends.push_back(kSlots + node_id);
+    SetBackend(kSlots + node_id, {world::kPodA6, world::kPodPort, node_id});
+  }
+  SetMaglevTable(1, v4_backends);
+  SetMaglevTable(2, v6_backends);
+  for (const maglev::golden::Flow& flow : maglev::golden::kFlows) {
+    const IpAddress client(flow.client);
+    const IpAddress vip(flow.vip);
+    SCOPED_TRACE(absl::StrCat(flow.client, ":", flow.client_port, " -> ", flow.vip, ":", flow.vip_port));
+    SetFrontend(vip, flow.vip_port, flow.protocol, vip.is_v4() ? 1 : 2, kSlots);
+    ferry_config config = Config();
+    config.flow_hash_seed = flow.seed;
+    SetConfig(config);
+    const RunResult result =
+        RunXdp(FirstPacket(client, vip, flow.client_port, flow.vip_port, flow.protocol));
+    ASSERT_EQ(result.verdict, kXdpTx) << CounterSummary();
+    absl::StatusOr<packet::DecodedPacket> output = packet::Decode(result.output);
+    ASSERT_TRUE(output.ok() && output->ip) << packet::Describe(result.output);
+    const auto slot = slot_of_tunnel.find(output->ip->dst.ToString());
+    ASSERT_NE(slot, slot_of_tunnel.end()) << packet::Describe(result.output);
+    EXPECT_EQ(slot->second, flow.hash % kSlots);
+  }
 }
 
 }  // namespace
