@@ -249,8 +249,13 @@ TEST_P(BgpInterop, GracefulRestartKeepsTheRoutesUntilTheRestartedSpeakerIsBack) 
   ASSERT_OK(StartNode(1, IpFamily::kIPv4, "", /*restarting=*/true));
   ASSERT_OK(Eventually("the restarted session", kSessionTimeout,
                        [&] { return NotEstablished({1}, IpFamily::kIPv4); }));
-  // The End-of-RIB has replaced the stale routes with the same ones.
-  absl::SleepFor(absl::Seconds(1));
+  // The End-of-RIB replaces the stale routes with the same ones.
+  ASSERT_OK(Eventually("the router taking the End-of-RIB", kSessionTimeout, [&]() -> std::string {
+    absl::StatusOr<bool> received =
+        interop_->router().EndOfRibReceived(interop_->NodeAddress(1, IpFamily::kIPv4).ToString());
+    if (!received.ok()) return std::string(received.status().message());
+    return *received ? "" : "not yet";
+  }));
   EXPECT_EQ(FibDiffers(gw(), kVipV4, Addresses({1, 2, 3}, IpFamily::kIPv4)), "");
   EXPECT_EQ(FibDiffers(gw(), kVipV6, Addresses({1, 2, 3}, IpFamily::kIPv6)), "");
 

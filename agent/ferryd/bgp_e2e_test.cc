@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +56,9 @@ constexpr absl::Duration kRouteTimeout = absl::Seconds(15);
 // How long a long-lived connection lasts, and how long a gap in it may be.
 constexpr absl::Duration kStreamDuration = absl::Seconds(8);
 constexpr absl::Duration kMaxStreamGap = absl::Seconds(1);
+// What each stream receives while the gw's choice of node is sampled: 64 of
+// the server's 1 KiB writes (some 0.64 s), each answered by client ACKs.
+constexpr size_t kStreamSample = 64 * 1024;
 constexpr char kPasswordSecret[] = "gw-password";
 constexpr char kPassword[] = "ferry-md5-secret";
 
@@ -124,15 +126,13 @@ std::string ClientEndpoint(const std::string& line) {
 // Several long-lived connections through each VIP, started together.
 class Streams {
  public:
-  Streams(const netns::Namespace& client, int per_family) {
-    for (const char* vip : {kVipV4, kVipV6}) {
-      for (int i = 0; i < per_family; ++i) {
-        streams_.push_back(std::async(std::launch::async, [&client, vip] {
-          return netns::RunTcpStream(
-              client, {.address = vip, .port = kVipPort, .duration = kStreamDuration});
-        }));
-      }
-    }
+  Streams(const netns::Namespace& client, int per_family) : streams_(client, Options(per_family)) {}
+
+  // Waits until every stream has received `bytes` more (1 from the start:
+  // every stream is connected and served).
+  void WaitForBytes(size_t bytes) {
+    EXPECT_TRUE(streams_.WaitForBytes(bytes, kSessionTimeout))
+        << "a stream received less than " << bytes << " bytes within " << kSessionTimeout;
   }
 
   // Waits for every stream and checks that it ran to its end, served by one
@@ -140,8 +140,7 @@ class Streams {
   // never stalled; returns how many did.
   int ExpectSurvived() {
     int survived = 0;
-    for (auto& stream : streams_) {
-      absl::StatusOr<netns::TcpStreamReport> report = stream.get();
+    for (const absl::StatusOr<netns::TcpStreamReport>& report : streams_.Reports()) {
       EXPECT_TRUE(report.ok()) << report.status();
       if (!report.ok()) continue;
       const bool intact =
@@ -154,10 +153,20 @@ class Streams {
     return survived;
   }
 
-  int size() const { return static_cast<int>(streams_.size()); }
+  int size() const { return streams_.size(); }
 
  private:
-  std::vector<std::future<absl::StatusOr<netns::TcpStreamReport>>> streams_;
+  static std::vector<netns::TcpStreamOptions> Options(int per_family) {
+    std::vector<netns::TcpStreamOptions> options;
+    for (const char* vip : {kVipV4, kVipV6}) {
+      for (int i = 0; i < per_family; ++i) {
+        options.push_back({.address = vip, .port = kVipPort, .duration = kStreamDuration});
+      }
+    }
+    return options;
+  }
+
+  netns::TcpStreams streams_;
 };
 
 class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
@@ -403,9 +412,9 @@ class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
   void ExpectStreamsSurviveWithdrawal(const std::string& how,
                                       const std::function<void(Node&)>& withdraw) {
     Streams streams(topology_->client(), /*per_family=*/4);
-    absl::SleepFor(absl::Milliseconds(300));  // connected
+    streams.WaitForBytes(1);
     const std::map<std::string, std::set<std::string>> before =
-        FlowsByNode([] { absl::SleepFor(absl::Seconds(1)); });
+        FlowsByNode([&] { streams.WaitForBytes(kStreamSample); });
     Node* victim = all_nodes_[0];
     for (Node* node : all_nodes_) {
       if (before.at(node->name).size() > before.at(victim->name).size()) victim = node;
@@ -414,7 +423,7 @@ class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
     withdraw(*victim);
     const absl::Duration rerouted = WaitForEcmp(AllBut(*victim), cut);
     const std::map<std::string, std::set<std::string>> after =
-        FlowsByNode([] { absl::SleepFor(absl::Seconds(1)); });
+        FlowsByNode([&] { streams.WaitForBytes(kStreamSample); });
     EXPECT_TRUE(after.at(victim->name).empty()) << "the gw still sends flows to " << victim->name;
     size_t moved = 0;
     for (const std::string& client : before.at(victim->name)) {
@@ -575,7 +584,7 @@ TEST_P(FerrydBgpTest, ASigkilledAgentKeepsItsRoutesAndTrafficUntilItsSessionIsBa
   ASSERT_NO_FATAL_FAILURE(WaitForSessions(all_nodes_));
   WaitForEcmp(all_nodes_, absl::Now());
   Streams streams(topology_->client(), /*per_family=*/3);
-  absl::SleepFor(absl::Milliseconds(500));
+  streams.WaitForBytes(1);
   Node& victim = *all_nodes_[0];
   const absl::Time killed = absl::Now();
   absl::StatusOr<int> exit_status = agents_[victim.name]->Kill();
@@ -603,7 +612,13 @@ TEST_P(FerrydBgpTest, ASigkilledAgentKeepsItsRoutesAndTrafficUntilItsSessionIsBa
   ASSERT_NO_FATAL_FAILURE(WaitForSessions({&victim}));
   const absl::Duration back = absl::Now() - restarted;
   // Past the End-of-RIB, which replaces the stale routes with fresh ones.
-  absl::SleepFor(absl::Seconds(1));
+  ASSERT_EQ(Eventually("the router taking the End-of-RIB", kSessionTimeout,
+                       [&]() -> std::string {
+                         absl::StatusOr<bool> received = router_->EndOfRibReceived(victim.v4.text);
+                         if (!received.ok()) return std::string(received.status().message());
+                         return *received ? "" : "not yet";
+                       }),
+            absl::OkStatus());
   EXPECT_EQ(EcmpDiffers(all_nodes_), "");
   const int survived = streams.ExpectSurvived();
   EXPECT_EQ(survived, streams.size());

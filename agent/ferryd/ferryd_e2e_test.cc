@@ -11,7 +11,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -65,6 +64,16 @@ void WriteManifest(const std::filesystem::path& path, const std::string& content
   const std::filesystem::path temporary = path.parent_path() / ("." + path.filename().string());
   std::ofstream(temporary) << content;
   std::filesystem::rename(temporary, path);
+}
+
+// ferryctl over the agent's socket, as JSON.
+nlohmann::json Ferryctl(const Node& node, std::vector<std::string> command) {
+  std::vector<std::string> argv = {FERRYCTL_PATH, "--pin-dir", PinDir(node.name), "--socket",
+                                   netns::FerrydSocket(node), "-o", "json"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  absl::StatusOr<std::string> output = netns::RunCommand(node.ns.get(), argv);
+  EXPECT_TRUE(output.ok()) << output.status();
+  return output.ok() ? nlohmann::json::parse(*output, nullptr, false) : nlohmann::json();
 }
 
 class FerrydEndToEndTest : public ::testing::Test {
@@ -245,7 +254,16 @@ TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {
   EXPECT_TRUE(WaitFor([&] { return absl::StrContains(agents_[0]->ReadLog(), "removed or renamed"); },
                       absl::Seconds(5)))
       << agents_[0]->ReadLog();
-  absl::SleepFor(absl::Seconds(3));  // past a tick, which must not drop anything
+  // Past a tick, which must not drop anything.
+  const int64_t gone = absl::ToUnixNanos(absl::Now());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json last = Ferryctl(node1, {"status"})["last_reconcile"];
+        return last.is_object() && last.value("trigger", "") == "tick" &&
+               std::stoll(last.value("unix_ns", "0")) > gone;
+      },
+      absl::Seconds(5)))
+      << "no tick since the directory went away";
   EXPECT_EQ(Count(node1, /*frontends=*/true), 2u);
   ExpectServed(kVipV4, 50);
   std::filesystem::rename(aside, manifests_);
@@ -256,16 +274,6 @@ TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {
   ExpectErrorsFile(
       node1, [](const std::string& json) { return absl::StrContains(json, "bad.yaml"); },
       "changes after the directory came back are not watched");
-}
-
-// ferryctl over the agent's socket, as JSON.
-nlohmann::json Ferryctl(const Node& node, std::vector<std::string> command) {
-  std::vector<std::string> argv = {FERRYCTL_PATH, "--pin-dir", PinDir(node.name), "--socket",
-                                   netns::FerrydSocket(node), "-o", "json"};
-  argv.insert(argv.end(), command.begin(), command.end());
-  absl::StatusOr<std::string> output = netns::RunCommand(node.ns.get(), argv);
-  EXPECT_TRUE(output.ok()) << output.status();
-  return output.ok() ? nlohmann::json::parse(*output, nullptr, false) : nlohmann::json();
 }
 
 TEST_F(FerrydEndToEndTest, FerryctlShowsTheAgentsStatusServicesAndMaglevShares) {
@@ -335,21 +343,20 @@ TEST_F(FerrydEndToEndTest, APreferDualStackServiceGetsBothFamiliesFromThePools) 
   WriteManifest(manifests_ / "auto-endpoints.yaml", slices);
   WriteManifest(manifests_ / "auto-service.yaml", service);
 
-  std::vector<std::string> vips;
+  // The lowest of each family: past the IPv4 network address, and past
+  // 2001:db8:19::, the /48's Subnet-Router anycast address.
+  const std::vector<std::string> vips = {"198.19.0.1", "2001:db8:19::1"};
   const Node& node1 = *topology_->node("node1");
   auto status_of = [&](const Node& node) {
     return ReadFile(std::filesystem::path(netns::FerrydStateDir(node)) / "status.json");
   };
-  ASSERT_TRUE(WaitFor([&] { return (vips = IngressOf(status_of(node1), "auto")).size() == 2; },
-                      absl::Seconds(10)))
-      << status_of(node1);
-  std::printf("default/auto got %s\n", absl::StrJoin(vips, ", ").c_str());
-  // The lowest of each family: past the IPv4 network address, and past
-  // 2001:db8:19::, the /48's Subnet-Router anycast address.
-  EXPECT_EQ(vips, (std::vector<std::string>{"198.19.0.1", "2001:db8:19::1"}));
+  // Each agent writes its own status once it has seen the new files.
   for (const Node& node : topology_->nodes()) {
-    EXPECT_EQ(IngressOf(status_of(node), "auto"), vips) << node.name << " disagrees";
+    EXPECT_TRUE(
+        WaitFor([&] { return IngressOf(status_of(node), "auto") == vips; }, absl::Seconds(10)))
+        << node.name << " disagrees: " << status_of(node);
   }
+  std::printf("default/auto got %s\n", absl::StrJoin(vips, ", ").c_str());
   EXPECT_TRUE(WaitFor([&] { return Count(node1, /*frontends=*/true) == 4; }, absl::Seconds(5)));
   ASSERT_TRUE(topology_->gw().AddRoute({vips[0] + "/32", "via", node1.v4.text}).ok());
   ASSERT_TRUE(topology_->gw().AddRoute({vips[1] + "/128", "via", node1.v6.text}).ok());
@@ -430,18 +437,20 @@ class StreamsThroughTheVips {
   static constexpr absl::Duration kDuration = absl::Seconds(6);
   static constexpr absl::Duration kMaxStall = absl::Seconds(1);
 
-  explicit StreamsThroughTheVips(const netns::Namespace& client) {
-    for (const char* vip : {kVipV4, kVipV6}) {
-      streams_.push_back(std::async(std::launch::async, [&client, vip] {
-        return netns::RunTcpStream(client, {.address = vip, .port = kVipPort, .duration = kDuration});
-      }));
-    }
+  explicit StreamsThroughTheVips(const netns::Namespace& client)
+      : streams_(client, {{.address = kVipV4, .port = kVipPort, .duration = kDuration},
+                          {.address = kVipV6, .port = kVipPort, .duration = kDuration}}) {}
+
+  // Both connected and served: the flows are in the conntrack.
+  void WaitUntilFlowing() {
+    ASSERT_TRUE(streams_.WaitForBytes(1, kDuration)) << "a stream received nothing";
   }
 
   void ExpectUndisturbed() {
-    for (size_t i = 0; i < streams_.size(); ++i) {
+    const std::vector<absl::StatusOr<netns::TcpStreamReport>> reports = streams_.Reports();
+    for (size_t i = 0; i < reports.size(); ++i) {
       const char* vip = i == 0 ? kVipV4 : kVipV6;
-      absl::StatusOr<netns::TcpStreamReport> report = streams_[i].get();
+      const absl::StatusOr<netns::TcpStreamReport>& report = reports[i];
       ASSERT_TRUE(report.ok()) << report.status();
       std::printf("%s stream: %zu bytes in %s from %s, longest gap %s%s\n", vip, report->bytes,
                   absl::FormatDuration(report->elapsed).c_str(), report->pod.c_str(),
@@ -456,7 +465,7 @@ class StreamsThroughTheVips {
   }
 
  private:
-  std::vector<std::future<absl::StatusOr<netns::TcpStreamReport>>> streams_;
+  netns::TcpStreams streams_;
 };
 
 // The flows node1's conntrack holds (client tuple -> backend), as bytes.
@@ -478,7 +487,7 @@ TEST_F(FerrydEndToEndTest, SigkilledAgentsRestartUnderALongStream) {
   const Node& node1 = *topology_->node("node1");
   const std::string before = MapsSnapshot(node1);
   StreamsThroughTheVips streams(topology_->client());
-  absl::SleepFor(absl::Milliseconds(1500));
+  ASSERT_NO_FATAL_FAILURE(streams.WaitUntilFlowing());
   for (std::unique_ptr<Process>& agent : agents_) {
     absl::StatusOr<int> killed = agent->Kill();
     ASSERT_TRUE(killed.ok() && *killed == 128 + SIGKILL) << agent->ReadLog();
@@ -525,7 +534,7 @@ TEST_F(FerrydUpgradeTest, ANewBuildReplacesTheProgramsAndKeepsMapsAndFlows) {
   const std::string previous_tag = XdpTag(node1);
   const std::string before = MapsSnapshot(node1);
   StreamsThroughTheVips streams(topology_->client());
-  absl::SleepFor(absl::Milliseconds(1500));
+  ASSERT_NO_FATAL_FAILURE(streams.WaitUntilFlowing());
   const std::map<std::string, uint32_t> flows_before = Flows(node1);
   ASSERT_FALSE(flows_before.empty());
 

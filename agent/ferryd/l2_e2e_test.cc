@@ -141,6 +141,13 @@ class Prober {
     return absl::InfiniteFuture();
   }
 
+  // Until an attempt is answered: the probes reach the VIP from then on.
+  bool WaitUntilAnswered() const {
+    return WaitFor(
+        [&] { return FirstAnsweredAfter(absl::InfinitePast()) != absl::InfiniteFuture(); },
+        absl::Seconds(5));
+  }
+
   int FailedAfter(absl::Time since) const {
     int failed = 0;
     for (const Attempt& attempt : attempts()) failed += attempt.start >= since && !attempt.answered;
@@ -385,7 +392,7 @@ class L2AnnouncementTest : public ::testing::Test {
         netns::Capture::Start(topology_->gw(), kGwLan);
     EXPECT_TRUE(capture.ok()) << capture.status();
     Prober prober(topology_->client(), vip);
-    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_TRUE(prober.WaitUntilAnswered()) << vip;
     const absl::Time cut = absl::Now();
     take_away(victim);
     absl::Time moved = absl::InfiniteFuture();
@@ -500,7 +507,7 @@ TEST_F(L2AnnouncementTest, AQuickRestartMovesNothing) {
       netns::Capture::Start(topology_->gw(), kGwLan);
   ASSERT_TRUE(capture.ok()) << capture.status();
   Prober prober(topology_->client(), kVipV4);
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(prober.WaitUntilAnswered());
   const absl::Time restart = absl::Now();
   absl::StatusOr<int> stopped = agents_[owner]->Stop();
   ASSERT_TRUE(stopped.ok() && *stopped == 0) << agents_[owner]->ReadLog();

@@ -16,6 +16,7 @@
 #include "test/e2e/netns.h"
 #include "test/e2e/topology.h"
 #include "test/e2e/traffic.h"
+#include "test/e2e/wait.h"
 
 namespace ferry::netns {
 namespace {
@@ -156,7 +157,17 @@ TEST_F(NetnsHarness, CleanUpRemovesLeftoversOfDeadRunsOnly) {
     execlp("ip", "ip", "netns", "exec", stale_ns.c_str(), "sleep", "60", nullptr);
     _exit(127);
   }
-  absl::SleepFor(absl::Milliseconds(200));
+  // Until it is in there: `ip netns exec` enters the namespace, then runs
+  // sleep. The namespace's bind mount and the process's link name one inode.
+  const auto inode = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return inode(absl::StrCat("/proc/", leaked, "/ns/net")) == inode("/run/netns/" + stale_ns);
+      },
+      absl::Seconds(5)));
   absl::StatusOr<std::unique_ptr<Namespace>> live = Namespace::Create("live");
   ASSERT_TRUE(live.ok()) << live.status();
 

@@ -180,6 +180,31 @@ class FrrRouter final : public DaemonRouter {
     return states;
   }
 
+  // gracefulRestartInfo.endOfRibRecv holds a true per family whose EoR
+  // came, under the names multiprotocolExtensions gives the negotiated ones.
+  absl::StatusOr<bool> EndOfRibReceived(const std::string& neighbor) const override {
+    const std::string command = absl::StrCat("show bgp neighbors ", neighbor, " json");
+    FERRY_ASSIGN_OR_RETURN(
+        std::string out,
+        RunCommand(nullptr, {"vtysh", "--vty_socket", dir_.string(), "-c", command}));
+    const nlohmann::json parsed = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object() || !parsed.contains(neighbor)) {
+      return absl::InternalError(absl::StrCat("vtysh said: ", out));
+    }
+    const nlohmann::json& peer = parsed[neighbor];
+    if (peer.value("bgpState", "") != "Established") return false;
+    const nlohmann::json families = peer.value("neighborCapabilities", nlohmann::json::object())
+                                        .value("multiprotocolExtensions", nlohmann::json::object());
+    const nlohmann::json received = peer.value("gracefulRestartInfo", nlohmann::json::object())
+                                        .value("endOfRibRecv", nlohmann::json::object());
+    for (const auto& [family, negotiated] : families.items()) {
+      if (negotiated.value("advertisedAndReceived", false) && !received.value(family, false)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
  private:
   FrrRouter(const Namespace& ns, const std::string& dir) : DaemonRouter(ns, dir) {}
 
@@ -234,34 +259,59 @@ class BirdRouter final : public DaemonRouter {
   }
 
   absl::StatusOr<std::map<std::string, std::string>> NeighborStates() const override {
-    FERRY_ASSIGN_OR_RETURN(std::string out,
-                           RunCommand(nullptr, {"birdc", "-s", socket(), "show", "protocols", "all"}));
-    // One block per protocol, its first line unindented; a BGP one says
-    // "BGP state:" and "Neighbor address:" (a range for a dynamic template).
+    FERRY_ASSIGN_OR_RETURN(const std::vector<BirdBgpProtocol> protocols, Protocols());
     std::map<std::string, std::string> states;
-    std::string state, address;
-    const auto finish_block = [&] {
-      if (!state.empty() && !address.empty() && !absl::StrContains(address, '/')) {
-        states[address] = state;
-      }
-      state.clear();
-      address.clear();
-    };
-    for (absl::string_view line : absl::StrSplit(out, '\n')) {
-      if (!line.empty() && line[0] != ' ' && line[0] != '\t') finish_block();
-      absl::string_view text = absl::StripAsciiWhitespace(line);
-      if (absl::ConsumePrefix(&text, "BGP state:")) state = std::string(absl::StripAsciiWhitespace(text));
-      if (absl::ConsumePrefix(&text, "Neighbor address:")) {
-        address = std::string(absl::StripAsciiWhitespace(text));
+    for (const BirdBgpProtocol& protocol : protocols) states[protocol.address] = protocol.state;
+    return states;
+  }
+
+  // BIRD says "Neighbor graceful restart active" from the neighbor's
+  // restart until the End-of-RIB of every channel.
+  absl::StatusOr<bool> EndOfRibReceived(const std::string& neighbor) const override {
+    FERRY_ASSIGN_OR_RETURN(const std::vector<BirdBgpProtocol> protocols, Protocols());
+    for (const BirdBgpProtocol& protocol : protocols) {
+      if (protocol.address == neighbor) {
+        return protocol.state == "Established" && !protocol.restarting;
       }
     }
-    finish_block();
-    return states;
+    return absl::NotFoundError(absl::StrCat("BIRD has no BGP protocol for neighbor ", neighbor));
   }
 
  private:
   BirdRouter(const Namespace& ns, const std::string& dir) : DaemonRouter(ns, dir) {}
   std::string socket() const { return (dir_ / "bird.ctl").string(); }
+
+  struct BirdBgpProtocol {
+    std::string address;
+    std::string state;
+    bool restarting = false;
+  };
+
+  // The BGP protocols with one neighbor (not a dynamic range's template).
+  absl::StatusOr<std::vector<BirdBgpProtocol>> Protocols() const {
+    FERRY_ASSIGN_OR_RETURN(std::string out,
+                           RunCommand(nullptr, {"birdc", "-s", socket(), "show", "protocols", "all"}));
+    // One block per protocol, its first line unindented; a BGP one says
+    // "BGP state:" and "Neighbor address:" (a range for a dynamic template).
+    std::vector<BirdBgpProtocol> blocks;
+    for (absl::string_view line : absl::StrSplit(out, '\n')) {
+      if (!line.empty() && line[0] != ' ' && line[0] != '\t') blocks.emplace_back();
+      if (blocks.empty()) continue;
+      BirdBgpProtocol& block = blocks.back();
+      absl::string_view text = absl::StripAsciiWhitespace(line);
+      if (absl::ConsumePrefix(&text, "BGP state:")) {
+        block.state = std::string(absl::StripAsciiWhitespace(text));
+      } else if (absl::ConsumePrefix(&text, "Neighbor address:")) {
+        block.address = std::string(absl::StripAsciiWhitespace(text));
+      } else if (text == "Neighbor graceful restart active") {
+        block.restarting = true;
+      }
+    }
+    std::erase_if(blocks, [](const BirdBgpProtocol& block) {
+      return block.state.empty() || block.address.empty() || absl::StrContains(block.address, '/');
+    });
+    return blocks;
+  }
 };
 
 }  // namespace

@@ -55,6 +55,10 @@ class BgpRouter {
   // The router's BGP state of each neighbor, keyed by address (dynamic ones
   // once they connected): "Established", "Active", "Connect", "Idle", ...
   virtual absl::StatusOr<std::map<std::string, std::string>> NeighborStates() const = 0;
+  // Whether the session with `neighbor` is established and the router has
+  // its End-of-RIB for every family: the routes it kept as stale through
+  // the neighbor's restart (RFC 4724) are then replaced or gone.
+  virtual absl::StatusOr<bool> EndOfRibReceived(const std::string& neighbor) const = 0;
   // The daemons' output, for failure messages.
   virtual std::string Log() const = 0;
 };

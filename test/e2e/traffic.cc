@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "test/e2e/topology.h"
+#include "test/e2e/wait.h"
 
 namespace ferry::netns {
 namespace {
@@ -230,6 +231,7 @@ absl::StatusOr<TcpStreamReport> RunTcpStream(const Namespace& ns,
       if (report.bytes > 0) report.max_gap = std::max(report.max_gap, now - last);
       last = now;
       report.bytes += static_cast<size_t>(n);
+      if (options.received != nullptr) options.received->store(report.bytes);
       head.append(buf, static_cast<size_t>(n));
       if (report.pod.empty() && head.find('\n') != std::string::npos) {
         absl::string_view line(head.data(), head.find('\n'));
@@ -252,6 +254,35 @@ absl::StatusOr<TcpStreamReport> RunTcpStream(const Namespace& ns,
   });
   if (!status.ok()) return status;
   return report;
+}
+
+TcpStreams::TcpStreams(const Namespace& ns, std::vector<TcpStreamOptions> streams)
+    : received_(streams.size()) {
+  for (size_t i = 0; i < streams.size(); ++i) {
+    streams[i].received = &received_[i];
+    streams_.push_back(std::async(std::launch::async, [&ns, options = std::move(streams[i])] {
+      return RunTcpStream(ns, options);
+    }));
+  }
+}
+
+bool TcpStreams::WaitForBytes(size_t bytes, absl::Duration timeout) {
+  std::vector<size_t> from;
+  for (const std::atomic<size_t>& received : received_) from.push_back(received.load());
+  return WaitFor(
+      [&] {
+        for (size_t i = 0; i < from.size(); ++i) {
+          if (received_[i].load() < from[i] + bytes) return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
+std::vector<absl::StatusOr<TcpStreamReport>> TcpStreams::Reports() {
+  std::vector<absl::StatusOr<TcpStreamReport>> reports;
+  for (auto& stream : streams_) reports.push_back(stream.get());
+  return reports;
 }
 
 }  // namespace ferry::netns

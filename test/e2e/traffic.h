@@ -4,7 +4,10 @@
 #ifndef FERRY_TEST_E2E_TRAFFIC_H_
 #define FERRY_TEST_E2E_TRAFFIC_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,6 +78,9 @@ struct TcpStreamOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   // A read that waits this long ends the run as a failure.
   absl::Duration stall_limit = absl::Seconds(5);
+  // When set, the bytes received so far, updated as they arrive: what a
+  // test waits on to know the stream flows.
+  std::atomic<size_t>* received = nullptr;
 };
 
 struct TcpStreamReport {
@@ -91,6 +97,31 @@ struct TcpStreamReport {
 // options.duration, timing every gap. Blocks for the stream's duration.
 absl::StatusOr<TcpStreamReport> RunTcpStream(const Namespace& ns,
                                              const TcpStreamOptions& options);
+
+// RunTcpStream for each of `streams` at once, each on a thread of its own,
+// watched while they run.
+class TcpStreams {
+ public:
+  // The options' `received` is the TcpStreams' own.
+  TcpStreams(const Namespace& ns, std::vector<TcpStreamOptions> streams);
+  TcpStreams(const TcpStreams&) = delete;
+  TcpStreams& operator=(const TcpStreams&) = delete;
+
+  // Waits until every stream has received `bytes` more than when called (1:
+  // its first bytes, when called at the start); false if one has not within
+  // `timeout`.
+  bool WaitForBytes(size_t bytes, absl::Duration timeout);
+  // Waits for every stream to end; their reports, in the order started.
+  // Once only.
+  std::vector<absl::StatusOr<TcpStreamReport>> Reports();
+  int size() const { return static_cast<int>(received_.size()); }
+
+ private:
+  std::deque<std::atomic<size_t>> received_;
+  // Destroyed first: a future of std::async waits for its stream to end,
+  // which writes to received_ until then.
+  std::vector<std::future<absl::StatusOr<TcpStreamReport>>> streams_;
+};
 
 }  // namespace ferry::netns
 
