@@ -8,7 +8,7 @@ namespace {
 TEST(BgpViewTest, APeerKeepsItsLastNotificationBesideTheLaterErrors) {
   bgp_control::BgpPlan plan;
   plan.peers.push_back({.config = {.name = "gw",
-                                   .peer_address = *model::IpAddress::Parse("198.18.0.1"),
+                                   .peer_address = *net::IpAddress::Parse("198.18.0.1"),
                                    .session = {.local_as = 64513, .peer_as = 64512}}});
   const absl::Time refused = absl::FromUnixSeconds(1'700'000'000);
   bgp::PeerStatus status{.name = "gw", .connect_error = "connection refused"};
