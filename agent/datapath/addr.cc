@@ -4,23 +4,53 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace ferry::datapath {
 
-absl::StatusOr<IpAddress> ParseAddress(absl::string_view text) {
-  const std::string copy(text);  // inet_pton needs a terminated string
-  IpAddress result{};
-  if (inet_pton(AF_INET, copy.c_str(), &result.addr.v4) == 1) {
-    result.family = FERRY_FAMILY_IPV4;
-    return result;
+uint8_t ToMapFamily(net::IpFamily family) {
+  return family == net::IpFamily::kIPv4 ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
+}
+
+ferry_addr_key ToMapKey(const net::IpAddress& address) {
+  ferry_addr_key key{};
+  static_assert(sizeof(key.addr.bytes) == sizeof(address.bytes));
+  std::memcpy(key.addr.bytes, address.bytes.data(), sizeof(key.addr.bytes));
+  key.family = ToMapFamily(address.family);
+  return key;
+}
+
+absl::StatusOr<net::IpAddress> FromMap(const ferry_addr& addr, uint8_t family) {
+  net::IpAddress address;
+  std::memcpy(address.bytes.data(), addr.bytes, address.bytes.size());
+  switch (family) {
+    case FERRY_FAMILY_IPV4:
+      address.family = net::IpFamily::kIPv4;
+      if (std::any_of(address.bytes.begin() + 4, address.bytes.end(),
+                      [](uint8_t byte) { return byte != 0; })) {
+        return absl::DataLossError(absl::StrCat("IPv4 map address ", FormatAddress(addr, family),
+                                                " has bytes set past its fourth"));
+      }
+      return address;
+    case FERRY_FAMILY_IPV6: {
+      address.family = net::IpFamily::kIPv6;
+      static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      if (std::memcmp(address.bytes.data(), kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
+        return absl::DataLossError(absl::StrCat("map address ", FormatAddress(addr, family),
+                                                " is IPv4-mapped, which Ferry never writes"));
+      }
+      return address;
+    }
+    default:
+      return absl::DataLossError(absl::StrCat("map address of unknown family ", family));
   }
-  if (inet_pton(AF_INET6, copy.c_str(), result.addr.bytes) == 1) {
-    result.family = FERRY_FAMILY_IPV6;
-    return result;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", text, "' is not an IPv4 or IPv6 address"));
+}
+
+absl::StatusOr<net::IpAddress> FromMapKey(const ferry_addr_key& key) {
+  return FromMap(key.addr, key.family);
 }
 
 std::string FormatAddress(const ferry_addr& addr, uint8_t family) {
@@ -31,15 +61,18 @@ std::string FormatAddress(const ferry_addr& addr, uint8_t family) {
   return text;
 }
 
-std::string FormatAddress(const IpAddress& address) {
-  return FormatAddress(address.addr, address.family);
-}
-
 std::string FormatEndpoint(const ferry_addr& addr, uint8_t family, uint16_t port_be) {
   const std::string host = FormatAddress(addr, family);
   const uint16_t port = ntohs(port_be);
   if (family == FERRY_FAMILY_IPV6) return absl::StrCat("[", host, "]:", port);
   return absl::StrCat(host, ":", port);
+}
+
+std::string FormatEndpoint(const net::IpAddress& address, uint16_t port) {
+  if (address.family == net::IpFamily::kIPv6) {
+    return absl::StrCat("[", address.ToString(), "]:", port);
+  }
+  return absl::StrCat(address.ToString(), ":", port);
 }
 
 int ToAddressFamily(uint8_t family) {
@@ -71,12 +104,13 @@ absl::StatusOr<uint8_t> ParseProtocol(absl::string_view name) {
       absl::StrCat("unknown protocol '", name, "': expected tcp or udp"));
 }
 
-ferry_frontend_key MakeFrontendKey(const IpAddress& vip, uint16_t port, uint8_t proto) {
+ferry_frontend_key MakeFrontendKey(const net::IpAddress& vip, uint16_t port, uint8_t proto) {
+  const ferry_addr_key address = ToMapKey(vip);
   ferry_frontend_key key{};
-  key.vip = vip.addr;
+  key.vip = address.addr;
   key.port = htons(port);
   key.proto = proto;
-  key.family = vip.family;
+  key.family = address.family;
   return key;
 }
 

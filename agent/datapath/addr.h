@@ -1,6 +1,7 @@
-// Text forms of the datapath's addresses, ports and protocols. Everything in
-// the maps is in network byte order; these helpers are the one place where
-// text and host-order ports become map bytes and back.
+// The datapath's addresses, ports and protocols as map bytes and as text.
+// Everything in the maps is in network byte order; these helpers are the one
+// place where Ferry's addresses and host-order ports become map bytes and
+// back.
 #ifndef FERRY_AGENT_DATAPATH_ADDR_H_
 #define FERRY_AGENT_DATAPATH_ADDR_H_
 
@@ -10,20 +11,27 @@
 
 #include "absl/status/statusor.h"
 #include "layout.h"
+#include "net/address.h"
 
 namespace ferry::datapath {
 
-// An address with its family. It is the key of `vips` and `endpoints` too,
-// so it doubles as the user-space address type.
-using IpAddress = ferry_addr_key;
+// The one conversion between Ferry's address type and the maps' bytes: an
+// IPv4 address fills the first 4 bytes of union ferry_addr, the rest zero.
+uint8_t ToMapFamily(net::IpFamily family);
+ferry_addr_key ToMapKey(const net::IpAddress& address);
+// Map bytes back. A family other than FERRY_FAMILY_IPV4/IPV6, or an
+// IPv4-mapped IPv6 address (the agent never writes one: net::IpAddress
+// refuses them, so such bytes are damage), is an error.
+absl::StatusOr<net::IpAddress> FromMap(const ferry_addr& addr, uint8_t family);
+absl::StatusOr<net::IpAddress> FromMapKey(const ferry_addr_key& key);
 
-// "198.18.0.1" or "2001:db8::1" (no brackets, no prefix length).
-absl::StatusOr<IpAddress> ParseAddress(absl::string_view text);
-// Empty for a family other than FERRY_FAMILY_IPV4/IPV6.
+// The text of map bytes as they are, for tables of what a map holds; empty
+// for a family other than FERRY_FAMILY_IPV4/IPV6.
 std::string FormatAddress(const ferry_addr& addr, uint8_t family);
-std::string FormatAddress(const IpAddress& address);
 // "198.18.0.1:80", "[2001:db8::1]:80"; port in network byte order.
 std::string FormatEndpoint(const ferry_addr& addr, uint8_t family, uint16_t port_be);
+// The same for an address of Ferry's own; port in host byte order.
+std::string FormatEndpoint(const net::IpAddress& address, uint16_t port);
 
 // AF_INET/AF_INET6 for a FERRY_FAMILY_*, AF_UNSPEC otherwise.
 int ToAddressFamily(uint8_t family);
@@ -34,7 +42,7 @@ std::string ProtocolName(uint8_t proto);
 absl::StatusOr<uint8_t> ParseProtocol(absl::string_view name);
 
 // port is in host byte order.
-ferry_frontend_key MakeFrontendKey(const IpAddress& vip, uint16_t port, uint8_t proto);
+ferry_frontend_key MakeFrontendKey(const net::IpAddress& vip, uint16_t port, uint8_t proto);
 
 }  // namespace ferry::datapath
 

@@ -368,11 +368,11 @@ absl::Status LbMaps::UpsertNode(uint32_t node_id, const ferry_node& node) {
 
 absl::Status LbMaps::DeleteNode(uint32_t node_id) { return UpsertNode(node_id, ferry_node{}); }
 
-absl::Status LbMaps::UpsertEndpoint(const IpAddress& pod, const ferry_endpoint& endpoint) {
+absl::Status LbMaps::UpsertEndpoint(const ferry_addr_key& pod, const ferry_endpoint& endpoint) {
   return Update(endpoints_.fd.get(), endpoints_.name, &pod, &endpoint);
 }
 
-absl::Status LbMaps::DeleteEndpoint(const IpAddress& pod) {
+absl::Status LbMaps::DeleteEndpoint(const ferry_addr_key& pod) {
   return Delete(endpoints_.fd.get(), endpoints_.name, &pod);
 }
 
@@ -395,8 +395,8 @@ absl::StatusOr<Entries<ferry_frontend_key, ferry_frontend>> LbMaps::ListFrontend
   return ReadAllTyped<ferry_frontend_key, ferry_frontend>(frontends_.fd.get(), frontends_.name);
 }
 
-absl::StatusOr<Entries<IpAddress, ferry_vip>> LbMaps::ListVips() const {
-  return ReadAllTyped<IpAddress, ferry_vip>(vips_.fd.get(), vips_.name);
+absl::StatusOr<Entries<ferry_addr_key, ferry_vip>> LbMaps::ListVips() const {
+  return ReadAllTyped<ferry_addr_key, ferry_vip>(vips_.fd.get(), vips_.name);
 }
 
 absl::StatusOr<Entries<uint32_t, ferry_backend>> LbMaps::ListBackends() const {
@@ -411,8 +411,8 @@ absl::StatusOr<Entries<uint32_t, ferry_node>> LbMaps::ListNodes() const {
       [](const ferry_node& n) { return n.family != FERRY_FAMILY_NONE; });
 }
 
-absl::StatusOr<Entries<IpAddress, ferry_endpoint>> LbMaps::ListEndpoints() const {
-  return ReadAllTyped<IpAddress, ferry_endpoint>(endpoints_.fd.get(), endpoints_.name);
+absl::StatusOr<Entries<ferry_addr_key, ferry_endpoint>> LbMaps::ListEndpoints() const {
+  return ReadAllTyped<ferry_addr_key, ferry_endpoint>(endpoints_.fd.get(), endpoints_.name);
 }
 
 absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> LbMaps::ListFlows() const {

@@ -88,9 +88,9 @@ class LbMaps {
   absl::Status DeleteBackend(uint32_t backend_id);
   absl::Status UpsertNode(uint32_t node_id, const ferry_node& node);
   absl::Status DeleteNode(uint32_t node_id);
-  absl::Status UpsertEndpoint(const IpAddress& pod, const ferry_endpoint& endpoint);
+  absl::Status UpsertEndpoint(const ferry_addr_key& pod, const ferry_endpoint& endpoint);
   // OK if the endpoint does not exist.
-  absl::Status DeleteEndpoint(const IpAddress& pod);
+  absl::Status DeleteEndpoint(const ferry_addr_key& pod);
 
   absl::Status SetConfig(const ferry_config& config);
   absl::StatusOr<ferry_config> GetConfig() const;
@@ -100,12 +100,12 @@ class LbMaps {
   absl::Status ClearServiceStats(uint32_t service_id);
 
   absl::StatusOr<Entries<ferry_frontend_key, ferry_frontend>> ListFrontends() const;
-  absl::StatusOr<Entries<IpAddress, ferry_vip>> ListVips() const;
+  absl::StatusOr<Entries<ferry_addr_key, ferry_vip>> ListVips() const;
   // Active backends only.
   absl::StatusOr<Entries<uint32_t, ferry_backend>> ListBackends() const;
   // Nodes with a family only.
   absl::StatusOr<Entries<uint32_t, ferry_node>> ListNodes() const;
-  absl::StatusOr<Entries<IpAddress, ferry_endpoint>> ListEndpoints() const;
+  absl::StatusOr<Entries<ferry_addr_key, ferry_endpoint>> ListEndpoints() const;
   absl::StatusOr<Entries<ferry_flow_key, ferry_flow>> ListFlows() const;
   absl::StatusOr<Entries<ferry_flow_key, ferry_rev_nat>> ListRevNat() const;
 

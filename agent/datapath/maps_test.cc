@@ -22,6 +22,7 @@ namespace ferry::datapath {
 namespace {
 
 using testing::MakeBackend;
+using testing::MapKeyOf;
 
 class MapsTest : public ::testing::Test {
  protected:
@@ -43,14 +44,14 @@ class MapsTest : public ::testing::Test {
 };
 
 ferry_frontend_key Frontend(const char* vip, uint16_t port, uint8_t proto = IPPROTO_TCP) {
-  return MakeFrontendKey(ParseAddress(vip).value(), port, proto);
+  return MakeFrontendKey(net::IpAddress::Parse(vip).value(), port, proto);
 }
 
 uint32_t VipFrontends(const LbMaps& maps, const char* vip) {
-  const IpAddress wanted = ParseAddress(vip).value();
-  const Entries<IpAddress, ferry_vip> vips = maps.ListVips().value();
+  const ferry_addr_key wanted = MapKeyOf(vip);
+  const Entries<ferry_addr_key, ferry_vip> vips = maps.ListVips().value();
   for (const auto& [key, value] : vips) {
-    if (FormatAddress(key) == FormatAddress(wanted)) return value.frontends;
+    if (std::memcmp(&key, &wanted, sizeof(key)) == 0) return value.frontends;
   }
   return 0;
 }
@@ -86,7 +87,7 @@ Fd Pinned(const testing::ScopedPinDir& pins, const char* name) {
 }
 
 uint32_t VipFilterSlotCount(const testing::ScopedPinDir& pins, const char* vip) {
-  const ferry_addr_key key = ParseAddress(vip).value();
+  const ferry_addr_key key = MapKeyOf(vip);
   const uint32_t slot = ferry_vip_filter_slot(&key.addr);
   uint32_t count = 0;
   EXPECT_EQ(bpf_map_lookup_elem(Pinned(pins, FERRY_MAP_VIP_FILTER).get(), &slot, &count), 0);
@@ -118,8 +119,8 @@ TEST_F(MapsTest, DeletingAFrontendForgetsItsFlows) {
   const Fd flows = Pinned(pins_, FERRY_MAP_FLOWS);
   auto flow_to = [](uint16_t client_port, uint16_t vip_port) {
     ferry_flow_key key = {};
-    key.src = ParseAddress("198.18.100.2").value().addr;
-    key.dst = ParseAddress("198.19.0.10").value().addr;
+    key.src = MapKeyOf("198.18.100.2").addr;
+    key.dst = MapKeyOf("198.19.0.10").addr;
     key.sport = htons(client_port);
     key.dport = htons(vip_port);
     key.proto = IPPROTO_TCP;
@@ -203,7 +204,7 @@ TEST_F(MapsTest, BackendsNodesEndpointsAndConfigRoundTrip) {
   EXPECT_EQ(backends->front().second.node_id, 1u);
 
   ferry_node node{};
-  node.tunnel_dst = ParseAddress("198.18.0.11")->addr;
+  node.tunnel_dst = MapKeyOf("198.18.0.11").addr;
   node.family = FERRY_FAMILY_IPV4;
   node.egress_ifindex = 3;
   ASSERT_TRUE(maps_->UpsertNode(1, node).ok());
@@ -214,7 +215,7 @@ TEST_F(MapsTest, BackendsNodesEndpointsAndConfigRoundTrip) {
   ASSERT_TRUE(maps_->DeleteNode(1).ok());
   EXPECT_TRUE(maps_->ListNodes()->empty());
 
-  const IpAddress pod = ParseAddress("198.18.17.2").value();
+  const ferry_addr_key pod = MapKeyOf("198.18.17.2");
   ferry_endpoint endpoint{};
   endpoint.ifindex = 12;
   ASSERT_TRUE(maps_->UpsertEndpoint(pod, endpoint).ok());
@@ -224,7 +225,7 @@ TEST_F(MapsTest, BackendsNodesEndpointsAndConfigRoundTrip) {
   EXPECT_TRUE(maps_->ListEndpoints()->empty());
 
   ferry_config config{};
-  config.node_v4 = ParseAddress("198.18.0.11")->addr;
+  config.node_v4 = MapKeyOf("198.18.0.11").addr;
   config.flow_hash_seed = 0xfe77;
   config.tunnel_mtu = 1500;
   ASSERT_TRUE(maps_->SetConfig(config).ok());
@@ -240,8 +241,8 @@ TEST_F(MapsTest, ListsFlowsAcrossManyBatches) {
   constexpr uint32_t kFlows = 6000;  // more than one batch of 4096
   for (uint32_t i = 0; i < kFlows; ++i) {
     ferry_flow_key key{};
-    key.src = ParseAddress("198.18.100.2")->addr;
-    key.dst = ParseAddress("198.19.0.10")->addr;
+    key.src = MapKeyOf("198.18.100.2").addr;
+    key.dst = MapKeyOf("198.19.0.10").addr;
     key.sport = htons(1024 + i);
     key.dport = htons(80);
     key.proto = IPPROTO_TCP;

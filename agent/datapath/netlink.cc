@@ -86,6 +86,12 @@ class RouteSocket {
 };
 
 size_t AddressLength(uint8_t family) { return family == FERRY_FAMILY_IPV4 ? 4 : 16; }
+size_t AddressLength(const net::IpAddress& address) {
+  return AddressLength(ToMapFamily(address.family));
+}
+int AddressFamily(const net::IpAddress& address) {
+  return ToAddressFamily(ToMapFamily(address.family));
+}
 
 // Attributes of one reply, indexed by type; types above max_type ignored.
 class Attributes {
@@ -167,14 +173,14 @@ int OnLink(const nlmsghdr* message, void* data) {
   return MNL_CB_OK;
 }
 
-absl::StatusOr<Route> GetRoute(RouteSocket& socket, const IpAddress& destination) {
-  const std::string text = FormatAddress(destination);
+absl::StatusOr<Route> GetRoute(RouteSocket& socket, const net::IpAddress& destination) {
+  const std::string text = destination.ToString();
   nlmsghdr* message = socket.Begin(RTM_GETROUTE);
   auto* header = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
-  header->rtm_family = ToAddressFamily(destination.family);
-  header->rtm_dst_len = 8 * AddressLength(destination.family);
-  mnl_attr_put(message, RTA_DST, AddressLength(destination.family), destination.addr.bytes);
-  Route route{.family = destination.family};
+  header->rtm_family = AddressFamily(destination);
+  header->rtm_dst_len = 8 * AddressLength(destination);
+  mnl_attr_put(message, RTA_DST, AddressLength(destination), destination.bytes.data());
+  Route route{.family = ToMapFamily(destination.family)};
   absl::Status status =
       socket.Send(message, absl::StrCat("route lookup for ", text), OnRoute, &route);
   if (absl::IsUnavailable(status)) {
@@ -200,30 +206,31 @@ absl::StatusOr<Route> GetRoute(RouteSocket& socket, const IpAddress& destination
 // nodes leave from XDP, unseen by the neighbour table. (XDP's fallback, TC's
 // bpf_redirect_neigh, resolves per packet; with the MACs written here XDP
 // needs neither the fallback nor a FIB lookup.)
-absl::Status RequestResolution(RouteSocket& socket, const IpAddress& next_hop, uint32_t ifindex) {
+absl::Status RequestResolution(RouteSocket& socket, const net::IpAddress& next_hop,
+                               uint32_t ifindex) {
   nlmsghdr* message = socket.Begin(RTM_NEWNEIGH);
   message->nlmsg_flags |= NLM_F_CREATE;
   auto* header = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ndmsg)));
-  header->ndm_family = ToAddressFamily(next_hop.family);
+  header->ndm_family = AddressFamily(next_hop);
   header->ndm_ifindex = static_cast<int>(ifindex);
   header->ndm_flags = NTF_USE;
-  mnl_attr_put(message, NDA_DST, AddressLength(next_hop.family), next_hop.addr.bytes);
+  mnl_attr_put(message, NDA_DST, AddressLength(next_hop), next_hop.bytes.data());
   return socket.Send(message,
-                     absl::StrCat("a resolution request for next hop ", FormatAddress(next_hop)),
+                     absl::StrCat("a resolution request for next hop ", next_hop.ToString()),
                      nullptr, nullptr);
 }
 
 // Unavailable while the entry is missing or not resolved; the kernel is
 // then asked to resolve it, so a later call finds it.
-absl::StatusOr<Neighbour> GetNeighbour(RouteSocket& socket, const IpAddress& next_hop,
+absl::StatusOr<Neighbour> GetNeighbour(RouteSocket& socket, const net::IpAddress& next_hop,
                                        uint32_t ifindex) {
-  const std::string text = FormatAddress(next_hop);
+  const std::string text = next_hop.ToString();
   nlmsghdr* message = socket.Begin(RTM_GETNEIGH);
   auto* header = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ndmsg)));
-  header->ndm_family = ToAddressFamily(next_hop.family);
+  header->ndm_family = AddressFamily(next_hop);
   header->ndm_ifindex = ifindex;
-  mnl_attr_put(message, NDA_DST, AddressLength(next_hop.family), next_hop.addr.bytes);
-  Neighbour neighbour{.family = next_hop.family};
+  mnl_attr_put(message, NDA_DST, AddressLength(next_hop), next_hop.bytes.data());
+  Neighbour neighbour{.family = ToMapFamily(next_hop.family)};
   absl::Status status = socket.Send(message, absl::StrCat("neighbour lookup for ", text),
                                     OnNeighbour, &neighbour);
   if (!status.ok() && !absl::IsNotFound(status)) return status;
@@ -277,28 +284,27 @@ absl::StatusOr<Link> GetLink(RouteSocket& socket, uint32_t ifindex) {
 
 }  // namespace
 
-absl::StatusOr<ferry_node> ResolveNode(const IpAddress& destination) {
-  if (ToAddressFamily(destination.family) == AF_UNSPEC) {
-    return absl::InvalidArgumentError("ResolveNode needs an IPv4 or IPv6 address");
-  }
+absl::StatusOr<ferry_node> ResolveNode(const net::IpAddress& destination) {
   absl::StatusOr<RouteSocket> socket = RouteSocket::Open();
   if (!socket.ok()) return socket.status();
   absl::StatusOr<Route> route = GetRoute(*socket, destination);
   if (!route.ok()) return route.status();
-  IpAddress next_hop = destination;
-  if (route->has_gateway) next_hop.addr = route->gateway;
+  net::IpAddress next_hop = destination;
+  if (route->has_gateway) {
+    std::memcpy(next_hop.bytes.data(), route->gateway.bytes, next_hop.bytes.size());
+  }
   absl::StatusOr<Neighbour> neighbour = GetNeighbour(*socket, next_hop, route->oif);
   if (!neighbour.ok()) return neighbour.status();
   absl::StatusOr<Link> link = GetLink(*socket, route->oif);
   if (!link.ok()) return link.status();
 
   ferry_node node{};
-  node.tunnel_dst = destination.addr;
+  node.tunnel_dst = ToMapKey(destination).addr;
   node.tunnel_src = route->preferred_source;
   std::memcpy(node.next_hop_mac, neighbour->mac, ETH_ALEN);
   std::memcpy(node.source_mac, link->mac, ETH_ALEN);
   node.egress_ifindex = route->oif;
-  node.family = destination.family;
+  node.family = ToMapFamily(destination.family);
   return node;
 }
 

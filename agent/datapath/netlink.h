@@ -19,7 +19,7 @@ namespace ferry::datapath {
 // request or neighbour solicitation, as a packet to it would cause), so a
 // call a little later finds it, with no traffic to it needed.
 // NotFound when there is no route.
-absl::StatusOr<ferry_node> ResolveNode(const IpAddress& destination);
+absl::StatusOr<ferry_node> ResolveNode(const net::IpAddress& destination);
 
 // Whether the interface has a clsact qdisc (where TC programs attach).
 absl::StatusOr<bool> HasClsactQdisc(uint32_t ifindex);

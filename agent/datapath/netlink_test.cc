@@ -40,7 +40,7 @@ class NetlinkTest : public ::testing::Test {
     absl::StatusOr<ferry_node> result = absl::InternalError("not run");
     const absl::Status entered = RunInNamespace(*netns_, [&] {
       *eth0_index = if_nametoindex("eth0");
-      result = ResolveNode(ParseAddress(destination).value());
+      result = ResolveNode(net::IpAddress::Parse(destination).value());
     });
     if (!entered.ok()) return entered;
     return result;

@@ -49,7 +49,7 @@ absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
   return static_cast<uint16_t>(request.ifr_mtu);
 }
 
-absl::StatusOr<ferry_node> Resolve(const datapath::IpAddress& address) {
+absl::StatusOr<ferry_node> Resolve(const net::IpAddress& address) {
   return datapath::ResolveNode(address);
 }
 
@@ -323,12 +323,13 @@ int Agent::ApplyConfig(std::vector<std::string>& problems) {
 }
 
 int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems) {
-  auto problem = [&](absl::string_view what, const datapath::IpAddress& pod,
+  auto problem = [&](absl::string_view what, const ferry_addr_key& pod,
                      const absl::Status& status) {
-    problems.push_back(absl::StrCat(what, " endpoint ", datapath::FormatAddress(pod), ": ",
+    problems.push_back(absl::StrCat(what, " endpoint ",
+                                    datapath::FormatAddress(pod.addr, pod.family), ": ",
                                     status.message()));
   };
-  absl::StatusOr<datapath::Entries<datapath::IpAddress, ferry_endpoint>> current =
+  absl::StatusOr<datapath::Entries<ferry_addr_key, ferry_endpoint>> current =
       maps_->ListEndpoints();
   if (!current.ok()) {
     problems.push_back(absl::StrCat("reading endpoints: ", current.status().message()));
@@ -336,13 +337,14 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
   }
   int writes = 0;
   for (const LocalEndpoint& local : plan.endpoints) {
+    const ferry_addr_key key = datapath::ToMapKey(local.pod);
     // The program must be on the veth before the endpoint sends traffic
     // there, or the pod's replies would leave un-rev-NATed.
     if (!pod_veths_attached_.contains(local.endpoint.ifindex)) {
       absl::Status attached = datapath_->AttachTcIngress(static_cast<int>(local.endpoint.ifindex),
                                                          datapath::Program::kTcPod);
       if (!attached.ok()) {
-        problem("attaching ferry_tc_pod for", local.pod, attached);
+        problem("attaching ferry_tc_pod for", key, attached);
         continue;
       }
       pod_veths_attached_.insert(local.endpoint.ifindex);
@@ -350,22 +352,23 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
                        static_cast<int>(local.endpoint.ifindex));
     }
     auto existing = std::find_if(current->begin(), current->end(), [&](const auto& entry) {
-      return SameBytes(entry.first, local.pod);
+      return SameBytes(entry.first, key);
     });
     if (existing != current->end() && SameBytes(existing->second, local.endpoint)) continue;
-    if (absl::Status written = maps_->UpsertEndpoint(local.pod, local.endpoint); !written.ok()) {
-      problem("writing", local.pod, written);
+    if (absl::Status written = maps_->UpsertEndpoint(key, local.endpoint); !written.ok()) {
+      problem("writing", key, written);
       continue;
     }
     ++writes;
   }
-  auto listed = [](const auto& list, const datapath::IpAddress& pod, auto pod_of) {
-    return std::any_of(list.begin(), list.end(),
-                       [&](const auto& item) { return SameBytes(pod_of(item), pod); });
+  auto listed = [](const auto& list, const ferry_addr_key& pod, auto pod_of) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& item) {
+      return SameBytes(datapath::ToMapKey(pod_of(item)), pod);
+    });
   };
   for (const auto& [pod, endpoint] : *current) {
     if (listed(plan.endpoints, pod, [](const LocalEndpoint& l) { return l.pod; }) ||
-        listed(plan.unresolved, pod, [](const datapath::IpAddress& a) { return a; })) {
+        listed(plan.unresolved, pod, [](const net::IpAddress& a) { return a; })) {
       continue;
     }
     if (absl::Status deleted = maps_->DeleteEndpoint(pod); !deleted.ok()) {

@@ -12,7 +12,7 @@ namespace {
 api::Backend BackendOf(const lb::Backend& backend, const lb::Ids& ids,
                        const absl::flat_hash_map<uint32_t, uint32_t>* slots, uint32_t table_size) {
   api::Backend out;
-  out.set_address(datapath::FormatAddress(backend.address));
+  out.set_address(backend.address.ToString());
   out.set_port(backend.port);
   out.set_node(backend.node);
   out.set_weight(backend.weight);

@@ -15,10 +15,11 @@ namespace {
 
 using ::testing::ElementsAre;
 
-absl::StatusOr<ferry_node> OnLink(const datapath::IpAddress& to) {
+absl::StatusOr<ferry_node> OnLink(const net::IpAddress& to) {
+  const ferry_addr_key key = datapath::ToMapKey(to);
   ferry_node node{};
-  node.tunnel_dst = to.addr;
-  node.family = to.family;
+  node.tunnel_dst = key.addr;
+  node.family = key.family;
   node.egress_ifindex = 2;
   return node;
 }

@@ -14,10 +14,6 @@ namespace {
 
 using net::IpFamily;
 
-uint8_t FerryFamily(IpFamily family) {
-  return family == IpFamily::kIPv4 ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
-}
-
 std::optional<net::IpAddress> FirstOf(const std::vector<net::IpAddress>& addresses,
                                         IpFamily family) {
   for (const net::IpAddress& address : addresses) {
@@ -26,29 +22,25 @@ std::optional<net::IpAddress> FirstOf(const std::vector<net::IpAddress>& address
   return std::nullopt;
 }
 
-bool AddressLess(const datapath::IpAddress& a, const datapath::IpAddress& b) {
-  return std::memcmp(&a, &b, sizeof(a)) < 0;
-}
-
 
 lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolver resolve,
                         std::vector<std::string>& problems) {
   lb::NodeInfo info;
   info.name = node.metadata.name;
-  if (auto v4 = FirstOf(node.internal_ips, IpFamily::kIPv4)) info.v4 = ToDatapath(*v4);
-  if (auto v6 = FirstOf(node.internal_ips, IpFamily::kIPv6)) info.v6 = ToDatapath(*v6);
+  info.v4 = FirstOf(node.internal_ips, IpFamily::kIPv4);
+  info.v6 = FirstOf(node.internal_ips, IpFamily::kIPv6);
   if (self == nullptr || self == &node) return info;
   for (IpFamily family : {IpFamily::kIPv4, IpFamily::kIPv6}) {
     std::optional<net::IpAddress> peer = FirstOf(node.internal_ips, family);
     std::optional<net::IpAddress> own = FirstOf(self->internal_ips, family);
     if (!peer || !own) continue;
-    const datapath::IpAddress destination = ToDatapath(*peer);
-    absl::StatusOr<ferry_node> route = resolve(destination);
+    absl::StatusOr<ferry_node> route = resolve(*peer);
     if (route.ok()) {
       info.route = *route;
     } else if (absl::IsUnavailable(route.status())) {
+      const ferry_addr_key destination = datapath::ToMapKey(*peer);
       info.route.tunnel_dst = destination.addr;
-      info.route.tunnel_src = ToDatapath(*own).addr;
+      info.route.tunnel_src = datapath::ToMapKey(*own).addr;
       info.route.family = destination.family;
       problems.push_back(absl::StrCat("node ", info.name, ": ", route.status().message(),
                                       "; until then the kernel's FIB picks the next hop"));
@@ -86,7 +78,7 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
       for (const net::IpAddress& vip : vips) {
         if (vip.family != family) continue;
         lb_service.frontends.push_back(
-            {.vip = ToDatapath(vip),
+            {.vip = vip,
              .port = port.port,
              .protocol = static_cast<uint8_t>(
                  port.protocol == model::Protocol::kTCP ? IPPROTO_TCP : IPPROTO_UDP)});
@@ -98,7 +90,7 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
         // slot, so no new flow, while their established flows continue.
         for (uint32_t weight : {1u, 0u}) {
           for (const model::Backend& backend : weight > 0 ? entry.backends : entry.draining) {
-            lb_service.backends.push_back({.address = ToDatapath(backend.address),
+            lb_service.backends.push_back({.address = backend.address,
                                            .port = backend.port,
                                            .node = backend.node_name,
                                            .weight = weight});
@@ -120,13 +112,6 @@ std::string LbServiceName(const model::Service& service, const model::ServicePor
                           net::IpFamily family) {
   return absl::StrCat(service.metadata.namespace_, "/", service.metadata.name, "/",
                       PortLabel(port), "/", net::FamilyName(family));
-}
-
-datapath::IpAddress ToDatapath(const net::IpAddress& address) {
-  datapath::IpAddress out{};
-  out.family = FerryFamily(address.family);
-  std::memcpy(out.addr.bytes, address.bytes.data(), sizeof(out.addr.bytes));
-  return out;
 }
 
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
@@ -157,28 +142,30 @@ absl::StatusOr<ferry_config> ConfigOf(const model::Model& model, absl::string_vi
         absl::StrCat("this node ", this_node, " has no Node object in the manifests"));
   }
   ferry_config config{};
-  if (auto v4 = FirstOf(self->internal_ips, IpFamily::kIPv4)) config.node_v4 = ToDatapath(*v4).addr;
-  if (auto v6 = FirstOf(self->internal_ips, IpFamily::kIPv6)) config.node_v6 = ToDatapath(*v6).addr;
+  if (auto v4 = FirstOf(self->internal_ips, IpFamily::kIPv4)) {
+    config.node_v4 = datapath::ToMapKey(*v4).addr;
+  }
+  if (auto v6 = FirstOf(self->internal_ips, IpFamily::kIPv6)) {
+    config.node_v6 = datapath::ToMapKey(*v6).addr;
+  }
   config.flow_hash_seed = flow_hash_seed;
   config.tunnel_mtu = tunnel_mtu;
   return config;
 }
 
 EndpointPlan PlanEndpoints(const lb::LbInput& input, int uplink_ifindex, Resolver resolve) {
-  std::vector<datapath::IpAddress> pods;
+  std::vector<net::IpAddress> pods;
   for (const lb::LbService& service : input.services) {
     for (const lb::Backend& backend : service.backends) {
       if (backend.node == input.this_node) pods.push_back(backend.address);
     }
   }
-  std::sort(pods.begin(), pods.end(), AddressLess);
-  pods.erase(std::unique(pods.begin(), pods.end(),
-                         [](const auto& a, const auto& b) { return !AddressLess(a, b) && !AddressLess(b, a); }),
-             pods.end());
+  std::sort(pods.begin(), pods.end());
+  pods.erase(std::unique(pods.begin(), pods.end()), pods.end());
 
   EndpointPlan plan;
-  for (const datapath::IpAddress& pod : pods) {
-    const std::string text = datapath::FormatAddress(pod);
+  for (const net::IpAddress& pod : pods) {
+    const std::string text = pod.ToString();
     absl::StatusOr<ferry_node> route = resolve(pod);
     if (!route.ok()) {
       plan.unresolved.push_back(pod);

@@ -22,9 +22,7 @@ namespace ferry::ferryd {
 
 // The route, next hop and MACs towards an address (datapath::ResolveNode's
 // contract: Unavailable while the next hop's neighbour is unresolved).
-using Resolver = absl::FunctionRef<absl::StatusOr<ferry_node>(const datapath::IpAddress&)>;
-
-datapath::IpAddress ToDatapath(const net::IpAddress& address);
+using Resolver = absl::FunctionRef<absl::StatusOr<ferry_node>(const net::IpAddress&)>;
 
 // The port's name, else its number: how a Service port is told apart.
 std::string PortLabel(const model::ServicePort& port);
@@ -63,14 +61,14 @@ absl::StatusOr<ferry_config> ConfigOf(const model::Model& model, absl::string_vi
                                       uint32_t flow_hash_seed, uint16_t tunnel_mtu);
 
 struct LocalEndpoint {
-  datapath::IpAddress pod;
+  net::IpAddress pod;
   ferry_endpoint endpoint;
 };
 
 struct EndpointPlan {
-  std::vector<LocalEndpoint> endpoints;  // in key byte order, as the map
+  std::vector<LocalEndpoint> endpoints;  // in address order
   // Pods whose veth or MAC is not known yet: keep what the map holds.
-  std::vector<datapath::IpAddress> unresolved;
+  std::vector<net::IpAddress> unresolved;
   std::vector<std::string> problems;
 };
 

@@ -44,15 +44,16 @@ model::Model ExampleModel(const std::map<std::string, std::string>& service_edit
   return loaded.model;
 }
 
-std::string Text(const datapath::IpAddress& address) { return datapath::FormatAddress(address); }
+std::string Text(const net::IpAddress& address) { return address.ToString(); }
 
 // A node reached on-link over the uplink (ifindex 2); pods of node1 over
 // their veth (ifindex 10 + last byte), MACs derived from the address.
-absl::StatusOr<ferry_node> FakeRoute(const datapath::IpAddress& to) {
+absl::StatusOr<ferry_node> FakeRoute(const net::IpAddress& to) {
+  const ferry_addr_key key = datapath::ToMapKey(to);
   ferry_node node{};
-  node.tunnel_dst = to.addr;
-  node.family = to.family;
-  const uint8_t last = to.addr.bytes[to.family == FERRY_FAMILY_IPV4 ? 3 : 15];
+  node.tunnel_dst = key.addr;
+  node.family = key.family;
+  const uint8_t last = to.bytes[to.family == net::IpFamily::kIPv4 ? 3 : 15];
   node.next_hop_mac[5] = last;
   node.source_mac[5] = 0xee;
   const bool pod = Text(to).starts_with("198.18.17.") || Text(to).starts_with("2001:db8:16:1::");
@@ -116,7 +117,7 @@ TEST(ControllerTest, NodesCarryTheirAddressesAndTheRouteOverIpv4) {
 }
 
 TEST(ControllerTest, UnresolvedNeighbourFallsBackToTheFibAndIsReported) {
-  auto resolve = [](const datapath::IpAddress& to) -> absl::StatusOr<ferry_node> {
+  auto resolve = [](const net::IpAddress& to) -> absl::StatusOr<ferry_node> {
     if (Text(to) == "198.18.0.13") return absl::UnavailableError("neighbour not resolved");
     return FakeRoute(to);
   };
@@ -133,7 +134,7 @@ TEST(ControllerTest, UnresolvedNeighbourFallsBackToTheFibAndIsReported) {
 }
 
 TEST(ControllerTest, NodeWithoutRouteIsUnreachableAndItsBackendsLeftOut) {
-  auto resolve = [](const datapath::IpAddress& to) -> absl::StatusOr<ferry_node> {
+  auto resolve = [](const net::IpAddress& to) -> absl::StatusOr<ferry_node> {
     if (Text(to) == "198.18.0.12") return absl::NotFoundError("no route to 198.18.0.12");
     return FakeRoute(to);
   };
@@ -226,17 +227,17 @@ TEST(ControllerTest, EndpointsAreThisNodesPodsOnTheirVeths) {
   EXPECT_THAT(plan.problems, IsEmpty());
   EXPECT_THAT(plan.unresolved, IsEmpty());
   ASSERT_EQ(plan.endpoints.size(), 2u);  // web-1's two addresses, each once
-  EXPECT_EQ(Text(plan.endpoints[0].pod), "2001:db8:16:1::10");
-  EXPECT_EQ(Text(plan.endpoints[1].pod), "198.18.17.10");
-  EXPECT_EQ(plan.endpoints[1].endpoint.ifindex, 20u);
-  EXPECT_EQ(plan.endpoints[1].endpoint.pod_mac[5], 10);
-  EXPECT_EQ(plan.endpoints[1].endpoint.host_mac[5], 0xee);
+  EXPECT_EQ(Text(plan.endpoints[0].pod), "198.18.17.10");
+  EXPECT_EQ(Text(plan.endpoints[1].pod), "2001:db8:16:1::10");
+  EXPECT_EQ(plan.endpoints[0].endpoint.ifindex, 20u);
+  EXPECT_EQ(plan.endpoints[0].endpoint.pod_mac[5], 10);
+  EXPECT_EQ(plan.endpoints[0].endpoint.host_mac[5], 0xee);
 }
 
 TEST(ControllerTest, EndpointsRoutedOutOfTheUplinkOrUnresolvedAreKeptAsTheyAre) {
   ControllerOutput out = Build(ExampleModel(), "node1", FakeRoute);
-  auto resolve = [](const datapath::IpAddress& to) -> absl::StatusOr<ferry_node> {
-    if (to.family == FERRY_FAMILY_IPV6) return absl::UnavailableError("no neighbour entry");
+  auto resolve = [](const net::IpAddress& to) -> absl::StatusOr<ferry_node> {
+    if (to.family == net::IpFamily::kIPv6) return absl::UnavailableError("no neighbour entry");
     absl::StatusOr<ferry_node> route = FakeRoute(to);
     route->egress_ifindex = 2;  // the uplink
     return route;
@@ -245,8 +246,8 @@ TEST(ControllerTest, EndpointsRoutedOutOfTheUplinkOrUnresolvedAreKeptAsTheyAre) 
   EXPECT_THAT(plan.endpoints, IsEmpty());
   ASSERT_EQ(plan.unresolved.size(), 2u);
   EXPECT_THAT(plan.problems,
-              ElementsAre(HasSubstr("2001:db8:16:1::10: no neighbour entry"),
-                          HasSubstr("198.18.17.10 is routed out of the uplink")));
+              ElementsAre(HasSubstr("198.18.17.10 is routed out of the uplink"),
+                          HasSubstr("2001:db8:16:1::10: no neighbour entry")));
 }
 
 }  // namespace

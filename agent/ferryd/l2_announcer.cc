@@ -66,26 +66,12 @@ absl::StatusOr<l2announce::MacAddress> InterfaceMac(const std::string& name) {
 }
 
 ferry_l2_announce_key KeyOf(const IpAddress& vip, int ifindex) {
-  const datapath::IpAddress address = ToDatapath(vip);
+  const ferry_addr_key address = datapath::ToMapKey(vip);
   ferry_l2_announce_key key{};
   key.vip = address.addr;
   key.ifindex = static_cast<uint32_t>(ifindex);
   key.family = address.family;
   return key;
-}
-
-std::optional<IpAddress> VipOf(const ferry_l2_announce_key& key) {
-  IpAddress vip;
-  if (key.family == FERRY_FAMILY_IPV4) {
-    vip.family = net::IpFamily::kIPv4;
-    std::memcpy(vip.bytes.data(), &key.vip, 4);
-  } else if (key.family == FERRY_FAMILY_IPV6) {
-    vip.family = net::IpFamily::kIPv6;
-    std::memcpy(vip.bytes.data(), &key.vip, 16);
-  } else {
-    return std::nullopt;
-  }
-  return vip;
 }
 
 int TimeoutMs(absl::Time now, absl::Time deadline) {
@@ -129,8 +115,8 @@ class L2Announcer::Impl {
     }
     std::vector<AnnouncementTarget> found;
     for (const auto& [key, value] : *entries) {
-      std::optional<IpAddress> vip = VipOf(key);
-      if (vip && static_cast<int>(key.ifindex) == ifindex_) {
+      const absl::StatusOr<IpAddress> vip = datapath::FromMap(key.vip, key.family);
+      if (vip.ok() && static_cast<int>(key.ifindex) == ifindex_) {
         found.push_back({*vip, uplink_});
       } else if (absl::Status deleted = maps_.DeleteL2Announcement(key); !deleted.ok()) {
         Log(absl::StrCat("removing an entry of another interface: ", deleted.message()));

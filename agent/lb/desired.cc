@@ -17,8 +17,8 @@ namespace {
 using datapath::FormatEndpoint;
 
 std::string FrontendText(const Frontend& frontend) {
-  return absl::StrCat(FormatEndpoint(frontend.vip.addr, frontend.vip.family, htons(frontend.port)),
-                      "/", datapath::ProtocolName(frontend.protocol));
+  return absl::StrCat(FormatEndpoint(frontend.vip, frontend.port), "/",
+                      datapath::ProtocolName(frontend.protocol));
 }
 
 bool ValidFamily(uint8_t family) {
@@ -30,10 +30,11 @@ bool ValidFamily(uint8_t family) {
 std::optional<ferry_node> LocalNode(const NodeInfo& info) {
   const std::optional<IpAddress>& address = info.v4 ? info.v4 : info.v6;
   if (!address) return std::nullopt;
+  const ferry_addr_key key = datapath::ToMapKey(*address);
   ferry_node node{};
-  node.tunnel_dst = address->addr;
-  node.tunnel_src = address->addr;
-  node.family = address->family;
+  node.tunnel_dst = key.addr;
+  node.tunnel_src = key.addr;
+  node.family = key.family;
   node.flags = FERRY_NODE_LOCAL;
   return node;
 }
@@ -88,9 +89,9 @@ std::optional<PlannedService> Plan(
     problems.push_back(absl::StrCat("service ", service.name, ": ", parts...));
   };
   for (const Frontend& frontend : service.frontends) {
-    if (!ValidFamily(frontend.vip.family) || frontend.port == 0 ||
+    if (frontend.port == 0 ||
         (frontend.protocol != IPPROTO_TCP && frontend.protocol != IPPROTO_UDP)) {
-      problem("frontend ", FrontendText(frontend), " needs an address, a port and tcp or udp");
+      problem("frontend ", FrontendText(frontend), " needs a port and tcp or udp");
       continue;
     }
     const ferry_frontend_key key =
@@ -110,10 +111,9 @@ std::optional<PlannedService> Plan(
   }
   absl::flat_hash_set<std::string> maglev_keys;
   for (const Backend& backend : service.backends) {
-    const std::string maglev_key =
-        FormatEndpoint(backend.address.addr, backend.address.family, htons(backend.port));
-    if (!ValidFamily(backend.address.family) || backend.port == 0) {
-      problem("backend ", maglev_key, " needs an address and a port");
+    const std::string maglev_key = FormatEndpoint(backend.address, backend.port);
+    if (backend.port == 0) {
+      problem("backend ", maglev_key, " needs a port");
     } else if (!nodes.contains(backend.node)) {
       problem("backend ", maglev_key, " is on node \"", backend.node,
               "\", which is unknown or unreachable");
@@ -219,9 +219,10 @@ absl::StatusOr<DesiredState> ComputeDesired(const LbInput& input, Ids& ids) {
     for (const PlannedBackend& planned : plan.backends) {
       std::optional<uint32_t> backend_id = ids.backends.Find(planned.identity);
       if (!backend_id) continue;
+      const ferry_addr_key address = datapath::ToMapKey(planned.backend->address);
       ferry_backend value{};
-      value.addr = planned.backend->address.addr;
-      value.family = planned.backend->address.family;
+      value.addr = address.addr;
+      value.family = address.family;
       value.port = htons(planned.backend->port);
       value.flags = FERRY_BACKEND_ACTIVE;
       value.node_id = *ids.nodes.Find(planned.backend->node);

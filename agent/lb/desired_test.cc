@@ -88,7 +88,7 @@ TEST(DesiredTest, ThisNodeIsMarkedLocalAndOthersAreNot) {
   for (const auto& [id, node] : desired.nodes) {
     if (node.flags & FERRY_NODE_LOCAL) {
       ++local;
-      EXPECT_EQ(std::memcmp(&node.tunnel_dst, &input.nodes[0].v4->addr, sizeof(ferry_addr)), 0);
+      EXPECT_EQ(datapath::FromMap(node.tunnel_dst, node.family).value(), *input.nodes[0].v4);
     } else {
       EXPECT_EQ(std::memcmp(&node, &input.nodes[1].route, offsetof(ferry_node, flags)), 0);
     }
@@ -128,7 +128,7 @@ TEST(DesiredTest, BackendsOnUnknownOrUnreachableNodesAreLeftOut) {
   LbInput input = MakeCluster(1, 2, 2, kSmallTable);
   input.nodes[1].route.family = FERRY_FAMILY_NONE;
   input.services[0].backends.push_back(
-      {.address = datapath::ParseAddress("198.18.30.1").value(), .port = 80, .node = "node9"});
+      {.address = IpAddress::Parse("198.18.30.1").value(), .port = 80, .node = "node9"});
   const DesiredState desired = Compute(input);
   EXPECT_EQ(desired.backends.size(), 1u);
   EXPECT_EQ(desired.nodes.size(), 1u);

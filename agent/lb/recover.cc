@@ -1,7 +1,6 @@
 #include "agent/lb/recover.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,7 +44,9 @@ class Recovered {
 };
 
 bool SameAddress(const ferry_addr& addr, uint8_t family, const std::optional<IpAddress>& other) {
-  return other && other->family == family && std::memcmp(&other->addr, &addr, sizeof(addr)) == 0;
+  if (!other) return false;
+  const absl::StatusOr<IpAddress> address = datapath::FromMap(addr, family);
+  return address.ok() && *address == *other;
 }
 
 // Node id -> name.

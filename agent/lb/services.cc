@@ -1,7 +1,5 @@
 #include "agent/lb/services.h"
 
-#include <arpa/inet.h>
-
 #include "absl/strings/str_cat.h"
 
 namespace ferry::lb {
@@ -11,9 +9,7 @@ std::string BackendIdentity(absl::string_view endpoint, absl::string_view node) 
 }
 
 std::string BackendIdentity(const Backend& backend) {
-  return BackendIdentity(
-      datapath::FormatEndpoint(backend.address.addr, backend.address.family, htons(backend.port)),
-      backend.node);
+  return BackendIdentity(datapath::FormatEndpoint(backend.address, backend.port), backend.node);
 }
 
 }  // namespace ferry::lb

@@ -13,10 +13,11 @@
 #include "agent/datapath/addr.h"
 #include "agent/maglev/maglev.h"
 #include "layout.h"
+#include "net/address.h"
 
 namespace ferry::lb {
 
-using datapath::IpAddress;
+using net::IpAddress;
 
 // A VIP:port the service answers on.
 struct Frontend {
@@ -70,7 +71,8 @@ struct LbInput {
 // The identity a backend id stands for: the pod's address and port on one
 // node. A pod address that reappears on another node is another backend, so
 // a flow pinned to the old id never follows the address to the new node.
-// `endpoint` is the pod's "addr:port" (datapath::FormatEndpoint).
+// `endpoint` is the pod's "addr:port" (datapath::FormatEndpoint), the
+// spelling the Maglev tables hash: it must not change between versions.
 std::string BackendIdentity(absl::string_view endpoint, absl::string_view node);
 std::string BackendIdentity(const Backend& backend);
 

@@ -71,10 +71,16 @@ uint8_t FerryFamily(const Family& f) {
   return f.af == AF_INET ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
 }
 
-absl::StatusOr<ferry_addr> MapAddress(const IpAddress& address) {
-  absl::StatusOr<datapath::IpAddress> parsed = datapath::ParseAddress(address.text);
+absl::StatusOr<ferry_addr_key> MapKey(absl::string_view address) {
+  absl::StatusOr<net::IpAddress> parsed = net::IpAddress::Parse(address);
   if (!parsed.ok()) return parsed.status();
-  return parsed->addr;
+  return datapath::ToMapKey(*parsed);
+}
+
+absl::StatusOr<ferry_addr> MapAddress(const IpAddress& address) {
+  absl::StatusOr<ferry_addr_key> key = MapKey(address.text);
+  if (!key.ok()) return key.status();
+  return key->addr;
 }
 
 std::string Counts(const std::vector<datapath::NamedCount>& counts) {
@@ -209,19 +215,18 @@ class LbEndToEndTest : public ::testing::Test {
         backend.family = FerryFamily(f);
         backend.flags = FERRY_BACKEND_ACTIVE;
         backend.node_id = node_id;
-        FERRY_ASSIGN_OR_RETURN(backend.addr, MapAddress(AddressOf(pod, f)));
+        FERRY_ASSIGN_OR_RETURN(const ferry_addr_key pod_address, MapKey(AddressOf(pod, f).text));
+        backend.addr = pod_address.addr;
         FERRY_RETURN_IF_ERROR(maps.UpsertBackend(backend_id, backend));
         maglev_backends.push_back(
             {.key = datapath::FormatEndpoint(backend.addr, backend.family, backend.port)});
         backend_ids.push_back(backend_id);
         if (node != &self) continue;
-        FERRY_ASSIGN_OR_RETURN(datapath::IpAddress pod_key,
-                               datapath::ParseAddress(AddressOf(pod, f).text));
         ferry_endpoint endpoint = {};
         endpoint.ifindex = static_cast<uint32_t>(pod.host_link.ifindex);
         std::memcpy(endpoint.pod_mac, pod.link.mac.data(), 6);
         std::memcpy(endpoint.host_mac, pod.host_link.mac.data(), 6);
-        FERRY_RETURN_IF_ERROR(maps.UpsertEndpoint(pod_key, endpoint));
+        FERRY_RETURN_IF_ERROR(maps.UpsertEndpoint(pod_address, endpoint));
       }
     }
     FERRY_ASSIGN_OR_RETURN(std::vector<uint32_t> slots,
@@ -230,7 +235,7 @@ class LbEndToEndTest : public ::testing::Test {
     table.reserve(slots.size());
     for (uint32_t index : slots) table.push_back(backend_ids[index]);
     FERRY_RETURN_IF_ERROR(maps.SetMaglevTable(f.service_id, table));
-    FERRY_ASSIGN_OR_RETURN(datapath::IpAddress vip, datapath::ParseAddress(f.vip));
+    FERRY_ASSIGN_OR_RETURN(net::IpAddress vip, net::IpAddress::Parse(f.vip));
     return maps.UpsertFrontend(datapath::MakeFrontendKey(vip, kVipPort, IPPROTO_TCP),
                                {.service_id = f.service_id,
                                 .maglev_size = static_cast<uint32_t>(table.size())});

@@ -102,7 +102,7 @@ absl::Status ProgramService(datapath::LbMaps& maps, const FamilyPlan& plan,
     return status;
   }
   return maps.UpsertFrontend(
-      datapath::MakeFrontendKey(IpAddress(plan.vip).ToFerryKey(), kServicePort, IPPROTO_TCP),
+      datapath::MakeFrontendKey(*net::IpAddress::Parse(plan.vip), kServicePort, IPPROTO_TCP),
       {.service_id = plan.service_id, .maglev_size = maglev_size});
 }
 

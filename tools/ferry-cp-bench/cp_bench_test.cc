@@ -21,10 +21,11 @@
 namespace ferry::cpbench {
 namespace {
 
-absl::StatusOr<ferry_node> Reachable(const datapath::IpAddress& to) {
+absl::StatusOr<ferry_node> Reachable(const net::IpAddress& to) {
+  const ferry_addr_key key = datapath::ToMapKey(to);
   ferry_node node{};
-  node.tunnel_dst = to.addr;
-  node.family = to.family;
+  node.tunnel_dst = key.addr;
+  node.family = key.family;
   node.next_hop_mac[0] = 0x02;
   return node;
 }
@@ -57,14 +58,14 @@ TEST(ScenarioTest, EveryServiceReachesFerrydWithItsOwnDistinctBackends) {
                                    [&](const lb::LbService& s) { return s.name == name; });
     ASSERT_NE(lb_service, out.input.services.end()) << name;
     ASSERT_EQ(lb_service->frontends.size(), 1u);
-    EXPECT_EQ(datapath::FormatAddress(lb_service->frontends[0].vip), VipOf(service));
+    EXPECT_EQ(lb_service->frontends[0].vip.ToString(), VipOf(service));
     EXPECT_EQ(lb_service->frontends[0].port, kServicePort);
 
     std::set<std::string> got, want;
     for (const lb::Backend& backend : lb_service->backends) {
-      got.insert(absl::StrCat(datapath::FormatAddress(backend.address), ":", backend.port));
+      got.insert(absl::StrCat(backend.address.ToString(), ":", backend.port));
       identities.insert(lb::BackendIdentity(
-          absl::StrCat(datapath::FormatAddress(backend.address), ":", backend.port), backend.node));
+          absl::StrCat(backend.address.ToString(), ":", backend.port), backend.node));
     }
     for (const Pod& pod : BackendsOf(options, service)) want.insert(pod.Endpoint());
     EXPECT_EQ(got, want) << name;

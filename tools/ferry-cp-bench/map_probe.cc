@@ -15,7 +15,7 @@ namespace ferry::cpbench {
 namespace {
 
 absl::StatusOr<ferry_frontend_key> FrontendKeyOf(int service) {
-  absl::StatusOr<datapath::IpAddress> vip = datapath::ParseAddress(VipOf(service));
+  absl::StatusOr<net::IpAddress> vip = net::IpAddress::Parse(VipOf(service));
   if (!vip.ok()) return vip.status();
   return datapath::MakeFrontendKey(*vip, kServicePort, IPPROTO_TCP);
 }

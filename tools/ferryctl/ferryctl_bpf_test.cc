@@ -17,7 +17,7 @@
 namespace ferry::ctl {
 namespace {
 
-using datapath::ParseAddress;
+using datapath::testing::MapKeyOf;
 namespace dt = datapath::testing;
 
 struct Result {
@@ -46,7 +46,7 @@ uint64_t MonotonicNowNs() {
 
 ferry_node Node(const char* address, uint8_t flags) {
   ferry_node node{};
-  node.tunnel_dst = ParseAddress(address)->addr;
+  node.tunnel_dst = MapKeyOf(address).addr;
   node.family = FERRY_FAMILY_IPV4;
   node.flags = flags;
   return node;
@@ -65,7 +65,7 @@ class FerryctlTest : public ::testing::Test {
     ASSERT_TRUE(maps->UpsertBackend(4, dt::MakeBackend("198.18.18.2", 8080, 2)).ok());
     const uint32_t table[] = {3, 4, 3, 4, 3, 3, 4};
     ASSERT_TRUE(maps->SetMaglevTable(1, table).ok());
-    const datapath::IpAddress vip = *ParseAddress("198.19.0.10");
+    const net::IpAddress vip = *net::IpAddress::Parse("198.19.0.10");
     ASSERT_TRUE(maps->UpsertFrontend(datapath::MakeFrontendKey(vip, 80, IPPROTO_TCP),
                                      ferry_frontend{.service_id = 1, .maglev_size = 7})
                     .ok());
@@ -74,8 +74,8 @@ class FerryctlTest : public ::testing::Test {
     ASSERT_TRUE(dt::WritePerCpu(pins_.path(), FERRY_MAP_EVENTS, FERRY_EVENT_FLOW_NEW, {1}).ok());
 
     ferry_flow_key key{};
-    key.src = ParseAddress("198.18.100.2")->addr;
-    key.dst = vip.addr;
+    key.src = MapKeyOf("198.18.100.2").addr;
+    key.dst = datapath::ToMapKey(vip).addr;
     key.sport = htons(40000);
     key.dport = htons(80);
     key.proto = IPPROTO_TCP;

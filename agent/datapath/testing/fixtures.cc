@@ -43,8 +43,12 @@ absl::StatusOr<std::unique_ptr<Datapath>> LoadDatapath(const std::filesystem::pa
   return Datapath::Load({.node_name = "test", .pin_dir = pin_dir, .sizes = sizes});
 }
 
+ferry_addr_key MapKeyOf(absl::string_view address) {
+  return ToMapKey(net::IpAddress::Parse(address).value());
+}
+
 ferry_backend MakeBackend(absl::string_view addr, uint16_t port, uint32_t node_id) {
-  const IpAddress pod = ParseAddress(addr).value();
+  const ferry_addr_key pod = MapKeyOf(addr);
   ferry_backend backend{};
   backend.addr = pod.addr;
   backend.family = pod.family;

@@ -48,6 +48,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> LoadDatapath(const std::filesystem::pa
 // An active backend; addr must parse, port in host order.
 ferry_backend MakeBackend(absl::string_view addr, uint16_t port, uint32_t node_id);
 
+// The map key of an address literal of a test (a typo fails the test).
+ferry_addr_key MapKeyOf(absl::string_view address);
+
 // Writes slot `index` of the per-CPU map pinned at pin_dir/map the way the
 // datapath would, with a different value on each CPU: CPU c holds
 // fields[f] * (c + 1). A reader that sums all CPUs gets

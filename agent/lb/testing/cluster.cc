@@ -12,8 +12,8 @@ namespace ferry::lb::testing {
 
 namespace {
 
-IpAddress V4(int a, int b, int c, int d) {
-  return datapath::ParseAddress(absl::StrCat(a, ".", b, ".", c, ".", d)).value();
+IpAddress V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return IpAddress{.family = net::IpFamily::kIPv4, .bytes = {a, b, c, d}};
 }
 
 }  // namespace
@@ -22,8 +22,8 @@ NodeInfo MakeNode(int k) {
   NodeInfo node;
   node.name = absl::StrCat("node", k);
   node.v4 = V4(198, 18, 0, 10 + k);
-  node.route.tunnel_dst = node.v4->addr;
-  node.route.tunnel_src = V4(198, 18, 0, 10).addr;
+  node.route.tunnel_dst = datapath::ToMapKey(*node.v4).addr;
+  node.route.tunnel_src = datapath::ToMapKey(V4(198, 18, 0, 10)).addr;
   const uint8_t next_hop[6] = {0x02, 0, 0, 0, 0, static_cast<uint8_t>(k)};
   const uint8_t source[6] = {0x02, 0, 0, 0, 0, 0};
   std::copy(std::begin(next_hop), std::end(next_hop), node.route.next_hop_mac);
