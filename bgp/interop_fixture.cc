@@ -39,7 +39,7 @@ absl::Status Interop::StartRouter(RouterKind kind, netns::BgpRouterOptions optio
 
 IpAddress Interop::NodeAddress(int k, IpFamily family) const {
   const netns::Node& n = topology_->nodes()[k - 1];
-  return MustParse(family == IpFamily::kIPv4 ? n.v4.text : n.v6.text);
+  return family == IpFamily::kIPv4 ? n.v4 : n.v6;
 }
 
 netns::BgpNeighbor Interop::Neighbor(int k, IpFamily family, std::string password) const {

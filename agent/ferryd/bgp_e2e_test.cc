@@ -227,7 +227,7 @@ class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
       const std::function<std::string(int)>& password = [](int) { return ""; }) const {
     std::vector<netns::BgpNeighbor> neighbors;
     for (const Node* node : all_nodes_) {
-      neighbors.push_back({.address = v6 ? node->v6.text : node->v4.text,
+      neighbors.push_back({.address = v6 ? node->v6.ToString() : node->v4.ToString(),
                            .asn = asn(node->index),
                            .password = password(node->index)});
     }
@@ -286,7 +286,7 @@ class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
     std::string down;
     for (const Node* node : nodes) {
       for (bool v6 : families) {
-        const std::string address = v6 ? node->v6.text : node->v4.text;
+        const std::string address = v6 ? node->v6.ToString() : node->v4.ToString();
         const std::string state = RouterState(address);
         if (state != "Established")
           absl::StrAppend(&down, "the router says ", address, " is ", state, "; ");
@@ -319,8 +319,8 @@ class FerrydBgpTest : public ::testing::TestWithParam<RouterKind> {
   std::string EcmpDiffers(const std::vector<Node*>& nodes) const {
     std::vector<std::string> v4, v6;
     for (const Node* node : nodes) {
-      v4.push_back(node->v4.text);
-      v6.push_back(node->v6.text);
+      v4.push_back(node->v4.ToString());
+      v6.push_back(node->v6.ToString());
     }
     const std::string v4_differs = FibDiffers(topology_->gw(), HostPrefix(kVipV4), v4);
     const std::string v6_differs = FibDiffers(topology_->gw(), HostPrefix(kVipV6), v6);
@@ -465,9 +465,9 @@ TEST_P(FerrydBgpTest, EcmpThroughEveryNodeServesAndFollowsTheService) {
     const nlohmann::json routes = Ferryctl(*node, {"bgp", "routes"});
     ASSERT_EQ(routes.value("routes", nlohmann::json::array()).size(), 2u) << routes.dump();
     EXPECT_EQ(routes["routes"][0]["prefix"], HostPrefix(kVipV4));
-    EXPECT_EQ(routes["routes"][0]["next_hop"], node->v4.text);
+    EXPECT_EQ(routes["routes"][0]["next_hop"], node->v4.ToString());
     EXPECT_EQ(routes["routes"][1]["prefix"], HostPrefix(kVipV6));
-    EXPECT_EQ(routes["routes"][1]["next_hop"], node->v6.text);
+    EXPECT_EQ(routes["routes"][1]["next_hop"], node->v6.ToString());
     EXPECT_EQ(routes["routes"][0]["as_path"], nlohmann::json::array({kNodeAs}));
   }
   const std::map<std::string, std::set<std::string>> flows = FlowsByNode([&] {
@@ -519,7 +519,7 @@ TEST_P(FerrydBgpTest, Ipv6SessionsCarryTheIpv6Vip) {
     EXPECT_EQ(routes["routes"][0]["prefix"], HostPrefix(kVipV4));
     EXPECT_EQ(routes["routes"][1]["peer"], "gw-ipv6");
     EXPECT_EQ(routes["routes"][1]["prefix"], HostPrefix(kVipV6));
-    EXPECT_EQ(routes["routes"][1]["next_hop"], node->v6.text);
+    EXPECT_EQ(routes["routes"][1]["next_hop"], node->v6.ToString());
     const nlohmann::json peers = Ferryctl(*node, {"bgp", "peers"});
     ASSERT_EQ(peers.value("peers", nlohmann::json::array()).size(), 2u) << peers.dump();
     EXPECT_EQ(peers["peers"][1]["families"], nlohmann::json::array({"IPv6 unicast"}));
@@ -591,7 +591,7 @@ TEST_P(FerrydBgpTest, ASigkilledAgentKeepsItsRoutesAndTrafficUntilItsSessionIsBa
   ASSERT_TRUE(exit_status.ok() && *exit_status == 128 + SIGKILL);
   ASSERT_EQ(Eventually("the router noticing", kSessionTimeout,
                        [&] {
-                         const std::string state = RouterState(victim.v4.text);
+                         const std::string state = RouterState(victim.v4.ToString());
                          return state == "Established" ? "still Established" : "";
                        }),
             absl::OkStatus());
@@ -614,7 +614,8 @@ TEST_P(FerrydBgpTest, ASigkilledAgentKeepsItsRoutesAndTrafficUntilItsSessionIsBa
   // Past the End-of-RIB, which replaces the stale routes with fresh ones.
   ASSERT_EQ(Eventually("the router taking the End-of-RIB", kSessionTimeout,
                        [&]() -> std::string {
-                         absl::StatusOr<bool> received = router_->EndOfRibReceived(victim.v4.text);
+                         absl::StatusOr<bool> received =
+                             router_->EndOfRibReceived(victim.v4.ToString());
                          if (!received.ok()) return std::string(received.status().message());
                          return *received ? "" : "not yet";
                        }),
@@ -653,7 +654,7 @@ TEST_P(FerrydBgpTest, AWrongMd5PasswordKeepsTheSessionDownAndFerryctlSaysWhy) {
             absl::OkStatus());
   EXPECT_NE(peer.value("state", ""), "Established") << peer.dump();
   EXPECT_TRUE(absl::StrContains(peer.value("connect_error", ""), "MD5")) << peer.dump();
-  EXPECT_NE(RouterState(wrong.v4.text), "Established");
+  EXPECT_NE(RouterState(wrong.v4.ToString()), "Established");
   EXPECT_EQ(EcmpDiffers(AllBut(wrong)), "");
   absl::StatusOr<std::string> table = netns::RunCommand(
       wrong.ns.get(), {FERRYCTL_PATH, "--socket", netns::FerrydSocket(wrong), "bgp", "peers"});

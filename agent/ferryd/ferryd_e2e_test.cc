@@ -85,8 +85,10 @@ class FerrydEndToEndTest : public ::testing::Test {
     topology_ = std::move(cluster->topology);
     servers_ = std::move(cluster->servers);
     Node& node1 = *topology_->node("node1");
-    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", node1.v4.text}).ok());
-    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", node1.v6.text}).ok());
+    ASSERT_TRUE(
+        topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", node1.v4.ToString()}).ok());
+    ASSERT_TRUE(
+        topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", node1.v6.ToString()}).ok());
     ASSERT_TRUE(topology_->EnableXdpTx(node1).ok());
     ASSERT_TRUE(topology_->WarmUp().ok());
 
@@ -358,8 +360,8 @@ TEST_F(FerrydEndToEndTest, APreferDualStackServiceGetsBothFamiliesFromThePools) 
   }
   std::printf("default/auto got %s\n", absl::StrJoin(vips, ", ").c_str());
   EXPECT_TRUE(WaitFor([&] { return Count(node1, /*frontends=*/true) == 4; }, absl::Seconds(5)));
-  ASSERT_TRUE(topology_->gw().AddRoute({vips[0] + "/32", "via", node1.v4.text}).ok());
-  ASSERT_TRUE(topology_->gw().AddRoute({vips[1] + "/128", "via", node1.v6.text}).ok());
+  ASSERT_TRUE(topology_->gw().AddRoute({vips[0] + "/32", "via", node1.v4.ToString()}).ok());
+  ASSERT_TRUE(topology_->gw().AddRoute({vips[1] + "/128", "via", node1.v6.ToString()}).ok());
   ExpectServed(vips[0].c_str(), 150);
   ExpectServed(vips[1].c_str(), 150);
 

@@ -77,12 +77,13 @@ TEST_F(NetnsHarness, ThreeNodeTopologyRoutesClientTrafficToEveryPod) {
       EXPECT_NE(node.uplink.mac, node.bridge_port.mac);
       for (Pod& pod : node.pods) {
         for (const IpAddress* address : {&pod.v4, &pod.v6}) {
-          EXPECT_TRUE(RunCommand(&t.client(), {"ping", "-c", "1", "-W", "2", address->text}).ok())
-              << "ping " << address->text;
+          EXPECT_TRUE(
+              RunCommand(&t.client(), {"ping", "-c", "1", "-W", "2", address->ToString()}).ok())
+              << "ping " << address->ToString();
           absl::StatusOr<TcpClientReport> report = RunTcpClients(
-              t.client(), {.address = address->text, .port = kPodPort, .connections = 20});
+              t.client(), {.address = address->ToString(), .port = kPodPort, .connections = 20});
           ASSERT_TRUE(report.ok()) << report.status();
-          EXPECT_EQ(report->completed, 20) << address->text << ": " << Describe(*report);
+          EXPECT_EQ(report->completed, 20) << address->ToString() << ": " << Describe(*report);
           EXPECT_EQ(report->by_pod, (std::map<std::string, int>{{pod.name, 20}}));
         }
       }
@@ -90,11 +91,11 @@ TEST_F(NetnsHarness, ThreeNodeTopologyRoutesClientTrafficToEveryPod) {
     // A pod reaches another node's pod by native routing, not via the gw.
     Pod& from = t.nodes()[0].pods[0];
     Pod& to = t.nodes()[2].pods[0];
-    absl::StatusOr<std::string> route = t.nodes()[0].ns->Ip({"route", "get", to.v4.text});
+    absl::StatusOr<std::string> route = t.nodes()[0].ns->Ip({"route", "get", to.v4.ToString()});
     ASSERT_TRUE(route.ok()) << route.status();
-    EXPECT_NE(route->find("via " + t.nodes()[2].v4.text), std::string::npos) << *route;
+    EXPECT_NE(route->find("via " + t.nodes()[2].v4.ToString()), std::string::npos) << *route;
     absl::StatusOr<TcpClientReport> report =
-        RunTcpClients(*from.ns, {.address = to.v6.text, .port = kPodPort, .connections = 5});
+        RunTcpClients(*from.ns, {.address = to.v6.ToString(), .port = kPodPort, .connections = 5});
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_EQ(report->completed, 5);
   }
@@ -117,7 +118,7 @@ TEST_F(NetnsHarness, CaptureCountsTheConnectionsItSaw) {
   ASSERT_TRUE(capture.ok()) << capture.status();
 
   absl::StatusOr<TcpClientReport> report =
-      RunTcpClients(t.client(), {.address = pod.v4.text, .port = kPodPort, .connections = 7});
+      RunTcpClients(t.client(), {.address = pod.v4.ToString(), .port = kPodPort, .connections = 7});
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->completed, 7);
 
@@ -127,8 +128,9 @@ TEST_F(NetnsHarness, CaptureCountsTheConnectionsItSaw) {
   EXPECT_EQ(*syns, 7u);
   EXPECT_EQ((*capture)->dropped_by_kernel(), 0u);
   absl::StatusOr<size_t> from_client =
-      (*capture)->Count(absl::StrCat("src host ", t.client_v4().text));
-  absl::StatusOr<size_t> to_client = (*capture)->Count(absl::StrCat("dst host ", t.client_v4().text));
+      (*capture)->Count(absl::StrCat("src host ", t.client_v4().ToString()));
+  absl::StatusOr<size_t> to_client =
+      (*capture)->Count(absl::StrCat("dst host ", t.client_v4().ToString()));
   ASSERT_TRUE(from_client.ok() && to_client.ok());
   // Each connection: SYN, ACK, data, FIN/ACK... both ways.
   EXPECT_GE(*from_client, 7u * 4);

@@ -71,17 +71,7 @@ uint8_t FerryFamily(const Family& f) {
   return f.af == AF_INET ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
 }
 
-absl::StatusOr<ferry_addr_key> MapKey(absl::string_view address) {
-  absl::StatusOr<net::IpAddress> parsed = net::IpAddress::Parse(address);
-  if (!parsed.ok()) return parsed.status();
-  return datapath::ToMapKey(*parsed);
-}
-
-absl::StatusOr<ferry_addr> MapAddress(const IpAddress& address) {
-  absl::StatusOr<ferry_addr_key> key = MapKey(address.text);
-  if (!key.ok()) return key.status();
-  return key->addr;
-}
+ferry_addr MapAddress(const IpAddress& address) { return datapath::ToMapKey(address).addr; }
 
 std::string Counts(const std::vector<datapath::NamedCount>& counts) {
   std::vector<std::string> nonzero;
@@ -122,8 +112,10 @@ class LbEndToEndTest : public ::testing::Test {
       }
     }
     // Until L2 announcements or BGP land, the gw routes the VIPs to one node.
-    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", lb_->v4.text}).ok());
-    ASSERT_TRUE(topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", lb_->v6.text}).ok());
+    ASSERT_TRUE(
+        topology_->gw().AddRoute({absl::StrCat(kVipV4, "/32"), "via", lb_->v4.ToString()}).ok());
+    ASSERT_TRUE(
+        topology_->gw().AddRoute({absl::StrCat(kVipV6, "/128"), "via", lb_->v6.ToString()}).ok());
     ASSERT_TRUE(topology_->EnableXdpTx(*lb_).ok());
     for (Node& node : topology_->nodes()) {
       absl::Status loaded = LoadAndAttach(node);
@@ -188,19 +180,19 @@ class LbEndToEndTest : public ::testing::Test {
     datapath::LbMaps& maps = *instance.maps;
     const Node& self = *instance.node;
     ferry_config config = {};
-    FERRY_ASSIGN_OR_RETURN(config.node_v4, MapAddress(self.v4));
-    FERRY_ASSIGN_OR_RETURN(config.node_v6, MapAddress(self.v6));
+    config.node_v4 = MapAddress(self.v4);
+    config.node_v6 = MapAddress(self.v6);
     config.flow_hash_seed = kFlowHashSeed;
     config.tunnel_mtu = kTunnelMtu;
     FERRY_RETURN_IF_ERROR(maps.SetConfig(config));
-    FERRY_ASSIGN_OR_RETURN(ferry_addr self_address, MapAddress(AddressOf(self, f)));
+    const ferry_addr self_address = MapAddress(AddressOf(self, f));
     std::vector<maglev::Backend> maglev_backends;
     std::vector<uint32_t> backend_ids;
     for (Node* node : BackendNodes()) {
       const uint32_t node_id = f.node_base + node->index;
       ferry_node tunnel = {};
       tunnel.family = FerryFamily(f);
-      FERRY_ASSIGN_OR_RETURN(tunnel.tunnel_dst, MapAddress(AddressOf(*node, f)));
+      tunnel.tunnel_dst = MapAddress(AddressOf(*node, f));
       tunnel.tunnel_src = self_address;
       std::memcpy(tunnel.next_hop_mac, node->uplink.mac.data(), 6);
       std::memcpy(tunnel.source_mac, self.uplink.mac.data(), 6);
@@ -215,7 +207,7 @@ class LbEndToEndTest : public ::testing::Test {
         backend.family = FerryFamily(f);
         backend.flags = FERRY_BACKEND_ACTIVE;
         backend.node_id = node_id;
-        FERRY_ASSIGN_OR_RETURN(const ferry_addr_key pod_address, MapKey(AddressOf(pod, f).text));
+        const ferry_addr_key pod_address = datapath::ToMapKey(AddressOf(pod, f));
         backend.addr = pod_address.addr;
         FERRY_RETURN_IF_ERROR(maps.UpsertBackend(backend_id, backend));
         maglev_backends.push_back(
@@ -272,8 +264,8 @@ void LbEndToEndTest::ExpectBalancedAndDirectReturn(const Family& f, int connecti
       {.address = vip, .port = kVipPort, .connections = connections, .token_prefix = "conn"});
   ASSERT_TRUE(report.ok()) << report.status();
   // Positive control for the capture inside the lb: the stack's own traffic.
-  ASSERT_TRUE(RunCommand(&topology_->gw(), {"ping", "-c", "2", "-i", "0.2", "-W", "1",
-                                     AddressOf(*lb_, f).text})
+  ASSERT_TRUE(RunCommand(&topology_->gw(),
+                         {"ping", "-c", "2", "-i", "0.2", "-W", "1", AddressOf(*lb_, f).ToString()})
                   .ok());
 
   absl::StatusOr<std::vector<datapath::NamedCount>> lb_events = MapsOf(*lb_).EventCounts();

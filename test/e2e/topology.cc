@@ -37,19 +37,6 @@ absl::Status PingOnce(const Namespace& ns, const std::string& target) {
 
 }  // namespace
 
-absl::StatusOr<IpAddress> IpAddress::Parse(const std::string& text) {
-  IpAddress address;
-  address.text = std::string(text);
-  if (inet_pton(AF_INET, address.text.c_str(), address.bytes.data()) == 1) {
-    address.family = AF_INET;
-  } else if (inet_pton(AF_INET6, address.text.c_str(), address.bytes.data()) == 1) {
-    address.family = AF_INET6;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", text, "'"));
-  }
-  return address;
-}
-
 absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(const TopologyOptions& options) {
   std::unique_ptr<Topology> t(new Topology());
   FERRY_ASSIGN_OR_RETURN(t->client_, Namespace::Create("client"));
@@ -98,12 +85,12 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Build(const TopologyOptions&
   }
   // Native routing: every node reaches the other nodes' pods through them.
   for (const Node& node : t->nodes_) {
-    FERRY_RETURN_IF_ERROR(gw.AddRoute({node.pod_cidr_v4, "via", node.v4.text}));
-    FERRY_RETURN_IF_ERROR(gw.AddRoute({node.pod_cidr_v6, "via", node.v6.text}));
+    FERRY_RETURN_IF_ERROR(gw.AddRoute({node.pod_cidr_v4, "via", node.v4.ToString()}));
+    FERRY_RETURN_IF_ERROR(gw.AddRoute({node.pod_cidr_v6, "via", node.v6.ToString()}));
     for (const Node& peer : t->nodes_) {
       if (&peer == &node) continue;
-      FERRY_RETURN_IF_ERROR(node.ns->AddRoute({peer.pod_cidr_v4, "via", peer.v4.text}));
-      FERRY_RETURN_IF_ERROR(node.ns->AddRoute({peer.pod_cidr_v6, "via", peer.v6.text}));
+      FERRY_RETURN_IF_ERROR(node.ns->AddRoute({peer.pod_cidr_v4, "via", peer.v4.ToString()}));
+      FERRY_RETURN_IF_ERROR(node.ns->AddRoute({peer.pod_cidr_v6, "via", peer.v6.ToString()}));
     }
   }
   // Interfaces appeared after the namespaces turned rp_filter off.
@@ -132,11 +119,11 @@ absl::Status Topology::AddNode(const NodeOptions& options, int k, int lan_mtu) {
   FERRY_RETURN_IF_ERROR(lan_->SetMtu(options.name, lan_mtu));
   FERRY_RETURN_IF_ERROR(ns.SetMtu(kUplink, lan_mtu));
   FERRY_RETURN_IF_ERROR(lan_->SetUp(options.name));
-  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, node.v4.text + "/24"));
-  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, node.v6.text + "/64"));
+  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, node.v4.ToString() + "/24"));
+  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, node.v6.ToString() + "/64"));
   FERRY_RETURN_IF_ERROR(ns.SetUp(kUplink));
-  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", gw_lan_v4_.text}));
-  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", gw_lan_v6_.text}));
+  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", gw_lan_v4_.ToString()}));
+  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", gw_lan_v6_.ToString()}));
   FERRY_RETURN_IF_ERROR(ns.EnableForwarding());
   FERRY_ASSIGN_OR_RETURN(node.uplink, ns.Link(kUplink));
   FERRY_ASSIGN_OR_RETURN(node.bridge_port, lan_->Link(options.name));
@@ -161,16 +148,16 @@ absl::Status Topology::AddPod(Node& node, int j) {
   FERRY_RETURN_IF_ERROR(AddVethPair(host, host_link, ns, kUplink));
   // The gateway address sits on every pod veth of the node as a host route,
   // so several pods share one gateway without sharing a link.
-  FERRY_RETURN_IF_ERROR(host.AddAddress(host_link, pod.gateway_v4.text + "/32"));
-  FERRY_RETURN_IF_ERROR(host.AddAddress(host_link, pod.gateway_v6.text + "/128"));
+  FERRY_RETURN_IF_ERROR(host.AddAddress(host_link, pod.gateway_v4.ToString() + "/32"));
+  FERRY_RETURN_IF_ERROR(host.AddAddress(host_link, pod.gateway_v6.ToString() + "/128"));
   FERRY_RETURN_IF_ERROR(host.SetUp(host_link));
-  FERRY_RETURN_IF_ERROR(host.AddRoute({pod.v4.text + "/32", "dev", host_link}));
-  FERRY_RETURN_IF_ERROR(host.AddRoute({pod.v6.text + "/128", "dev", host_link}));
-  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, pod.v4.text + "/24"));
-  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, pod.v6.text + "/64"));
+  FERRY_RETURN_IF_ERROR(host.AddRoute({pod.v4.ToString() + "/32", "dev", host_link}));
+  FERRY_RETURN_IF_ERROR(host.AddRoute({pod.v6.ToString() + "/128", "dev", host_link}));
+  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, pod.v4.ToString() + "/24"));
+  FERRY_RETURN_IF_ERROR(ns.AddAddress(kUplink, pod.v6.ToString() + "/64"));
   FERRY_RETURN_IF_ERROR(ns.SetUp(kUplink));
-  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", pod.gateway_v4.text}));
-  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", pod.gateway_v6.text}));
+  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", pod.gateway_v4.ToString()}));
+  FERRY_RETURN_IF_ERROR(ns.AddRoute({"default", "via", pod.gateway_v6.ToString()}));
   FERRY_ASSIGN_OR_RETURN(pod.link, ns.Link(kUplink));
   FERRY_ASSIGN_OR_RETURN(pod.host_link, host.Link(host_link));
   return absl::OkStatus();
@@ -185,16 +172,16 @@ Node* Topology::node(const std::string& name) {
 
 absl::Status Topology::WarmUp() {
   for (const Node& node : nodes_) {
-    FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, gw_lan_v4_.text));
-    FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, gw_lan_v6_.text));
+    FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, gw_lan_v4_.ToString()));
+    FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, gw_lan_v6_.ToString()));
     for (const Node& peer : nodes_) {
       if (&peer == &node) continue;
-      FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, peer.v4.text));
-      FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, peer.v6.text));
+      FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, peer.v4.ToString()));
+      FERRY_RETURN_IF_ERROR(PingOnce(*node.ns, peer.v6.ToString()));
     }
     for (const Pod& pod : node.pods) {
-      FERRY_RETURN_IF_ERROR(PingOnce(*pod.ns, pod.gateway_v4.text));
-      FERRY_RETURN_IF_ERROR(PingOnce(*pod.ns, pod.gateway_v6.text));
+      FERRY_RETURN_IF_ERROR(PingOnce(*pod.ns, pod.gateway_v4.ToString()));
+      FERRY_RETURN_IF_ERROR(PingOnce(*pod.ns, pod.gateway_v6.ToString()));
     }
   }
   FERRY_RETURN_IF_ERROR(PingOnce(*client_, "198.18.100.1"));

@@ -23,16 +23,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/address.h"
 #include "test/e2e/netns.h"
 
 namespace ferry::netns {
 
-struct IpAddress {
-  static absl::StatusOr<IpAddress> Parse(const std::string& text);
-  int family = 0;                  // AF_INET or AF_INET6
-  std::array<uint8_t, 16> bytes{};  // network order; IPv4 in the first 4
-  std::string text;
-};
+using net::IpAddress;
 
 struct Pod {
   std::string name;  // "<node>-p<j>"

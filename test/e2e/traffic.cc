@@ -97,7 +97,7 @@ absl::StatusOr<std::pair<sockaddr_storage, socklen_t>> SocketAddress(const std::
   absl::StatusOr<IpAddress> address = IpAddress::Parse(text);
   if (!address.ok()) return address.status();
   sockaddr_storage storage = {};
-  if (address->family == AF_INET) {
+  if (address->family == net::IpFamily::kIPv4) {
     auto* in = reinterpret_cast<sockaddr_in*>(&storage);
     in->sin_family = AF_INET;
     in->sin_port = htons(port);

@@ -218,8 +218,8 @@ absl::Status Demo::BuildCluster() {
     if (!server.ok()) return server.status();
     servers_.push_back(std::move(*server));
     node_of_pod_[PodName(node)] = node.name;
-    pods.push_back(absl::StrCat(PodName(node), " ", node.pods[0].v4.text, " on ", node.name, " ",
-                                node.v4.text));
+    pods.push_back(absl::StrCat(PodName(node), " ", node.pods[0].v4.ToString(), " on ", node.name,
+                                " ", node.v4.ToString()));
   }
   // Whichever node a request enters by (the elected one, or any by ECMP)
   // load-balances it by XDP_TX.
@@ -228,7 +228,7 @@ absl::Status Demo::BuildCluster() {
   }
   if (absl::Status warm = topology_->WarmUp(); !warm.ok()) return warm;
   std::printf("cluster: client %s -- gw -- lan -- node1..node%d; pods: %s\n",
-              topology_->client_v4().text.c_str(), kNodes, absl::StrJoin(pods, ", ").c_str());
+              topology_->client_v4().ToString().c_str(), kNodes, absl::StrJoin(pods, ", ").c_str());
   if (!variant_.bgp) {
     std::printf("gw: no route to the VIPs %s and %s: they are on the node LAN, where the node "
                 "elected for each answers ARP/NDP\n", variant_.vip_v4, variant_.vip_v6);
@@ -251,8 +251,8 @@ absl::Status Demo::StartRouter() {
   options.asn = kGatewayAsn;
   std::vector<std::string> neighbors;
   for (const Node& node : topology_->nodes()) {
-    options.neighbors.push_back({node.v4.text, kNodeAsn, /*password=*/""});
-    neighbors.push_back(node.v4.text);
+    options.neighbors.push_back({node.v4.ToString(), kNodeAsn, /*password=*/""});
+    neighbors.push_back(node.v4.ToString());
   }
   absl::StatusOr<std::unique_ptr<netns::BgpRouter>> router =
       netns::StartFrr(topology_->gw(), options);
@@ -378,12 +378,12 @@ std::string Demo::NotRouted() {
   if (!states.ok()) return std::string(states.status().message());
   std::vector<std::string> v4, v6;
   for (const Node& node : topology_->nodes()) {
-    const auto state = states->find(node.v4.text);
+    const auto state = states->find(node.v4.ToString());
     if (state == states->end() || state->second != "Established") {
       absl::StrAppend(&missing, "the session with ", node.name, " is not established; ");
     }
-    v4.push_back(node.v4.text);
-    v6.push_back(node.v6.text);
+    v4.push_back(node.v4.ToString());
+    v6.push_back(node.v6.ToString());
   }
   for (auto [vip, next_hops] : {std::pair(HostPrefix(variant_.vip_v4), v4),
                                 std::pair(HostPrefix(variant_.vip_v6), v6)}) {
@@ -512,8 +512,8 @@ void Demo::PrintPathProof(Capture& capture, const Node& entry, const std::string
                           const std::vector<HttpAnswer>& answers) {
   const std::string tunnels = "(ip proto 4 or ip proto 41 or ip6 proto 4 or ip6 proto 41)";
   const auto host = [](const char* direction, const Node& node) {
-    return absl::StrCat("(", direction, " host ", node.v4.text, " or ", direction, " host ",
-                        node.v6.text, ")");
+    return absl::StrCat("(", direction, " host ", node.v4.ToString(), " or ", direction, " host ",
+                        node.v6.ToString(), ")");
   };
   absl::StatusOr<size_t> requests = capture.Count(absl::StrCat("dst host ", vip, " and tcp dst port ", kVipPort));
   absl::StatusOr<size_t> tunnelled_out = capture.Count(absl::StrCat(tunnels, " and ", host("src", entry)));
