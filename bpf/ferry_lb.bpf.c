@@ -57,7 +57,7 @@ FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config
 	if (cfg->tunnel_mtu && pkt->ip_len + outer_len > cfg->tunnel_mtu) {
 		/* IPv4 without DF may be fragmented, which XDP cannot do. */
 		if (!pkt->dont_fragment)
-			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+			return FERRY_DROP(FERRY_DROP_TOO_BIG);
 		return ferry_xdp_reply_too_big(ctx, pkt, cfg->tunnel_mtu - outer_len);
 	}
 	return ferry_xdp_encap(ctx, choice->node, pkt);
@@ -82,7 +82,7 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 	if (rc == FERRY_NOT_A_FRONTEND)
 		return FERRY_CONTINUE;
 	if (rc != FERRY_CONTINUE)
-		return ferry_xdp_drop(rc);
+		return rc;
 	ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
 	ferry_count_service(service_id, pkt->ip_len);
 	if (choice.node->flags & FERRY_NODE_LOCAL) {
@@ -93,7 +93,7 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 }
 
 /* The backend of a packet to a (possible) VIP, with its service. Returns
- * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop reason. */
+ * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop. */
 FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct ferry_packet *pkt,
 				  struct ferry_choice *choice, __u32 *service_id)
 {
@@ -108,8 +108,8 @@ FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct f
 	return rc;
 }
 
-SEC("xdp")
-int ferry_xdp_lb(struct xdp_md *ctx)
+/* ferry_xdp_lb's steps: an action or a drop (see FERRY_DROP). */
+FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 {
 	int rc = ferry_xdp_l2_answer(ctx);
 
@@ -134,7 +134,7 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 	if (rc == FERRY_PARSE_MALFORMED) {
 		/* Broken packets to a VIP stop here; others are the stack's. */
 		if (ferry_is_vip(&pkt))
-			return ferry_xdp_drop(FERRY_DROP_MALFORMED);
+			return FERRY_DROP(FERRY_DROP_MALFORMED);
 		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
 		return XDP_PASS;
 	}
@@ -157,14 +157,20 @@ int ferry_xdp_lb(struct xdp_md *ctx)
 	rc = ferry_backend_of(cfg, &pkt, &choice, &service_id);
 	if (rc == FERRY_NOT_A_FRONTEND) {
 		if (ferry_is_vip(&pkt))
-			return ferry_xdp_drop(FERRY_DROP_NO_SERVICE_PORT);
+			return FERRY_DROP(FERRY_DROP_NO_SERVICE_PORT);
 		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
 		return XDP_PASS;
 	}
 	if (rc != FERRY_CONTINUE)
-		return ferry_xdp_drop(rc);
+		return rc;
 	ferry_count_service(service_id, pkt.ip_len);
 	return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
+}
+
+SEC("xdp")
+int ferry_xdp_lb(struct xdp_md *ctx)
+{
+	return ferry_xdp_verdict(ferry_xdp_lb_steps(ctx));
 }
 
 /* The reply tuple a pod will send, so ferry_tc_pod can restore VIP:port. */
@@ -194,11 +200,11 @@ FERRY_INLINE int ferry_tc_to_pod(struct __sk_buff *skb, const struct ferry_backe
 	__u8 macs[12];
 
 	if (!endpoint)
-		return ferry_tc_drop(FERRY_DROP_NO_LOCAL_ENDPOINT);
+		return FERRY_DROP(FERRY_DROP_NO_LOCAL_ENDPOINT);
 	__builtin_memcpy(macs, endpoint->pod_mac, 6);
 	__builtin_memcpy(macs + 6, endpoint->host_mac, 6);
 	if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0))
-		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+		return FERRY_DROP(FERRY_DROP_NAT_FAILED);
 	ferry_count_event(FERRY_EVENT_DNAT_REDIRECT);
 	return bpf_redirect(endpoint->ifindex, 0);
 }
@@ -210,7 +216,7 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 {
 	struct ferry_choice choice;
 	struct ferry_flow_key flow;
-	struct ferry_icmp_error where;
+	struct ferry_icmp_error where = {};
 	__u32 service_id;
 	int rc;
 	int error = pkt->has_l4 && ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end,
@@ -219,21 +225,21 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 	rc = error ? ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id)
 		   : ferry_backend_of(cfg, pkt, &choice, &service_id);
 	if (rc == FERRY_NOT_A_FRONTEND)
-		return decapsulated ? ferry_tc_drop(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
+		return decapsulated ? FERRY_DROP(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
 	if (rc != FERRY_CONTINUE)
-		return ferry_tc_drop(rc);
+		return rc;
 	if (!(choice.node->flags & FERRY_NODE_LOCAL))
-		return ferry_tc_drop(FERRY_DROP_BACKEND_NOT_LOCAL);
+		return FERRY_DROP(FERRY_DROP_BACKEND_NOT_LOCAL);
 
 	if (error) {
 		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
-			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+			return FERRY_DROP(FERRY_DROP_NAT_FAILED);
 		ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
 	} else {
 		if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
 			ferry_remember_reply(pkt, choice.backend);
 		if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
-			return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+			return FERRY_DROP(FERRY_DROP_NAT_FAILED);
 	}
 	return ferry_tc_to_pod(skb, choice.backend);
 }
@@ -241,8 +247,8 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 /* Headers must sit in the linear part for direct access. */
 #define FERRY_TC_HEADROOM 256
 
-SEC("tc")
-int ferry_tc_uplink(struct __sk_buff *skb)
+/* ferry_tc_uplink's steps: an action or a drop (see FERRY_DROP). */
+FERRY_INLINE int ferry_tc_uplink_steps(struct __sk_buff *skb)
 {
 	const struct ferry_config *cfg = ferry_config();
 	struct ferry_packet pkt;
@@ -258,7 +264,7 @@ int ferry_tc_uplink(struct __sk_buff *skb)
 	if (ferry_is_tunnel_to_us(&pkt, cfg)) {
 		rc = ferry_tc_decap(skb, &pkt);
 		if (rc != FERRY_CONTINUE)
-			return ferry_tc_drop(rc);
+			return rc;
 		decapsulated = 1;
 	} else if (ferry_is_tunnel_from_us(&pkt, cfg)) {
 		return ferry_tc_send_own_tunnel(skb, &pkt);
@@ -269,7 +275,13 @@ int ferry_tc_uplink(struct __sk_buff *skb)
 }
 
 SEC("tc")
-int ferry_tc_pod(struct __sk_buff *skb)
+int ferry_tc_uplink(struct __sk_buff *skb)
+{
+	return ferry_tc_verdict(ferry_tc_uplink_steps(skb));
+}
+
+/* ferry_tc_pod's steps: an action or a drop (see FERRY_DROP). */
+FERRY_INLINE int ferry_tc_pod_steps(struct __sk_buff *skb)
 {
 	const struct ferry_rev_nat *original;
 	struct ferry_packet pkt;
@@ -287,9 +299,15 @@ int ferry_tc_pod(struct __sk_buff *skb)
 	__be16 vport = original->vport;
 
 	if (ferry_nat(skb, &pkt, 0, &vip, vport))
-		return ferry_tc_drop(FERRY_DROP_NAT_FAILED);
+		return FERRY_DROP(FERRY_DROP_NAT_FAILED);
 	ferry_count_event(FERRY_EVENT_REV_NAT);
 	return TC_ACT_OK;
+}
+
+SEC("tc")
+int ferry_tc_pod(struct __sk_buff *skb)
+{
+	return ferry_tc_verdict(ferry_tc_pod_steps(skb));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -15,9 +15,19 @@
 #define FERRY_INLINE static __always_inline
 #endif
 
-/* A helper's result when the packet should go on to the next step. Every
- * other value is an action for the program to return. */
-#define FERRY_CONTINUE (-1)
+/* What a helper hands back lies in one of three ranges, so no value can be
+ * read as another kind (no XDP or TC action reaches FERRY_STEP_BASE):
+ * - an action for the program to return: XDP_*, TC_ACT_*, or what
+ *   bpf_redirect answered;
+ * - FERRY_CONTINUE, the packet goes on to the next step, and the few other
+ *   answers a helper documents (FERRY_NOT_A_FRONTEND);
+ * - FERRY_DROP(reason). Only a program's entry turns a drop into its hook's
+ *   verdict, counting the reason on the way (ferry_xdp_verdict,
+ *   ferry_tc_verdict), so a helper cannot return a reason as an action. */
+#define FERRY_STEP_BASE 0x100
+#define FERRY_CONTINUE FERRY_STEP_BASE
+#define FERRY_DROP_BASE 0x200
+#define FERRY_DROP(reason) (FERRY_DROP_BASE + (int)(reason))
 
 /* Conventional numbers the uapi headers leave to the C library. */
 #define FERRY_IPPROTO_ICMPV6 58
@@ -58,16 +68,23 @@ FERRY_INLINE void ferry_count_event(enum ferry_event event)
 		*count += 1;
 }
 
-FERRY_INLINE int ferry_xdp_drop(enum ferry_drop_reason reason)
+/* A helper result as the verdict of a program on `hook_drop`'s hook. */
+FERRY_INLINE int ferry_verdict(int rc, int hook_drop)
 {
-	ferry_count_drop(reason);
-	return XDP_DROP;
+	if (rc < FERRY_DROP_BASE)
+		return rc;
+	ferry_count_drop(rc - FERRY_DROP_BASE);
+	return hook_drop;
 }
 
-FERRY_INLINE int ferry_tc_drop(enum ferry_drop_reason reason)
+FERRY_INLINE int ferry_xdp_verdict(int rc)
 {
-	ferry_count_drop(reason);
-	return TC_ACT_SHOT;
+	return ferry_verdict(rc, XDP_DROP);
+}
+
+FERRY_INLINE int ferry_tc_verdict(int rc)
+{
+	return ferry_verdict(rc, TC_ACT_SHOT);
 }
 
 FERRY_INLINE const struct ferry_config *ferry_config(void)

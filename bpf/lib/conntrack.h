@@ -81,7 +81,7 @@ FERRY_INLINE int ferry_frag_follow(const struct ferry_packet *pkt, struct ferry_
 	ferry_frag_key_of(pkt, &key);
 	flow = bpf_map_lookup_elem(&fragments, &key);
 	if (!flow || !ferry_resolve_backend(flow->backend_id, choice))
-		return FERRY_DROP_FRAGMENT_WITHOUT_FLOW;
+		return FERRY_DROP(FERRY_DROP_FRAGMENT_WITHOUT_FLOW);
 	*service_id = flow->service_id;
 	ferry_count_event(FERRY_EVENT_FRAGMENT_FOLLOWED);
 	return FERRY_CONTINUE;

@@ -102,7 +102,7 @@ FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *nod
 	__u32 ifindex = node->egress_ifindex;
 
 	if ((void *)(eth + 1) > data_end)
-		return ferry_xdp_drop(FERRY_DROP_ENCAP_FAILED);
+		return FERRY_DROP(FERRY_DROP_ENCAP_FAILED);
 
 	if (ferry_mac_is_zero(node->next_hop_mac)) {
 		struct bpf_fib_lookup fib = {};
@@ -120,7 +120,7 @@ FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *nod
 			return XDP_PASS;
 		}
 		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-			return ferry_xdp_drop(FERRY_DROP_NO_ROUTE_TO_NODE);
+			return FERRY_DROP(FERRY_DROP_NO_ROUTE_TO_NODE);
 		__builtin_memcpy(eth->h_dest, fib.dmac, 6);
 		__builtin_memcpy(eth->h_source, fib.smac, 6);
 		ifindex = fib.ifindex;
@@ -148,11 +148,11 @@ FERRY_INLINE int ferry_xdp_encap(struct xdp_md *ctx, const struct ferry_node *no
 	struct ethhdr *eth;
 
 	if (data + sizeof(*eth) > data_end)
-		return ferry_xdp_drop(FERRY_DROP_ENCAP_FAILED);
+		return FERRY_DROP(FERRY_DROP_ENCAP_FAILED);
 	__builtin_memcpy(received_macs, data, 12);
 
 	if (bpf_xdp_adjust_head(ctx, -(int)outer_len))
-		return ferry_xdp_drop(FERRY_DROP_ENCAP_FAILED);
+		return FERRY_DROP(FERRY_DROP_ENCAP_FAILED);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
@@ -161,13 +161,13 @@ FERRY_INLINE int ferry_xdp_encap(struct xdp_md *ctx, const struct ferry_node *no
 		struct iphdr *outer = data + sizeof(*eth);
 
 		if ((void *)(outer + 1) > data_end)
-			return ferry_xdp_drop(FERRY_DROP_ENCAP_FAILED);
+			return FERRY_DROP(FERRY_DROP_ENCAP_FAILED);
 		ferry_write_outer_ipv4(outer, node, pkt);
 	} else {
 		struct ipv6hdr *outer = data + sizeof(*eth);
 
 		if ((void *)(outer + 1) > data_end)
-			return ferry_xdp_drop(FERRY_DROP_ENCAP_FAILED);
+			return FERRY_DROP(FERRY_DROP_ENCAP_FAILED);
 		ferry_write_outer_ipv6(outer, node, pkt);
 	}
 	eth->h_proto = ferry_ethertype(node->family);
@@ -175,7 +175,7 @@ FERRY_INLINE int ferry_xdp_encap(struct xdp_md *ctx, const struct ferry_node *no
 }
 
 /* Strips the outer header of a tunnel packet addressed to this node and
- * parses the inner packet into pkt. Returns FERRY_CONTINUE or a drop reason.
+ * parses the inner packet into pkt. Returns FERRY_CONTINUE or a drop.
  *
  * BPF_ADJ_ROOM_MAC removes the bytes right after the Ethernet header on every
  * kernel since 5.2; the decap flags that would also fix skb->protocol for
@@ -190,17 +190,17 @@ FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, struct ferry_packet *pkt)
 	__u32 outer_len = pkt->l4_offset - FERRY_L3_OFFSET;
 
 	if (bpf_skb_adjust_room(skb, -(int)outer_len, BPF_ADJ_ROOM_MAC, 0))
-		return FERRY_DROP_DECAP_FAILED;
+		return FERRY_DROP(FERRY_DROP_DECAP_FAILED);
 	if (inner_family != pkt->key.family) {
 		__be16 ethertype = ferry_ethertype(inner_family);
 
 		if (bpf_skb_store_bytes(skb, __builtin_offsetof(struct ethhdr, h_proto), &ethertype, sizeof(ethertype), 0))
-			return FERRY_DROP_DECAP_FAILED;
+			return FERRY_DROP(FERRY_DROP_DECAP_FAILED);
 	}
 	ferry_count_event(FERRY_EVENT_DECAP);
 	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt) != FERRY_PARSE_OK ||
 	    pkt->key.family != inner_family)
-		return FERRY_DROP_MALFORMED;
+		return FERRY_DROP(FERRY_DROP_MALFORMED);
 	return FERRY_CONTINUE;
 }
 
@@ -252,9 +252,9 @@ FERRY_INLINE int ferry_tc_send_own_tunnel(struct __sk_buff *skb, const struct fe
 	ferry_fib_set_tunnel(&fib, pkt->key.family, &pkt->key.src, &pkt->key.dst);
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return ferry_tc_drop(FERRY_DROP_TOO_BIG);
+		return FERRY_DROP(FERRY_DROP_TOO_BIG);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return ferry_tc_drop(FERRY_DROP_NO_ROUTE_TO_NODE);
+		return FERRY_DROP(FERRY_DROP_NO_ROUTE_TO_NODE);
 	next_hop.nh_family = fib.family;
 	if (fib.family == FERRY_AF_INET)
 		next_hop.ipv4_nh = fib.ipv4_dst;

@@ -202,20 +202,20 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 	__u64 sum;
 
 	if (quote_len > FERRY_ICMP_MAX_QUOTE || quote_len > pkt->ip_len || data + 12 > data_end)
-		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		return FERRY_DROP(FERRY_DROP_TOO_BIG);
 	__builtin_memcpy(macs, data, 12);
 	if (bpf_xdp_adjust_head(ctx, -(int)header_len))
-		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		return FERRY_DROP(FERRY_DROP_TOO_BIG);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	if (bpf_xdp_adjust_tail(ctx, (int)(FERRY_L3_OFFSET + header_len + quote_len) - (int)bpf_xdp_get_buff_len(ctx)))
-		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		return FERRY_DROP(FERRY_DROP_TOO_BIG);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+		return FERRY_DROP(FERRY_DROP_TOO_BIG);
 	__builtin_memcpy(eth->h_dest, macs + 6, 6);
 	__builtin_memcpy(eth->h_source, macs, 6);
 	eth->h_proto = ferry_ethertype(pkt->key.family);
@@ -225,7 +225,7 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 		struct ferry_icmp_unreach *icmp = (void *)(ip + 1);
 
 		if ((void *)(icmp + 1) > data_end)
-			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+			return FERRY_DROP(FERRY_DROP_TOO_BIG);
 		__builtin_memset(ip, 0, sizeof(*ip));
 		ip->version = 4;
 		ip->ihl = 5;
@@ -245,7 +245,7 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 		struct icmp6hdr *icmp = (void *)(ip + 1);
 
 		if ((void *)(icmp + 1) > data_end)
-			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+			return FERRY_DROP(FERRY_DROP_TOO_BIG);
 		__builtin_memset(ip, 0, sizeof(*ip));
 		ip->version = 6;
 		ip->payload_len = bpf_htons(8 + quote_len);
@@ -265,7 +265,7 @@ FERRY_INLINE int ferry_xdp_reply_too_big(struct xdp_md *ctx, const struct ferry_
 		__u16 *check = data + icmp_offset + 2;
 
 		if ((void *)(check + 1) > data_end)
-			return ferry_xdp_drop(FERRY_DROP_TOO_BIG);
+			return FERRY_DROP(FERRY_DROP_TOO_BIG);
 		*check = ferry_csum_fold(sum);
 	}
 	ferry_count_event(FERRY_EVENT_ICMP_TOO_BIG_SENT);

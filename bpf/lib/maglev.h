@@ -10,7 +10,7 @@
 #include "flow_hash.h"
 
 /* ferry_flow_backend's answer when the flow's VIP:port is no frontend. */
-#define FERRY_NOT_A_FRONTEND (-2)
+#define FERRY_NOT_A_FRONTEND (FERRY_STEP_BASE + 1)
 
 /* Whether an address may be a VIP; no means certainly not. */
 FERRY_INLINE int ferry_maybe_vip(const union ferry_addr *addr)
@@ -50,8 +50,7 @@ FERRY_INLINE int ferry_maglev_pick(const struct ferry_flow_key *key, const struc
 }
 
 /* The backend the service's table gives a flow. Returns FERRY_CONTINUE
- * with choice and *service_id filled, FERRY_NOT_A_FRONTEND, or a drop
- * reason. */
+ * with choice and *service_id filled, FERRY_NOT_A_FRONTEND, or a drop. */
 FERRY_INLINE int ferry_maglev_backend(const struct ferry_flow_key *key, __u32 seed, struct ferry_choice *choice,
 				      __u32 *service_id)
 {
@@ -60,7 +59,7 @@ FERRY_INLINE int ferry_maglev_backend(const struct ferry_flow_key *key, __u32 se
 	if (!frontend)
 		return FERRY_NOT_A_FRONTEND;
 	*service_id = frontend->service_id;
-	return ferry_maglev_pick(key, frontend, seed, choice) ? FERRY_CONTINUE : FERRY_DROP_NO_BACKEND;
+	return ferry_maglev_pick(key, frontend, seed, choice) ? FERRY_CONTINUE : FERRY_DROP(FERRY_DROP_NO_BACKEND);
 }
 
 /* The backend a flow has, or would get, recording nothing: for ICMP errors

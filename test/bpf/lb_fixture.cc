@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "ferry_lb.skel.h"
@@ -218,6 +219,17 @@ std::string LbFixture::CounterSummary() const {
     if (const uint64_t n = Events(static_cast<ferry_event>(i))) absl::StrAppend(&text, " ", kEventNames[i], "=", n);
   }
   return text;
+}
+
+void LbFixture::ExpectDropCounted(const std::function<RunResult()>& run, ferry_drop_reason reason, int verdict) {
+  SCOPED_TRACE(absl::StrCat("drop reason ", kDropNames[reason]));
+  std::vector<uint64_t> before(FERRY_DROP_MAX);
+  for (uint32_t i = 0; i < FERRY_DROP_MAX; ++i) before[i] = Drops(static_cast<ferry_drop_reason>(i));
+  EXPECT_EQ(run().verdict, verdict) << CounterSummary();
+  for (uint32_t i = 0; i < FERRY_DROP_MAX; ++i) {
+    EXPECT_EQ(Drops(static_cast<ferry_drop_reason>(i)), before[i] + (i == reason ? 1 : 0))
+        << "drop counter " << kDropNames[i] << "; " << CounterSummary();
+  }
 }
 
 }  // namespace ferry::bpftest

@@ -5,6 +5,7 @@
 #define FERRY_TEST_BPF_LB_FIXTURE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -99,6 +100,10 @@ class LbFixture : public ::testing::Test {
   std::optional<ferry_rev_nat> RevNat(const ferry_flow_key& reply) const;
   // Every nonzero drop and event counter, for failure messages.
   std::string CounterSummary() const;
+  // Runs `run` and expects `verdict`, the counter of `reason` one higher and
+  // every other drop counter unchanged: the reason a helper gave reached the
+  // program's entry intact and became the hook's drop verdict there.
+  void ExpectDropCounted(const std::function<RunResult()>& run, ferry_drop_reason reason, int verdict);
 
   ferry_lb* skel_ = nullptr;
   // Writers that keep vips and vip_filter consistent, as the agent's do.

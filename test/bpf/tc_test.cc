@@ -250,6 +250,45 @@ TEST_F(TcTest, PlainPacketToARemoteBackendIsDropped) {
   }
 }
 
+struct DropCase {
+  ferry_drop_reason reason;
+  Bytes input;
+};
+
+// Every reason ferry_tc_uplink drops for on its own reaches its counter, and
+// only that one, with TC_ACT_SHOT; the two the FIB gives are in
+// TcOwnTunnelTest.EveryFibDropReasonReachesItsCounterWithShot. Not here:
+// nat-failed (the kernel refuses a rewrite of bytes the program has just
+// parsed), and decap-failed, which only kernels before 6.3 give, for a
+// 4-in-6 tunnel with an inner IPv4 packet under 40 bytes.
+TEST_F(TcTest, EveryDropReasonReachesItsCounterWithShot) {
+  const IpAddress vip_without_backend = "198.19.0.7";
+  const IpAddress vip_without_endpoint = "198.19.0.8";
+  const IpAddress pod_without_endpoint = "198.18.17.99";
+  constexpr uint32_t kInactive = 5, kNoEndpoint = 6;
+  SetBackend(kInactive, {kPodA4, kPodPort, kThisNode, /*active=*/false});
+  AddService(5, vip_without_backend, kInactive);
+  SetBackend(kNoEndpoint, {pod_without_endpoint, kPodPort, kThisNode});
+  AddService(6, vip_without_endpoint, kNoEndpoint);
+  const ClientSide flow{kClient4, kClientPort, kTcp};
+  auto tunnelled = [](const Packet& inner) { return FromRouter(kNodeAMac).IPv4(kLbNode4, kNodeA4).Append(inner).Build(); };
+
+  const DropCase cases[] = {
+      {FERRY_DROP_MALFORMED,
+       tunnelled(Packet().IPv4(kClient4, kVip4, {.ihl = 4}).TCP(kClientPort, kHttp, packet::kTcpSyn))},
+      {FERRY_DROP_NO_SERVICE_PORT, tunnelled(ClientPacket(flow, kVip4, 8443))},
+      {FERRY_DROP_NO_BACKEND, FromRouter(kNodeAMac).Append(ClientPacket(flow, vip_without_backend, kHttp)).Build()},
+      {FERRY_DROP_FRAGMENT_WITHOUT_FLOW,
+       FromRouter(kNodeAMac).IPv4(kClient4, kVip4, {.id = 77, .fragment_offset = 6, .protocol = kUdp}).PayloadOfSize(16).Build()},
+      {FERRY_DROP_BACKEND_NOT_LOCAL, FromRouter(kNodeAMac).Append(ClientPacket(flow, kVipRemote4, kHttp)).Build()},
+      {FERRY_DROP_NO_LOCAL_ENDPOINT, tunnelled(ClientPacket(flow, vip_without_endpoint, kHttp))},
+  };
+  for (const DropCase& c : cases) {
+    SCOPED_TRACE(packet::Describe(c.input));
+    ExpectDropCounted([&] { return RunTcUplink(c.input); }, c.reason, kTcShot);
+  }
+}
+
 // Traffic for this node that involves no VIP is left to the stack untouched.
 TEST_F(TcTest, TrafficToNoVipIsUntouched) {
   const Bytes inputs[] = {
@@ -415,6 +454,23 @@ TEST_F(TcOwnTunnelTest, WithoutARouteIsDropped) {
   EXPECT_EQ(RunOnUplink(input).verdict, kTcShot) << CounterSummary();
   EXPECT_EQ(Drops(FERRY_DROP_NO_ROUTE_TO_NODE), 1u) << CounterSummary();
   EXPECT_EQ(Events(FERRY_EVENT_ENCAP_REDIRECT_NEIGH), 0u) << CounterSummary();
+}
+
+// The drops the FIB decides, for a tunnel of ours it will not forward: no
+// route, or a packet larger than the uplink's MTU (1500 here), which the
+// kernel checks only once the neighbour is known.
+TEST_F(TcOwnTunnelTest, EveryFibDropReasonReachesItsCounterWithShot) {
+  const ClientSide flow{kClient4, kClientPort, kUdp};
+  ExpectDropCounted([&] { return RunOnUplink(OwnTunnel("198.18.200.1", flow, kVipRemote4)); },
+                    FERRY_DROP_NO_ROUTE_TO_NODE, kTcShot);
+  ASSERT_TRUE(ns_->Ip({"neigh", "add", kNodeB4.ToString(), "lladdr", kNodeBMac.ToString(), "dev", "eth0", "nud",
+                       "permanent"})
+                  .ok());
+  Packet inner;
+  inner.IPv4(kClient4, kVipRemote4).UDP(kClientPort, kDns).PayloadOfSize(1600);
+  Packet oversized = FromRouter(kNodeAMac);
+  AddIp(oversized, kNodeA4, kNodeB4).Append(inner);
+  ExpectDropCounted([&] { return RunOnUplink(oversized.Build()); }, FERRY_DROP_TOO_BIG, kTcShot);
 }
 
 // With a live FIB, a tunnel addressed to this node is still decapsulated and

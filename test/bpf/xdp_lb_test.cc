@@ -593,6 +593,42 @@ TEST_F(XdpLbTest, HeaderCutBeforeItsAddressesIsPassedOrDroppedAsMalformed) {
   }
 }
 
+// --- Drop reasons. -----------------------------------------------------------
+
+struct DropCase {
+  ferry_drop_reason reason;
+  Bytes input;
+};
+
+// Every reason ferry_xdp_lb drops for reaches its own counter, and only
+// that one, with XDP_DROP. Not here: encap-failed, which needs a frame
+// without headroom for the outer header, and a test run always has it.
+TEST_F(XdpLbTest, EveryDropReasonReachesItsCounterWithXdpDrop) {
+  const IpAddress vip_without_backend = "198.19.0.7";
+  const IpAddress vip_unrouted = "198.19.0.8";
+  constexpr uint32_t kInactive = 7, kUnrouted = 8, kUnroutedNode = 5;
+  SetBackend(kInactive, {kPodA4, kPodPort, kNodeAOver4, /*active=*/false});
+  AddService(8, {{vip_without_backend, kHttp, kTcp}}, {kInactive});
+  // No next-hop MAC: the FIB of the test's namespace is asked, and knows no
+  // route to the node.
+  SetNode(kUnroutedNode, {kLbNode4, "198.18.200.1", kLbMac, {}});
+  SetBackend(kUnrouted, {kPodA4, kPodPort, kUnroutedNode});
+  AddService(9, {{vip_unrouted, kHttp, kTcp}}, {kUnrouted});
+
+  const DropCase cases[] = {
+      {FERRY_DROP_MALFORMED, FromRouter().IPv4(kClient4, kVip4, {.ihl = 4}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
+      {FERRY_DROP_NO_SERVICE_PORT, Syn4(kClient4, kClientPort, kVip4, 8443).Build()},
+      {FERRY_DROP_NO_BACKEND, Syn4(kClient4, kClientPort, vip_without_backend).Build()},
+      {FERRY_DROP_FRAGMENT_WITHOUT_FLOW, Ipv4Fragments(kClient4, kClientPort, 77).later},
+      {FERRY_DROP_NO_ROUTE_TO_NODE, Syn4(kClient4, kClientPort, vip_unrouted).Build()},
+      {FERRY_DROP_TOO_BIG, FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns).PayloadOfSize(1500 - 28).Build()},
+  };
+  for (const DropCase& c : cases) {
+    SCOPED_TRACE(packet::Describe(c.input));
+    ExpectDropCounted([&] { return RunXdp(c.input); }, c.reason, kXdpDrop);
+  }
+}
+
 // --- Counters. ----------------------------------------------------------
 
 // service_stats counts the packets and IP bytes of each service apart.
