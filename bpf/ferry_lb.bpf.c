@@ -42,14 +42,39 @@ FERRY_INLINE void ferry_count_service(__u32 service_id, __u32 bytes)
 	}
 }
 
+/* The backend of a packet to a (possible) VIP, with its service, recording
+ * nothing (ferry_commit does, once the packet is forwarded). Returns
+ * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop. */
+FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct ferry_packet *pkt,
+				  struct ferry_choice *choice, __u32 *service_id)
+{
+	/* A later fragment has no ports: it follows its first fragment. */
+	if (!pkt->has_l4)
+		return ferry_is_vip(pkt) ? ferry_frag_follow(pkt, choice, service_id) : FERRY_NOT_A_FRONTEND;
+	return ferry_flow_backend(&pkt->key, cfg->flow_hash_seed, choice, service_id);
+}
+
+/* Records the choice ferry_backend_of made for a packet now forwarded: a
+ * dropped packet leaves no state behind. */
+FERRY_INLINE void ferry_commit(const struct ferry_packet *pkt, const struct ferry_choice *choice, __u32 service_id)
+{
+	if (!pkt->has_l4)
+		return; /* a later fragment, which followed its first */
+	ferry_flow_commit(&pkt->key, choice, service_id);
+	if (pkt->is_fragment)
+		ferry_frag_record(pkt, choice->backend_id, service_id);
+}
+
 /* Local backends are left to ferry_tc_uplink; others are tunnelled, unless
  * the tunnel would outgrow the node network's MTU. */
 FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config *cfg,
-				   const struct ferry_packet *pkt, const struct ferry_choice *choice)
+				   const struct ferry_packet *pkt, const struct ferry_choice *choice, __u32 service_id)
 {
 	__u32 outer_len;
+	int rc;
 
 	if (choice->node->flags & FERRY_NODE_LOCAL) {
+		ferry_commit(pkt, choice, service_id);
 		ferry_count_event(FERRY_EVENT_LOCAL_PASS);
 		return XDP_PASS;
 	}
@@ -60,7 +85,10 @@ FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config
 			return FERRY_DROP(FERRY_DROP_TOO_BIG);
 		return ferry_xdp_reply_too_big(ctx, pkt, cfg->tunnel_mtu - outer_len);
 	}
-	return ferry_xdp_encap(ctx, choice->node, pkt);
+	rc = ferry_xdp_encap(ctx, choice->node, pkt);
+	if (!ferry_is_drop(rc))
+		ferry_commit(pkt, choice, service_id);
+	return rc;
 }
 
 /* A too-big error about a VIP flow goes where the flow goes. The flow is
@@ -72,13 +100,13 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ferry_flow_key flow;
 	struct ferry_icmp_error where;
-	struct ferry_choice choice;
+	struct ferry_choice choice = {};
 	__u32 service_id;
 	int rc;
 
 	if (!ferry_icmp_error_flow(data, data_end, pkt, &flow, &where))
 		return FERRY_CONTINUE;
-	rc = ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id);
+	rc = ferry_flow_backend(&flow, cfg->flow_hash_seed, &choice, &service_id);
 	if (rc == FERRY_NOT_A_FRONTEND)
 		return FERRY_CONTINUE;
 	if (rc != FERRY_CONTINUE)
@@ -92,22 +120,6 @@ FERRY_INLINE int ferry_xdp_icmp_error(struct xdp_md *ctx, const struct ferry_con
 	return ferry_xdp_encap(ctx, choice.node, pkt);
 }
 
-/* The backend of a packet to a (possible) VIP, with its service. Returns
- * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop. */
-FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct ferry_packet *pkt,
-				  struct ferry_choice *choice, __u32 *service_id)
-{
-	int rc;
-
-	/* A later fragment has no ports: it follows its first fragment. */
-	if (!pkt->has_l4)
-		return ferry_is_vip(pkt) ? ferry_frag_follow(pkt, choice, service_id) : FERRY_NOT_A_FRONTEND;
-	rc = ferry_flow_backend(&pkt->key, cfg->flow_hash_seed, choice, service_id);
-	if (rc == FERRY_CONTINUE && pkt->is_fragment)
-		ferry_frag_record(pkt, choice->backend_id, *service_id);
-	return rc;
-}
-
 /* ferry_xdp_lb's steps: an action or a drop (see FERRY_DROP). */
 FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 {
@@ -119,7 +131,7 @@ FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	const struct ferry_config *cfg = ferry_config();
 	struct ferry_packet pkt;
-	struct ferry_choice choice;
+	struct ferry_choice choice = {};
 	__u32 service_id;
 
 	rc = ferry_parse(data, data_end, data_end - data, &pkt);
@@ -134,7 +146,7 @@ FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 	if (rc == FERRY_PARSE_MALFORMED) {
 		/* Broken packets to a VIP stop here; others are the stack's. */
 		if (ferry_is_vip(&pkt))
-			return FERRY_DROP(FERRY_DROP_MALFORMED);
+			return FERRY_DROP(pkt.malformed);
 		ferry_count_event(FERRY_EVENT_PASS_NO_VIP);
 		return XDP_PASS;
 	}
@@ -164,7 +176,7 @@ FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 	if (rc != FERRY_CONTINUE)
 		return rc;
 	ferry_count_service(service_id, pkt.ip_len);
-	return ferry_xdp_forward(ctx, cfg, &pkt, &choice);
+	return ferry_xdp_forward(ctx, cfg, &pkt, &choice, service_id);
 }
 
 SEC("xdp")
@@ -214,7 +226,7 @@ FERRY_INLINE int ferry_tc_to_pod(struct __sk_buff *skb, const struct ferry_backe
 FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_config *cfg, struct ferry_packet *pkt,
 				  int decapsulated)
 {
-	struct ferry_choice choice;
+	struct ferry_choice choice = {};
 	struct ferry_flow_key flow;
 	struct ferry_icmp_error where = {};
 	__u32 service_id;
@@ -222,7 +234,7 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 	int error = pkt->has_l4 && ferry_icmp_error_flow((void *)(long)skb->data, (void *)(long)skb->data_end,
 							 pkt, &flow, &where);
 
-	rc = error ? ferry_flow_backend_peek(&flow, cfg->flow_hash_seed, &choice, &service_id)
+	rc = error ? ferry_flow_backend(&flow, cfg->flow_hash_seed, &choice, &service_id)
 		   : ferry_backend_of(cfg, pkt, &choice, &service_id);
 	if (rc == FERRY_NOT_A_FRONTEND)
 		return decapsulated ? FERRY_DROP(FERRY_DROP_NO_SERVICE_PORT) : TC_ACT_OK;
@@ -235,13 +247,17 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 		if (ferry_nat_icmp_error(skb, pkt, &where, choice.backend))
 			return FERRY_DROP(FERRY_DROP_NAT_FAILED);
 		ferry_count_event(FERRY_EVENT_ICMP_FOLLOWED);
-	} else {
-		if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
-			ferry_remember_reply(pkt, choice.backend);
-		if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
-			return FERRY_DROP(FERRY_DROP_NAT_FAILED);
+		return ferry_tc_to_pod(skb, choice.backend);
 	}
-	return ferry_tc_to_pod(skb, choice.backend);
+	if (ferry_nat(skb, pkt, 1, &choice.backend->addr, choice.backend->port))
+		return FERRY_DROP(FERRY_DROP_NAT_FAILED);
+	rc = ferry_tc_to_pod(skb, choice.backend);
+	if (ferry_is_drop(rc))
+		return rc;
+	ferry_commit(pkt, &choice, service_id);
+	if (pkt->has_l4 && (pkt->key.proto == IPPROTO_TCP || pkt->key.proto == IPPROTO_UDP))
+		ferry_remember_reply(pkt, choice.backend);
+	return rc;
 }
 
 /* Headers must sit in the linear part for direct access. */

@@ -68,10 +68,15 @@ FERRY_INLINE void ferry_count_event(enum ferry_event event)
 		*count += 1;
 }
 
+FERRY_INLINE int ferry_is_drop(int rc)
+{
+	return rc >= FERRY_DROP_BASE;
+}
+
 /* A helper result as the verdict of a program on `hook_drop`'s hook. */
 FERRY_INLINE int ferry_verdict(int rc, int hook_drop)
 {
-	if (rc < FERRY_DROP_BASE)
+	if (!ferry_is_drop(rc))
 		return rc;
 	ferry_count_drop(rc - FERRY_DROP_BASE);
 	return hook_drop;

@@ -11,6 +11,8 @@ struct ferry_choice {
 	__u32 backend_id;
 	const struct ferry_backend *backend;
 	const struct ferry_node *node;
+	struct ferry_flow *flow; /* the flow's conntrack entry, if it has one */
+	int followed;            /* the backend is the entry's */
 };
 
 FERRY_INLINE int ferry_resolve_backend(__u32 backend_id, struct ferry_choice *choice)

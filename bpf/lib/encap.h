@@ -198,8 +198,9 @@ FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, struct ferry_packet *pkt)
 			return FERRY_DROP(FERRY_DROP_DECAP_FAILED);
 	}
 	ferry_count_event(FERRY_EVENT_DECAP);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt) != FERRY_PARSE_OK ||
-	    pkt->key.family != inner_family)
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt) != FERRY_PARSE_OK)
+		return FERRY_DROP(pkt->malformed);
+	if (pkt->key.family != inner_family)
 		return FERRY_DROP(FERRY_DROP_MALFORMED);
 	return FERRY_CONTINUE;
 }

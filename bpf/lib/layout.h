@@ -207,7 +207,8 @@ struct ferry_l2_liveness {
 FERRY_ASSERT_SIZE(struct ferry_l2_liveness, 8);
 
 /* Why a packet was dropped: the drops map is indexed by this; user space
- * prints the name. */
+ * prints the name. New reasons go last, so a ferryctl of another release
+ * names the others right. */
 #define FERRY_DROP_REASONS(X)                                                   \
 	X(MALFORMED, "malformed")                                               \
 	X(NO_SERVICE_PORT, "vip-port-not-served")                               \
@@ -219,7 +220,13 @@ FERRY_ASSERT_SIZE(struct ferry_l2_liveness, 8);
 	X(DECAP_FAILED, "decap-failed")                                         \
 	X(BACKEND_NOT_LOCAL, "backend-not-local")                               \
 	X(NO_LOCAL_ENDPOINT, "no-local-endpoint")                               \
-	X(NAT_FAILED, "nat-failed")
+	X(NAT_FAILED, "nat-failed")                                             \
+	X(IPV4_CHECKSUM, "ipv4-bad-header-checksum")                            \
+	X(BAD_SOURCE, "source-not-forwardable")                                 \
+	X(EXT_HEADERS_UNPARSED, "ipv6-ext-headers-unparsed")                    \
+	X(HOP_BY_HOP_NOT_FIRST, "ipv6-hop-by-hop-not-first")                    \
+	X(ROUTING_SEGMENTS_LEFT, "ipv6-routing-segments-left")                  \
+	X(UDP_ZERO_CHECKSUM, "ipv6-udp-zero-checksum")
 
 /* Which way a packet went: the events map is indexed by this. The bench
  * checks these to prove every iteration took the intended path. New events

@@ -62,22 +62,10 @@ FERRY_INLINE int ferry_maglev_backend(const struct ferry_flow_key *key, __u32 se
 	return ferry_maglev_pick(key, frontend, seed, choice) ? FERRY_CONTINUE : FERRY_DROP(FERRY_DROP_NO_BACKEND);
 }
 
-/* The backend a flow has, or would get, recording nothing: for ICMP errors
- * about a flow, which do not start one. Returns as ferry_maglev_backend. */
-FERRY_INLINE int ferry_flow_backend_peek(const struct ferry_flow_key *key, __u32 seed, struct ferry_choice *choice,
-					 __u32 *service_id)
-{
-	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
-
-	if (ferry_flow_follow(flow, choice)) {
-		*service_id = flow->service_id;
-		return FERRY_CONTINUE;
-	}
-	return ferry_maglev_backend(key, seed, choice, service_id);
-}
-
-/* The backend of a client -> VIP flow, recorded in conntrack. Returns as
- * ferry_maglev_backend.
+/* The backend a flow has, or would get, recording nothing yet: a packet
+ * that is then dropped leaves no trace in conntrack, and an ICMP error about
+ * a flow never starts one. Returns as ferry_maglev_backend; choice says
+ * what ferry_flow_commit must record.
  *
  * A conntrack hit is trusted without a frontend lookup: removing a backend
  * makes its flows re-resolve here, and whoever removes a frontend removes its
@@ -86,27 +74,33 @@ FERRY_INLINE int ferry_flow_backend(const struct ferry_flow_key *key, __u32 seed
 				    __u32 *service_id)
 {
 	struct ferry_flow *flow = bpf_map_lookup_elem(&flows, key);
-	int rc;
 
-	if (ferry_flow_follow(flow, choice)) {
+	choice->flow = flow;
+	choice->followed = ferry_flow_follow(flow, choice);
+	if (choice->followed) {
 		*service_id = flow->service_id;
-		ferry_count_event(FERRY_EVENT_FLOW_HIT);
 		return FERRY_CONTINUE;
 	}
-	rc = ferry_maglev_backend(key, seed, choice, service_id);
-	if (rc != FERRY_CONTINUE)
-		return rc;
+	return ferry_maglev_backend(key, seed, choice, service_id);
+}
 
-	/* A flow whose backend went away is moved, not dropped. */
-	if (flow) {
+/* Records the choice ferry_flow_backend made, once the packet is forwarded.
+ * A flow whose backend went away is moved, not dropped. */
+FERRY_INLINE void ferry_flow_commit(const struct ferry_flow_key *key, const struct ferry_choice *choice,
+				    __u32 service_id)
+{
+	struct ferry_flow *flow = choice->flow;
+
+	if (choice->followed) {
+		ferry_count_event(FERRY_EVENT_FLOW_HIT);
+	} else if (flow) {
 		flow->backend_id = choice->backend_id;
-		flow->service_id = *service_id;
+		flow->service_id = service_id;
 		ferry_count_event(FERRY_EVENT_FLOW_RESCHEDULED);
-		return FERRY_CONTINUE;
+	} else {
+		ferry_flow_record(key, choice->backend_id, service_id);
+		ferry_count_event(FERRY_EVENT_FLOW_NEW);
 	}
-	ferry_flow_record(key, choice->backend_id, *service_id);
-	ferry_count_event(FERRY_EVENT_FLOW_NEW);
-	return FERRY_CONTINUE;
 }
 
 #endif /* FERRY_BPF_LIB_MAGLEV_H */

@@ -11,8 +11,26 @@
  *   is marked so the caller can look up the backend its first fragment got
  *   (see fragments in maps.h); its ports stay zero.
  * - IPv6 extension headers (hop-by-hop, routing, destination options,
- *   fragment) are walked, up to FERRY_IPV6_MAX_EXT of them.
+ *   fragment) are walked, up to FERRY_IPV6_MAX_EXT of them. A packet whose
+ *   L4 header lies beyond that, or past FERRY_L4_OFFSET_MAX, is rejected
+ *   (ipv6-ext-headers-unparsed), never read at a wrapped offset.
  * - VLAN tags are not parsed: such frames are not ours and pass.
+ *
+ * A packet Ferry forwards or answers is checked as a router checks what it
+ * forwards, and pkt->malformed names the first rule it breaks:
+ * - IPv4, RFC 1812 §5.2.2: version 4, IHL >= 5, total length within the
+ *   frame and >= IHL*4, header checksum right; §5.3.7: no source in 0/8,
+ *   127/8, multicast or class E.
+ * - IPv6, RFC 8200: version 6, payload length within the frame;
+ *   hop-by-hop options only right after the IPv6 header (§4.1); a routing
+ *   header with segments left names a next node, so the packet is not for
+ *   the VIP to balance (§4.4); a first fragment holds the whole L4 header
+ *   (§4.5, RFC 7112). RFC 4291: no multicast, loopback or unspecified
+ *   source.
+ * - TCP: data offset >= 5, the header within the IP packet. UDP: length
+ *   >= 8 and within the IP packet; over IPv6 a zero checksum is refused
+ *   (RFC 8200 §8.1; the exceptions of RFC 6935/6936 are for tunnel
+ *   protocols on configured ports, none of which Ferry serves).
  */
 #ifndef FERRY_BPF_LIB_PARSE_H
 #define FERRY_BPF_LIB_PARSE_H
@@ -24,14 +42,18 @@
 #include <linux/udp.h>
 
 #include "common.h"
+#include "csum.h"
 
 #define FERRY_L3_OFFSET ((__u32)sizeof(struct ethhdr))
 #define FERRY_IPV6_MAX_EXT 4
+/* The furthest an L4 header may start: helpers index the frame with
+ * offsets below 0x200 (icmp.h). */
+#define FERRY_L4_OFFSET_MAX 256
 
 enum ferry_parse_result {
 	FERRY_PARSE_OK = 0,
 	FERRY_PARSE_NOT_IP,    /* not IPv4/IPv6: not ours */
-	FERRY_PARSE_MALFORMED, /* IP, but headers are truncated or inconsistent */
+	FERRY_PARSE_MALFORMED, /* IP, but a header breaks a rule: pkt->malformed */
 };
 
 struct ferry_packet {
@@ -43,27 +65,49 @@ struct ferry_packet {
 	__u8 is_fragment;          /* first or later fragment */
 	__u8 dont_fragment;        /* IPv4 DF; always set for IPv6, which routers never fragment */
 	__u8 tos;                  /* IPv4 TOS or IPv6 traffic class */
+	__u8 malformed;            /* the enum ferry_drop_reason of FERRY_PARSE_MALFORMED */
 };
 
-FERRY_INLINE int ferry_parse_l4(void *data, void *data_end, struct ferry_packet *pkt)
+FERRY_INLINE int ferry_malformed(struct ferry_packet *pkt, enum ferry_drop_reason reason)
 {
-	void *l4 = data + (pkt->l4_offset & 0xff);
+	pkt->malformed = reason;
+	return FERRY_PARSE_MALFORMED;
+}
 
+/* The L4 header at l4_offset, which must lie within the IP packet. */
+FERRY_INLINE int ferry_parse_l4(void *data, void *data_end, __u32 l4_offset, struct ferry_packet *pkt)
+{
+	__u32 l4_len = FERRY_L3_OFFSET + pkt->ip_len - l4_offset;
+	void *l4;
+
+	if (l4_offset > FERRY_L4_OFFSET_MAX)
+		return ferry_malformed(pkt, FERRY_DROP_EXT_HEADERS_UNPARSED);
+	if (l4_offset > FERRY_L3_OFFSET + pkt->ip_len)
+		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+	pkt->l4_offset = l4_offset;
+	l4 = data + l4_offset;
 	switch (pkt->key.proto) {
 	case IPPROTO_TCP: {
 		struct tcphdr *tcp = l4;
 
-		if ((void *)(tcp + 1) > data_end || tcp->doff < 5)
-			return FERRY_PARSE_MALFORMED;
+		if ((void *)(tcp + 1) > data_end || tcp->doff < 5 || tcp->doff * 4 > l4_len)
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
 		pkt->key.sport = tcp->source;
 		pkt->key.dport = tcp->dest;
 		break;
 	}
 	case IPPROTO_UDP: {
 		struct udphdr *udp = l4;
+		__u32 udp_len;
 
 		if ((void *)(udp + 1) > data_end)
-			return FERRY_PARSE_MALFORMED;
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+		/* A first fragment holds only part of the datagram. */
+		udp_len = ferry_ntohs_bounded(udp->len);
+		if (udp_len < sizeof(*udp) || (!pkt->is_fragment && udp_len > l4_len))
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+		if (udp->check == 0 && pkt->key.family == FERRY_FAMILY_IPV6)
+			return ferry_malformed(pkt, FERRY_DROP_UDP_ZERO_CHECKSUM);
 		pkt->key.sport = udp->source;
 		pkt->key.dport = udp->dest;
 		break;
@@ -72,14 +116,48 @@ FERRY_INLINE int ferry_parse_l4(void *data, void *data_end, struct ferry_packet 
 	case FERRY_IPPROTO_ICMPV6:
 		/* Type and code are all a VIP lookup needs; errors are parsed
 		 * further by icmp.h. */
-		if (l4 + 8 > data_end)
-			return FERRY_PARSE_MALFORMED;
+		if (l4 + 8 > data_end || l4_len < 8)
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
 		break;
 	default:
 		break;
 	}
 	pkt->has_l4 = 1;
 	return FERRY_PARSE_OK;
+}
+
+/* RFC 1812 §5.2.2: a header whose checksum does not verify is discarded. */
+FERRY_INLINE int ferry_ipv4_checksum_ok(const struct iphdr *ip, void *data_end)
+{
+	const __u32 *words = (const __u32 *)ip;
+	__u64 sum = 0;
+
+	for (int i = 0; i < 15; i++) {
+		if (i >= ip->ihl)
+			break;
+		if ((void *)(words + i + 1) > data_end)
+			return 0;
+		sum += words[i];
+	}
+	return ferry_csum_fold(sum) == 0;
+}
+
+/* RFC 1812 §5.3.7: this network (0/8), loopback, multicast and class E
+ * are no source a router forwards from. */
+FERRY_INLINE int ferry_ipv4_source_ok(__be32 saddr)
+{
+	__u8 first = bpf_ntohl(saddr) >> 24;
+
+	return first != 0 && first != 127 && first < 224;
+}
+
+/* RFC 4291 §2.5.2, §2.5.3, §2.7: neither unspecified, loopback nor
+ * multicast is a source to forward from. */
+FERRY_INLINE int ferry_ipv6_source_ok(const union ferry_addr *src)
+{
+	if (src->bytes[0] == 0xff)
+		return 0;
+	return (src->v6[0] | src->v6[1] | src->v6[2]) != 0 || (src->v6[3] != 0 && src->v6[3] != bpf_htonl(1));
 }
 
 FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
@@ -101,7 +179,11 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
 	total_len = ferry_ntohs_bounded(ip->tot_len);
 	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
 	    FERRY_L3_OFFSET + total_len > frame_len)
-		return FERRY_PARSE_MALFORMED;
+		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+	if (!ferry_ipv4_checksum_ok(ip, data_end))
+		return ferry_malformed(pkt, FERRY_DROP_IPV4_CHECKSUM);
+	if (!ferry_ipv4_source_ok(ip->saddr))
+		return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
 	pkt->l4_offset = FERRY_L3_OFFSET + header_len;
 	pkt->ip_len = total_len;
 	pkt->tos = ip->tos;
@@ -112,15 +194,27 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
 	pkt->is_fragment = (frag & (FERRY_IPV4_MF | FERRY_IPV4_OFFSET_MASK)) != 0;
 	if (frag & FERRY_IPV4_OFFSET_MASK)
 		return FERRY_PARSE_OK;
-	return ferry_parse_l4(data, data_end, pkt);
+	return ferry_parse_l4(data, data_end, FERRY_L3_OFFSET + header_len, pkt);
 }
 
 struct ferry_ipv6_ext {
 	__u8 nexthdr;
 	__u8 len; /* in 8-octet units, not counting the first 8; 0 for a fragment header */
-	__be16 frag_off;
+	union {
+		__be16 frag_off; /* fragment header */
+		struct {
+			__u8 routing_type;
+			__u8 segments_left; /* routing header */
+		};
+	};
 	__be32 identification;
 };
+
+FERRY_INLINE int ferry_ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS ||
+	       nexthdr == IPPROTO_FRAGMENT;
+}
 
 FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
 				  struct ferry_packet *pkt)
@@ -136,19 +230,29 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
 	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
 	pkt->ip_len = sizeof(*ip) + ferry_ntohs_bounded(ip->payload_len);
 	if (ip->version != 6 || FERRY_L3_OFFSET + pkt->ip_len > frame_len)
-		return FERRY_PARSE_MALFORMED;
+		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+	if (!ferry_ipv6_source_ok(&pkt->key.src))
+		return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
 	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 	pkt->dont_fragment = 1;
 	nexthdr = ip->nexthdr;
 
 	for (int i = 0; i < FERRY_IPV6_MAX_EXT; i++) {
-		struct ferry_ipv6_ext *ext = data + (offset & 0x1ff);
+		struct ferry_ipv6_ext *ext;
 
-		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING &&
-		    nexthdr != IPPROTO_DSTOPTS && nexthdr != IPPROTO_FRAGMENT)
+		if (!ferry_ipv6_is_ext(nexthdr))
 			break;
+		if (nexthdr == IPPROTO_HOPOPTS && i > 0)
+			return ferry_malformed(pkt, FERRY_DROP_HOP_BY_HOP_NOT_FIRST);
+		/* Bounded by a comparison, not a mask: a chain that runs past
+		 * what is parsed is rejected, not read at a wrapped offset. */
+		if (offset > FERRY_L4_OFFSET_MAX)
+			return ferry_malformed(pkt, FERRY_DROP_EXT_HEADERS_UNPARSED);
+		ext = data + offset;
 		if ((void *)(ext + 1) > data_end)
-			return FERRY_PARSE_MALFORMED;
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+		if (nexthdr == IPPROTO_ROUTING && ext->segments_left != 0)
+			return ferry_malformed(pkt, FERRY_DROP_ROUTING_SEGMENTS_LEFT);
 		if (nexthdr == IPPROTO_FRAGMENT) {
 			__u16 frag = bpf_ntohs(ext->frag_off);
 
@@ -166,13 +270,11 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
 		nexthdr = ext->nexthdr;
 		offset += 8 + ext->len * 8;
 	}
-	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
-	    nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT)
-		return FERRY_PARSE_MALFORMED; /* more extension headers than we walk */
+	if (ferry_ipv6_is_ext(nexthdr))
+		return ferry_malformed(pkt, FERRY_DROP_EXT_HEADERS_UNPARSED); /* more than we walk */
 
 	pkt->key.proto = nexthdr;
-	pkt->l4_offset = offset;
-	return ferry_parse_l4(data, data_end, pkt);
+	return ferry_parse_l4(data, data_end, offset, pkt);
 }
 
 /* Fills pkt from the frame at [data, data_end), frame_len bytes in all. */

@@ -282,11 +282,22 @@ TEST_F(TcTest, EveryDropReasonReachesItsCounterWithShot) {
        FromRouter(kNodeAMac).IPv4(kClient4, kVip4, {.id = 77, .fragment_offset = 6, .protocol = kUdp}).PayloadOfSize(16).Build()},
       {FERRY_DROP_BACKEND_NOT_LOCAL, FromRouter(kNodeAMac).Append(ClientPacket(flow, kVipRemote4, kHttp)).Build()},
       {FERRY_DROP_NO_LOCAL_ENDPOINT, tunnelled(ClientPacket(flow, vip_without_endpoint, kHttp))},
+      {FERRY_DROP_IPV4_CHECKSUM,
+       tunnelled(Packet().IPv4(kClient4, kVip4, {.checksum = 0xbad0}).TCP(kClientPort, kHttp, packet::kTcpSyn))},
+      {FERRY_DROP_BAD_SOURCE, tunnelled(ClientPacket({"127.0.0.1", kClientPort, kTcp}, kVip4, kHttp))},
+      {FERRY_DROP_EXT_HEADERS_UNPARSED,
+       tunnelled(Packet().IPv6(kClient6, kVip6).IPv6Options(0, 256).TCP(kClientPort, kHttp, packet::kTcpSyn))},
+      {FERRY_DROP_HOP_BY_HOP_NOT_FIRST,
+       tunnelled(Packet().IPv6(kClient6, kVip6).IPv6Options(60).IPv6Options(0).TCP(kClientPort, kHttp, packet::kTcpSyn))},
+      {FERRY_DROP_ROUTING_SEGMENTS_LEFT,
+       tunnelled(Packet().IPv6(kClient6, kVip6).IPv6Routing(2, 1, {kNodeB6}).TCP(kClientPort, kHttp, packet::kTcpSyn))},
+      {FERRY_DROP_UDP_ZERO_CHECKSUM, tunnelled(Packet().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.checksum = 0}))},
   };
   for (const DropCase& c : cases) {
     SCOPED_TRACE(packet::Describe(c.input));
     ExpectDropCounted([&] { return RunTcUplink(c.input); }, c.reason, kTcShot);
   }
+  EXPECT_EQ(Events(FERRY_EVENT_FLOW_NEW), 0u) << "a dropped packet created a conntrack entry; " << CounterSummary();
 }
 
 // Traffic for this node that involves no VIP is left to the stack untouched.

@@ -593,6 +593,115 @@ TEST_F(XdpLbTest, HeaderCutBeforeItsAddressesIsPassedOrDroppedAsMalformed) {
   }
 }
 
+// --- Input checks, as a router's (RFC 1812 §5.2.2, RFC 8200). -------------
+
+// Each rule on its own: a packet to a VIP that breaks it is dropped and
+// counted under the rule's reason, and leaves no conntrack entry.
+struct RuleCase {
+  const char* rule;
+  ferry_drop_reason reason;
+  Bytes input;
+  ferry_flow_key flow;  // the flow the packet would have started
+};
+
+TEST_F(XdpLbTest, PacketsBreakingARouterRuleAreDroppedWithoutState) {
+  auto syn6 = [](const Packet& headers) {
+    return FromRouter().IPv6(kClient6, kVip6).Append(headers).TCP(kClientPort, kHttp, packet::kTcpSyn).Build();
+  };
+  const ferry_flow_key tcp4 = FlowKey(kClient4, kVip4, kClientPort, kHttp, kTcp);
+  const ferry_flow_key tcp6 = FlowKey(kClient6, kVip6, kClientPort, kHttp, kTcp);
+  const ferry_flow_key udp6 = FlowKey(kClient6, kVip6, kClientPort, kDns, kUdp);
+  const RuleCase cases[] = {
+      {"RFC 1812 5.2.2: header checksum", FERRY_DROP_IPV4_CHECKSUM,
+       FromRouter().IPv4(kClient4, kVip4, {.checksum = 0xbad0}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build(), tcp4},
+      {"RFC 1812 5.2.2: IHL >= 5", FERRY_DROP_MALFORMED,
+       FromRouter().IPv4(kClient4, kVip4, {.ihl = 4}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build(), tcp4},
+      {"RFC 1812 5.2.2: total length >= header", FERRY_DROP_MALFORMED,
+       FromRouter().IPv4(kClient4, kVip4, {.total_length = 16}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build(), tcp4},
+      {"RFC 1812 5.3.7: source on this network", FERRY_DROP_BAD_SOURCE, Syn4("0.1.2.3", kClientPort, kVip4).Build(),
+       FlowKey("0.1.2.3", kVip4, kClientPort, kHttp, kTcp)},
+      {"RFC 1812 5.3.7: loopback source", FERRY_DROP_BAD_SOURCE, Syn4("127.0.0.1", kClientPort, kVip4).Build(),
+       FlowKey("127.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
+      {"RFC 1812 5.3.7: multicast source", FERRY_DROP_BAD_SOURCE, Syn4("224.0.0.1", kClientPort, kVip4).Build(),
+       FlowKey("224.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
+      {"RFC 1812 5.3.7: class E source", FERRY_DROP_BAD_SOURCE, Syn4("240.0.0.1", kClientPort, kVip4).Build(),
+       FlowKey("240.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
+      {"RFC 4291 2.7: multicast source", FERRY_DROP_BAD_SOURCE, Syn6("ff02::1", kClientPort, kVip6).Build(),
+       FlowKey("ff02::1", kVip6, kClientPort, kHttp, kTcp)},
+      {"RFC 4291 2.5.3: loopback source", FERRY_DROP_BAD_SOURCE, Syn6("::1", kClientPort, kVip6).Build(),
+       FlowKey("::1", kVip6, kClientPort, kHttp, kTcp)},
+      {"RFC 4291 2.5.2: unspecified source", FERRY_DROP_BAD_SOURCE, Syn6("::", kClientPort, kVip6).Build(),
+       FlowKey("::", kVip6, kClientPort, kHttp, kTcp)},
+      {"RFC 8200 4.1: hop-by-hop after destination options", FERRY_DROP_HOP_BY_HOP_NOT_FIRST,
+       syn6(Packet().IPv6Options(60).IPv6Options(0)), tcp6},
+      {"RFC 8200 4.4: routing header with segments left", FERRY_DROP_ROUTING_SEGMENTS_LEFT,
+       syn6(Packet().IPv6Routing(2, 1, {kNodeB6})), tcp6},
+      {"RFC 8200 4.5, RFC 7112: first fragment without the whole TCP header", FERRY_DROP_MALFORMED,
+       FromRouter().IPv6(kClient6, kVip6).IPv6Fragment(0, true, 9, kTcp).PayloadOfSize(8).Build(), tcp6},
+      {"L4 header beyond what is parsed", FERRY_DROP_EXT_HEADERS_UNPARSED, syn6(Packet().IPv6Options(0, 256)), tcp6},
+      {"more extension headers than are walked", FERRY_DROP_EXT_HEADERS_UNPARSED,
+       syn6(Packet().IPv6Options(0).IPv6Options(60).IPv6Routing(0, 0, {}).IPv6Options(60).IPv6Options(60)), tcp6},
+      {"RFC 8200 8.1, RFC 6936: UDP zero checksum over IPv6", FERRY_DROP_UDP_ZERO_CHECKSUM,
+       FromRouter().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.checksum = 0}).Payload("q").Build(), udp6},
+      {"UDP length below its header", FERRY_DROP_MALFORMED,
+       FromRouter().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.length = 7}).Payload("q").Build(), udp6},
+      {"UDP length beyond the IP packet", FERRY_DROP_MALFORMED,
+       FromRouter().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.length = 100}).Payload("q").Build(), udp6},
+      {"TCP header beyond the IP packet", FERRY_DROP_MALFORMED,
+       FromRouter().IPv4(kClient4, kVip4).TCP(kClientPort, kHttp, packet::kTcpSyn, {.data_offset = 15}).Build(), tcp4},
+  };
+  for (const RuleCase& c : cases) {
+    SCOPED_TRACE(absl::StrCat(c.rule, "\n", packet::Describe(c.input)));
+    ExpectDropCounted([&] { return RunXdp(c.input); }, c.reason, kXdpDrop);
+    EXPECT_FALSE(Flow(c.flow).has_value()) << "a dropped packet created a conntrack entry";
+  }
+}
+
+// Golden cases of the extension-header walk: hop-by-hop, destination
+// options and a routing header with no segments left, before TCP and UDP,
+// are balanced on the ports behind them (the flow recorded says which
+// bytes were read), the packet tunnelled unchanged.
+TEST_F(XdpLbTest, ExtensionHeadersBeforeTcpAndUdpAreWalked) {
+  const std::pair<const char*, Packet> chains[] = {
+      {"hop-by-hop", Packet().IPv6Options(0)},
+      {"destination options", Packet().IPv6Options(60, 16)},
+      {"routing, no segments left", Packet().IPv6Routing(2, 0, {kNodeB6})},
+      {"all three", Packet().IPv6Options(0).IPv6Options(60).IPv6Routing(2, 0, {kNodeB6})},
+      // 14 + 40 + 200: the L4 header at byte 254 (the furthest is 256).
+      {"long options", Packet().IPv6Options(0, 200)},
+  };
+  uint16_t sport = kClientPort;
+  for (const auto& [name, chain] : chains) {
+    for (const uint8_t proto : {kTcp, kUdp}) {
+      SCOPED_TRACE(absl::StrCat(name, proto == kTcp ? " before TCP" : " before UDP"));
+      ++sport;
+      Packet p = FromRouter().IPv6(kClient6, kVip6).Append(chain);
+      const uint16_t dport = proto == kTcp ? kHttp : kDns;
+      const Bytes input = proto == kTcp ? p.TCP(sport, dport, packet::kTcpSyn).Build() : p.UDP(sport, dport).Payload("q").Build();
+      ExpectTunnelled(RunXdp(input), input, kNodes[kNodeBOver6]);
+      EXPECT_TRUE(Flow(FlowKey(kClient6, kVip6, sport, dport, proto)).has_value()) << CounterSummary();
+    }
+  }
+}
+
+// A zero UDP checksum is legal over IPv4 ("none"): balanced.
+TEST_F(XdpLbTest, UdpWithoutChecksumOverIpv4IsTunnelled) {
+  const Bytes input = FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns, {.checksum = 0}).Payload("q").Build();
+  ExpectTunnelled(RunXdp(input), input, kNodes[kNodeAOver4]);
+}
+
+// Drops decided after the backend was chosen leave no conntrack entry
+// either: no DF and too big for the tunnel, no route to the node.
+TEST_F(XdpLbTest, PacketDroppedAfterTheBackendIsChosenLeavesNoFlow) {
+  const Bytes too_big = FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns).PayloadOfSize(1500 - 28).Build();
+  ExpectDropped(too_big, FERRY_DROP_TOO_BIG);
+  EXPECT_FALSE(Flow(FlowKey(kClient4, kVip4, kClientPort, kDns, kUdp)).has_value());
+  const Bytes answered = Syn4(kClient4, kClientPort, kVip4).PayloadOfSize(1500 - 40).Build();
+  EXPECT_EQ(RunXdp(answered).verdict, kXdpTx) << CounterSummary();
+  EXPECT_EQ(Events(FERRY_EVENT_ICMP_TOO_BIG_SENT), 1u) << CounterSummary();
+  EXPECT_FALSE(Flow(FlowKey(kClient4, kVip4, kClientPort, kHttp, kTcp)).has_value());
+}
+
 // --- Drop reasons. -----------------------------------------------------------
 
 struct DropCase {
@@ -622,6 +731,12 @@ TEST_F(XdpLbTest, EveryDropReasonReachesItsCounterWithXdpDrop) {
       {FERRY_DROP_FRAGMENT_WITHOUT_FLOW, Ipv4Fragments(kClient4, kClientPort, 77).later},
       {FERRY_DROP_NO_ROUTE_TO_NODE, Syn4(kClient4, kClientPort, vip_unrouted).Build()},
       {FERRY_DROP_TOO_BIG, FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns).PayloadOfSize(1500 - 28).Build()},
+      {FERRY_DROP_IPV4_CHECKSUM, FromRouter().IPv4(kClient4, kVip4, {.checksum = 0x1234}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
+      {FERRY_DROP_BAD_SOURCE, Syn4("127.0.0.1", kClientPort, kVip4).Build()},
+      {FERRY_DROP_EXT_HEADERS_UNPARSED, FromRouter().IPv6(kClient6, kVip6).IPv6Options(0, 256).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
+      {FERRY_DROP_HOP_BY_HOP_NOT_FIRST, FromRouter().IPv6(kClient6, kVip6).IPv6Options(60).IPv6Options(0).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
+      {FERRY_DROP_ROUTING_SEGMENTS_LEFT, FromRouter().IPv6(kClient6, kVip6).IPv6Routing(2, 1, {kNodeB6}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
+      {FERRY_DROP_UDP_ZERO_CHECKSUM, FromRouter().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.checksum = 0}).Build()},
   };
   for (const DropCase& c : cases) {
     SCOPED_TRACE(packet::Describe(c.input));

@@ -21,6 +21,7 @@ constexpr uint8_t kProtoIpip = 4;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoIpv6 = 41;
+constexpr uint8_t kProtoRouting = 43;
 constexpr uint8_t kProtoIpv6Fragment = 44;
 constexpr uint8_t kProtoIcmpv6 = 58;
 // What an ICMPv6 error may quote: the IPv6 minimum MTU less the IPv6 and
@@ -51,6 +52,12 @@ struct Ipv6FragmentLayer {
   bool more_fragments;
   uint32_t id;
   std::optional<uint8_t> next_header;
+};
+// Any other extension header: next header and length are computed, `body`
+// is everything after them, a multiple of 8 bytes less 2.
+struct Ipv6ExtensionLayer {
+  uint8_t header_type;
+  Bytes body;
 };
 struct TcpLayer {
   uint16_t sport, dport;
@@ -89,8 +96,8 @@ uint16_t UpperLayerChecksum(const Endpoints& ip, uint8_t protocol, const Bytes& 
 }  // namespace
 
 struct Layer {
-  std::variant<EthLayer, ArpLayer, Ipv4Layer, Ipv6Layer, Ipv6FragmentLayer, TcpLayer, UdpLayer,
-               IcmpLayer, PayloadLayer>
+  std::variant<EthLayer, ArpLayer, Ipv4Layer, Ipv6Layer, Ipv6FragmentLayer, Ipv6ExtensionLayer, TcpLayer,
+               UdpLayer, IcmpLayer, PayloadLayer>
       value;
 };
 
@@ -104,6 +111,7 @@ std::optional<uint8_t> IpProtocolOf(const Layer* layer) {
         if constexpr (std::is_same_v<T, Ipv4Layer>) return kProtoIpip;
         if constexpr (std::is_same_v<T, Ipv6Layer>) return kProtoIpv6;
         if constexpr (std::is_same_v<T, Ipv6FragmentLayer>) return kProtoIpv6Fragment;
+        if constexpr (std::is_same_v<T, Ipv6ExtensionLayer>) return l.header_type;
         if constexpr (std::is_same_v<T, TcpLayer>) return kProtoTcp;
         if constexpr (std::is_same_v<T, UdpLayer>) return kProtoUdp;
         if constexpr (std::is_same_v<T, IcmpLayer>) return l.v6 ? kProtoIcmpv6 : kProtoIcmp;
@@ -186,6 +194,14 @@ class LayerWriter {
     out.push_back(0);
     Put16(out, static_cast<uint16_t>((fragment.fragment_offset << 3) | (fragment.more_fragments ? 1 : 0)));
     Put32(out, fragment.id);
+    return out;
+  }
+
+  Bytes operator()(const Ipv6ExtensionLayer& extension) const {
+    Bytes out;
+    out.push_back(IpProtocolOf(next_).value_or(kExperimentalIpProtocol));
+    out.push_back(static_cast<uint8_t>((extension.body.size() + 2) / 8 - 1));
+    out.insert(out.end(), extension.body.begin(), extension.body.end());
     return out;
   }
 
@@ -300,6 +316,23 @@ Packet& Packet::IPv6(const IpAddress& src, const IpAddress& dst, const Ipv6Field
 Packet& Packet::IPv6Fragment(uint16_t fragment_offset, bool more_fragments, uint32_t id,
                              std::optional<uint8_t> next_header) {
   return Add({Ipv6FragmentLayer{fragment_offset, more_fragments, id, next_header}});
+}
+
+Packet& Packet::IPv6Options(uint8_t header_type, size_t length) {
+  if (length < 8 || length > 2048 || length % 8 != 0) {
+    throw std::invalid_argument("IPv6 options header of " + std::to_string(length) + " bytes");
+  }
+  // PadN (RFC 8200 §4.2): type 1, then the count of zero bytes that follow.
+  Bytes body(length - 2, 0);
+  body[0] = 1;
+  body[1] = static_cast<uint8_t>(length - 4);
+  return Add({Ipv6ExtensionLayer{header_type, std::move(body)}});
+}
+
+Packet& Packet::IPv6Routing(uint8_t routing_type, uint8_t segments_left, const std::vector<IpAddress>& addresses) {
+  Bytes body = {routing_type, segments_left, 0, 0, 0, 0};
+  for (const IpAddress& address : addresses) body.insert(body.end(), address.bytes.begin(), address.bytes.end());
+  return Add({Ipv6ExtensionLayer{kProtoRouting, std::move(body)}});
 }
 
 Packet& Packet::TCP(uint16_t sport, uint16_t dport, uint8_t flags, const TcpFields& fields) {

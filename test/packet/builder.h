@@ -113,6 +113,13 @@ class Packet {
   // fragment, followed by raw payload, names the original upper layer.
   Packet& IPv6Fragment(uint16_t fragment_offset, bool more_fragments, uint32_t id,
                        std::optional<uint8_t> next_header = std::nullopt);
+  // A Hop-by-Hop (0) or Destination Options (60) header (RFC 8200 §4.3,
+  // §4.6) of `length` bytes, a multiple of 8 from 8 to 2048, filled with a
+  // PadN option.
+  Packet& IPv6Options(uint8_t header_type, size_t length = 8);
+  // A Routing header (RFC 8200 §4.4) of `routing_type` with `segments_left`,
+  // listing `addresses` after 4 reserved bytes (the layout of types 0 and 2).
+  Packet& IPv6Routing(uint8_t routing_type, uint8_t segments_left, const std::vector<IpAddress>& addresses);
   Packet& TCP(uint16_t sport, uint16_t dport, uint8_t flags, const TcpFields& fields = {});
   Packet& UDP(uint16_t sport, uint16_t dport, const UdpFields& fields = {});
   // `rest_of_header` is the 4 bytes after the checksum (echo id/sequence,
