@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ferry_lb.skel.h"
+#include "test/packet/decoder.h"
 
 namespace ferry::bpftest {
 namespace {
@@ -229,6 +230,14 @@ void LbFixture::ExpectDropCounted(const std::function<RunResult()>& run, ferry_d
   for (uint32_t i = 0; i < FERRY_DROP_MAX; ++i) {
     EXPECT_EQ(Drops(static_cast<ferry_drop_reason>(i)), before[i] + (i == reason ? 1 : 0))
         << "drop counter " << kDropNames[i] << "; " << CounterSummary();
+  }
+}
+
+void LbFixture::ExpectDropsCounted(std::span<const DropCase> cases,
+                                   const std::function<RunResult(const Bytes&)>& program, int verdict) {
+  for (const DropCase& c : cases) {
+    SCOPED_TRACE(packet::Describe(c.input));
+    ExpectDropCounted([&] { return program(c.input); }, c.reason, verdict);
   }
 }
 

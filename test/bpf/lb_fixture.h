@@ -56,6 +56,12 @@ struct EndpointSpec {
   MacAddress pod_mac, host_mac;
 };
 
+// A packet and the reason it must be dropped for.
+struct DropCase {
+  ferry_drop_reason reason;
+  Bytes input;
+};
+
 struct RunResult {
   int verdict = -1;
   Bytes output;
@@ -104,6 +110,9 @@ class LbFixture : public ::testing::Test {
   // every other drop counter unchanged: the reason a helper gave reached the
   // program's entry intact and became the hook's drop verdict there.
   void ExpectDropCounted(const std::function<RunResult()>& run, ferry_drop_reason reason, int verdict);
+  // ExpectDropCounted for each case, run through `program`.
+  void ExpectDropsCounted(std::span<const DropCase> cases, const std::function<RunResult(const Bytes&)>& program,
+                          int verdict);
 
   ferry_lb* skel_ = nullptr;
   // Writers that keep vips and vip_filter consistent, as the agent's do.

@@ -250,11 +250,6 @@ TEST_F(TcTest, PlainPacketToARemoteBackendIsDropped) {
   }
 }
 
-struct DropCase {
-  ferry_drop_reason reason;
-  Bytes input;
-};
-
 // Every reason ferry_tc_uplink drops for on its own reaches its counter, and
 // only that one, with TC_ACT_SHOT; the two the FIB gives are in
 // TcOwnTunnelTest.EveryFibDropReasonReachesItsCounterWithShot. Not here:
@@ -293,10 +288,7 @@ TEST_F(TcTest, EveryDropReasonReachesItsCounterWithShot) {
        tunnelled(Packet().IPv6(kClient6, kVip6).IPv6Routing(2, 1, {kNodeB6}).TCP(kClientPort, kHttp, packet::kTcpSyn))},
       {FERRY_DROP_UDP_ZERO_CHECKSUM, tunnelled(Packet().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.checksum = 0}))},
   };
-  for (const DropCase& c : cases) {
-    SCOPED_TRACE(packet::Describe(c.input));
-    ExpectDropCounted([&] { return RunTcUplink(c.input); }, c.reason, kTcShot);
-  }
+  ExpectDropsCounted(cases, [&](const Bytes& input) { return RunTcUplink(input); }, kTcShot);
   EXPECT_EQ(Events(FERRY_EVENT_FLOW_NEW), 0u) << "a dropped packet created a conntrack entry; " << CounterSummary();
 }
 

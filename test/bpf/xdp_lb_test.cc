@@ -618,20 +618,6 @@ TEST_F(XdpLbTest, PacketsBreakingARouterRuleAreDroppedWithoutState) {
        FromRouter().IPv4(kClient4, kVip4, {.ihl = 4}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build(), tcp4},
       {"RFC 1812 5.2.2: total length >= header", FERRY_DROP_MALFORMED,
        FromRouter().IPv4(kClient4, kVip4, {.total_length = 16}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build(), tcp4},
-      {"RFC 1812 5.3.7: source on this network", FERRY_DROP_BAD_SOURCE, Syn4("0.1.2.3", kClientPort, kVip4).Build(),
-       FlowKey("0.1.2.3", kVip4, kClientPort, kHttp, kTcp)},
-      {"RFC 1812 5.3.7: loopback source", FERRY_DROP_BAD_SOURCE, Syn4("127.0.0.1", kClientPort, kVip4).Build(),
-       FlowKey("127.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
-      {"RFC 1812 5.3.7: multicast source", FERRY_DROP_BAD_SOURCE, Syn4("224.0.0.1", kClientPort, kVip4).Build(),
-       FlowKey("224.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
-      {"RFC 1812 5.3.7: class E source", FERRY_DROP_BAD_SOURCE, Syn4("240.0.0.1", kClientPort, kVip4).Build(),
-       FlowKey("240.0.0.1", kVip4, kClientPort, kHttp, kTcp)},
-      {"RFC 4291 2.7: multicast source", FERRY_DROP_BAD_SOURCE, Syn6("ff02::1", kClientPort, kVip6).Build(),
-       FlowKey("ff02::1", kVip6, kClientPort, kHttp, kTcp)},
-      {"RFC 4291 2.5.3: loopback source", FERRY_DROP_BAD_SOURCE, Syn6("::1", kClientPort, kVip6).Build(),
-       FlowKey("::1", kVip6, kClientPort, kHttp, kTcp)},
-      {"RFC 4291 2.5.2: unspecified source", FERRY_DROP_BAD_SOURCE, Syn6("::", kClientPort, kVip6).Build(),
-       FlowKey("::", kVip6, kClientPort, kHttp, kTcp)},
       {"RFC 8200 4.1: hop-by-hop after destination options", FERRY_DROP_HOP_BY_HOP_NOT_FIRST,
        syn6(Packet().IPv6Options(60).IPv6Options(0)), tcp6},
       {"RFC 8200 4.4: routing header with segments left", FERRY_DROP_ROUTING_SEGMENTS_LEFT,
@@ -650,7 +636,16 @@ TEST_F(XdpLbTest, PacketsBreakingARouterRuleAreDroppedWithoutState) {
       {"TCP header beyond the IP packet", FERRY_DROP_MALFORMED,
        FromRouter().IPv4(kClient4, kVip4).TCP(kClientPort, kHttp, packet::kTcpSyn, {.data_offset = 15}).Build(), tcp4},
   };
-  for (const RuleCase& c : cases) {
+  std::vector<RuleCase> all(std::begin(cases), std::end(cases));
+  // RFC 1812 5.3.7: this network, loopback, multicast, class E; RFC 4291
+  // 2.7, 2.5.3, 2.5.2: multicast, loopback, unspecified.
+  for (const IpAddress source : {"0.1.2.3", "127.0.0.1", "224.0.0.1", "240.0.0.1", "ff02::1", "::1", "::"}) {
+    const IpAddress& vip = source.is_v4() ? kVip4 : kVip6;
+    all.push_back({"source no router forwards from", FERRY_DROP_BAD_SOURCE,
+                   (source.is_v4() ? Syn4 : Syn6)(source, kClientPort, vip, kHttp).Build(),
+                   FlowKey(source, vip, kClientPort, kHttp, kTcp)});
+  }
+  for (const RuleCase& c : all) {
     SCOPED_TRACE(absl::StrCat(c.rule, "\n", packet::Describe(c.input)));
     ExpectDropCounted([&] { return RunXdp(c.input); }, c.reason, kXdpDrop);
     EXPECT_FALSE(Flow(c.flow).has_value()) << "a dropped packet created a conntrack entry";
@@ -704,11 +699,6 @@ TEST_F(XdpLbTest, PacketDroppedAfterTheBackendIsChosenLeavesNoFlow) {
 
 // --- Drop reasons. -----------------------------------------------------------
 
-struct DropCase {
-  ferry_drop_reason reason;
-  Bytes input;
-};
-
 // Every reason ferry_xdp_lb drops for reaches its own counter, and only
 // that one, with XDP_DROP. Not here: encap-failed, which needs a frame
 // without headroom for the outer header, and a test run always has it.
@@ -738,10 +728,7 @@ TEST_F(XdpLbTest, EveryDropReasonReachesItsCounterWithXdpDrop) {
       {FERRY_DROP_ROUTING_SEGMENTS_LEFT, FromRouter().IPv6(kClient6, kVip6).IPv6Routing(2, 1, {kNodeB6}).TCP(kClientPort, kHttp, packet::kTcpSyn).Build()},
       {FERRY_DROP_UDP_ZERO_CHECKSUM, FromRouter().IPv6(kClient6, kVip6).UDP(kClientPort, kDns, {.checksum = 0}).Build()},
   };
-  for (const DropCase& c : cases) {
-    SCOPED_TRACE(packet::Describe(c.input));
-    ExpectDropCounted([&] { return RunXdp(c.input); }, c.reason, kXdpDrop);
-  }
+  ExpectDropsCounted(cases, [&](const Bytes& input) { return RunXdp(input); }, kXdpDrop);
 }
 
 // --- Counters. ----------------------------------------------------------
