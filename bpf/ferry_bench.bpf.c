@@ -39,7 +39,7 @@ struct {
 	__type(value, __u32);
 } program_under_test SEC(".maps");
 
-/* User space copies the size and flags of ferry_lb's flows map here before
+/* User space copies the size and flags of ferry_xdp's flows map here before
  * loading, so the bare insert measures the same kind of table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -11,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ferry_lb.skel.h"
+#include "ferry_tc_pod.skel.h"
+#include "ferry_tc_uplink.skel.h"
+#include "ferry_xdp.skel.h"
 
 namespace ferry::datapath {
 namespace {
@@ -93,10 +95,6 @@ absl::Status CreatePinDir(const std::filesystem::path& pin_dir) {
   return absl::OkStatus();
 }
 
-struct SkeletonDeleter {
-  void operator()(ferry_lb* skeleton) const { ferry_lb__destroy(skeleton); }
-};
-
 }  // namespace
 
 absl::Status ValidateMapSizes(const MapSizes& sizes) {
@@ -154,24 +152,42 @@ absl::StatusOr<std::string> ReadObjectFile(const std::filesystem::path& path) {
   return bytes;
 }
 
-// The skeleton over `object` (an ELF image) instead of its built-in bytes:
-// what ferry_lb__open_opts does, with the data swapped before the open.
-ferry_lb* OpenSkeleton(const std::string& object, const bpf_object_open_opts* opts) {
-  if (object.empty()) return ferry_lb__open_opts(opts);
-  auto* skeleton = static_cast<ferry_lb*>(calloc(1, sizeof(ferry_lb)));
-  if (skeleton == nullptr) return nullptr;
-  int err = ferry_lb__create_skeleton(skeleton);
-  if (err == 0) {
-    skeleton->skeleton->data = const_cast<char*>(object.data());
-    skeleton->skeleton->data_sz = object.size();
-    err = bpf_object__open_skeleton(skeleton->skeleton, opts);
+// The datapath's objects, in Program order: the first creates and pins the
+// maps the others reuse.
+struct BuiltIn {
+  const char* name;
+  const void* (*elf_bytes)(size_t*);
+};
+constexpr BuiltIn kBuiltIn[] = {
+    {"ferry_xdp", ferry_xdp__elf_bytes},
+    {"ferry_tc_uplink", ferry_tc_uplink__elf_bytes},
+    {"ferry_tc_pod", ferry_tc_pod__elf_bytes},
+};
+
+// Sizes the object's maps as configured, and checks those already pinned.
+absl::Status PrepareMaps(bpf_object* object, const MapSizes& sizes, std::vector<std::string>& notes) {
+  const std::pair<const char*, uint32_t> resized[] = {
+      {FERRY_MAP_FRONTENDS, sizes.frontends}, {FERRY_MAP_VIPS, sizes.vips},
+      {FERRY_MAP_MAGLEV, sizes.services},     {FERRY_MAP_SERVICE_STATS, sizes.services},
+      {FERRY_MAP_BACKENDS, sizes.backends},   {FERRY_MAP_NODES, sizes.nodes},
+      {FERRY_MAP_FLOWS, sizes.flows},         {FERRY_MAP_FRAGMENTS, sizes.fragments},
+      {FERRY_MAP_REV_NAT, sizes.rev_nat},     {FERRY_MAP_ENDPOINTS, sizes.endpoints},
+  };
+  for (const auto& [name, entries] : resized) {
+    bpf_map* map = bpf_object__find_map_by_name(object, name);
+    if (map == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("the BPF object ", bpf_object__name(object),
+                                                     " has no map ", name));
+    }
+    if (int err = bpf_map__set_max_entries(map, entries); err != 0) {
+      return absl::ErrnoToStatus(-err, absl::StrCat("sizing map ", name));
+    }
   }
-  if (err != 0) {
-    ferry_lb__destroy(skeleton);
-    errno = -err;
-    return nullptr;
+  bpf_map* map;
+  bpf_object__for_each_map(map, object) {
+    if (absl::Status status = CheckPinnedMapCompatible(map, notes); !status.ok()) return status;
   }
-  return skeleton;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -184,67 +200,54 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const Options& options)
     if (!default_dir.ok()) return default_dir.status();
     pin_dir = *default_dir;
   }
-  std::string object;
-  if (!options.object_file.empty()) {
-    absl::StatusOr<std::string> read = ReadObjectFile(options.object_file);
-    if (!read.ok()) return read.status();
-    object = std::move(*read);
+  auto datapath = std::unique_ptr<Datapath>(new Datapath(pin_dir));
+  if (!options.object_dir.empty()) {
+    for (size_t i = 0; i < kObjects; ++i) {
+      absl::StatusOr<std::string> read =
+          ReadObjectFile(options.object_dir / absl::StrCat(kBuiltIn[i].name, ".bpf.o"));
+      if (!read.ok()) return read.status();
+      datapath->objects_[i].bytes = std::move(*read);
+    }
   }
   if (absl::Status status = CreatePinDir(pin_dir); !status.ok()) return status;
 
   const std::string pin_root = pin_dir.string();
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root.c_str());
-  std::unique_ptr<ferry_lb, SkeletonDeleter> skeleton(OpenSkeleton(object, &open_opts));
-  if (!skeleton) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("opening the ferry_lb BPF object",
-                            object.empty() ? "" : absl::StrCat(" ", options.object_file.string()),
-                            " (a build of another source has other maps or programs)"));
-  }
-  auto& maps = skeleton->maps;
-  const MapSizes& sizes = options.sizes;
-  const std::pair<bpf_map*, uint32_t> resized[] = {
-      {maps.frontends, sizes.frontends},    {maps.vips, sizes.vips},
-      {maps.maglev_tables, sizes.services}, {maps.service_stats, sizes.services},
-      {maps.backends, sizes.backends},      {maps.nodes, sizes.nodes},
-      {maps.flows, sizes.flows},            {maps.fragments, sizes.fragments},
-      {maps.rev_nat, sizes.rev_nat},        {maps.endpoints, sizes.endpoints},
-  };
-  for (const auto& [map, entries] : resized) {
-    if (int err = bpf_map__set_max_entries(map, entries); err != 0) {
-      return absl::ErrnoToStatus(-err, absl::StrCat("sizing map ", bpf_map__name(map)));
+  std::vector<std::string> notes;
+  for (size_t i = 0; i < kObjects; ++i) {
+    Object& slot = datapath->objects_[i];
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = kBuiltIn[i].name,
+                .pin_root_path = pin_root.c_str());
+    size_t size = slot.bytes.size();
+    const void* bytes = slot.bytes.empty() ? kBuiltIn[i].elf_bytes(&size) : slot.bytes.data();
+    slot.object = bpf_object__open_mem(bytes, size, &open_opts);
+    if (slot.object == nullptr) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("opening the BPF object ", kBuiltIn[i].name,
+                              slot.bytes.empty() ? "" : absl::StrCat(" from ", options.object_dir.string()),
+                              " (a build of another source has other maps or programs)"));
+    }
+    if (absl::Status status = PrepareMaps(slot.object, options.sizes, notes); !status.ok()) return status;
+    if (int err = bpf_object__load(slot.object); err != 0) {
+      return absl::ErrnoToStatus(-err, absl::StrCat("loading the BPF object ", kBuiltIn[i].name, " (maps in ",
+                                                    pin_root, "); libbpf's log above has the detail"));
     }
   }
-  bpf_map* map;
-  std::vector<std::string> notes;
-  bpf_object__for_each_map(map, skeleton->obj) {
-    if (absl::Status status = CheckPinnedMapCompatible(map, notes); !status.ok()) return status;
-  }
-  if (int err = ferry_lb__load(skeleton.get()); err != 0) {
-    return absl::ErrnoToStatus(-err, absl::StrCat("loading the ferry_lb BPF object (maps in ",
-                                                  pin_root, "); libbpf's log above has the detail"));
-  }
-  auto datapath = std::unique_ptr<Datapath>(
-      new Datapath(skeleton.release(), std::move(pin_dir), std::move(object)));
   datapath->load_notes_ = std::move(notes);
   return datapath;
 }
 
-Datapath::~Datapath() { ferry_lb__destroy(skeleton_); }
-
-int Datapath::ProgramFd(Program program) const {
-  switch (program) {
-    case Program::kXdpLb:
-      return bpf_program__fd(skeleton_->progs.ferry_xdp_lb);
-    case Program::kTcUplink:
-      return bpf_program__fd(skeleton_->progs.ferry_tc_uplink);
-    case Program::kTcPod:
-      return bpf_program__fd(skeleton_->progs.ferry_tc_pod);
-  }
-  return -1;
+Datapath::~Datapath() {
+  for (Object& slot : objects_) bpf_object__close(slot.object);
 }
 
-absl::StatusOr<LbMaps> Datapath::OpenMaps() const { return LbMaps::FromObject(skeleton_->obj); }
+int Datapath::ProgramFd(Program program) const {
+  const auto index = static_cast<size_t>(program);
+  if (index >= kObjects) return -1;
+  const std::string name(ProgramName(program));
+  return bpf_program__fd(bpf_object__find_program_by_name(objects_[index].object, name.c_str()));
+}
+
+absl::StatusOr<LbMaps> Datapath::OpenMaps() const { return LbMaps::FromObject(objects_[0].object); }
 
 absl::Status Datapath::Unpin() { return RemovePinDir(pin_dir_); }
 

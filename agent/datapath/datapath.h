@@ -1,5 +1,6 @@
-// Loads the ferry_lb BPF object with its maps pinned under a per-node
-// directory, and attaches its programs to interfaces. One Datapath per
+// Loads the datapath's BPF objects, one per hook (ferry_xdp, ferry_tc_uplink,
+// ferry_tc_pod), over the same maps pinned under a per-node directory, and
+// attaches their programs to interfaces. One Datapath per
 // simulated node: nothing here is process-global, so several instances (each
 // with its own pin directory, attaching in its own network namespace) live
 // side by side in one process.
@@ -17,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "agent/datapath/maps.h"
 
-struct ferry_lb;
+struct bpf_object;
 
 namespace ferry::datapath {
 
@@ -60,13 +61,15 @@ class Datapath {
     std::string node_name;
     std::filesystem::path pin_dir;  // empty: DefaultPinDir(node_name)
     MapSizes sizes;
-    // Another build of ferry_lb.bpf.c to load instead of the one built into
-    // this binary (same maps and programs by name): rolls the datapath
-    // forward or back without a new agent, and lets tests run an upgrade.
-    std::filesystem::path object_file;
+    // A directory holding another build of the objects (ferry_xdp.bpf.o,
+    // ferry_tc_uplink.bpf.o, ferry_tc_pod.bpf.o) to load instead of the ones
+    // built into this binary (same maps and programs by name): rolls the
+    // datapath forward or back without a new agent, and lets tests run an
+    // upgrade.
+    std::filesystem::path object_dir;
   };
 
-  // Opens and loads the object. Maps already pinned in the pin directory are
+  // Opens and loads the objects. Maps already pinned in the pin directory are
   // reused (their contents, e.g. established flows, survive an agent
   // restart); a pinned map whose type, key, value, size or flags differ from
   // this build's is an error naming the map and its pin path, except for the
@@ -75,7 +78,7 @@ class Datapath {
 
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
-  // Closes the object. Attached programs and pinned maps stay: the datapath
+  // Closes the objects. Attached programs and pinned maps stay: the datapath
   // keeps forwarding while the agent is down.
   ~Datapath();
 
@@ -83,7 +86,7 @@ class Datapath {
   // What Load changed in the pinned maps to fit this build, for the log.
   const std::vector<std::string>& load_notes() const { return load_notes_; }
   int ProgramFd(Program program) const;
-  // Typed access to this object's maps (the fds are duplicated, so the
+  // Typed access to the objects' maps (the fds are duplicated, so the
   // result may outlive the Datapath).
   absl::StatusOr<LbMaps> OpenMaps() const;
 
@@ -104,14 +107,18 @@ class Datapath {
   absl::Status Unpin();
 
  private:
-  Datapath(ferry_lb* skeleton, std::filesystem::path pin_dir, std::string object_bytes)
-      : skeleton_(skeleton), pin_dir_(std::move(pin_dir)), object_bytes_(std::move(object_bytes)) {}
+  // One object's ELF image and, once opened, the object over it.
+  struct Object {
+    std::string bytes;  // an object_dir file's contents; empty: built in
+    bpf_object* object = nullptr;
+  };
+  static constexpr size_t kObjects = 3;  // in Program order
 
-  ferry_lb* skeleton_;
+  explicit Datapath(std::filesystem::path pin_dir) : pin_dir_(std::move(pin_dir)) {}
+
   std::filesystem::path pin_dir_;
-  // The object_file's contents, which the skeleton points into; empty for
-  // the built-in object.
-  std::string object_bytes_;
+  // The images stay alive as long as the objects, which point into them.
+  Object objects_[kObjects];
   std::vector<std::string> load_notes_;
 };
 

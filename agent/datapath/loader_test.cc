@@ -106,7 +106,7 @@ std::string ProgramTag(const Datapath& datapath, Program program) {
   return std::string(reinterpret_cast<const char*>(info.tag), sizeof(info.tag));
 }
 
-TEST(LoaderTest, AnotherBuildFromAFileAdoptsTheSameMaps) {
+TEST(LoaderTest, AnotherBuildFromADirectoryAdoptsTheSameMaps) {
   ScopedPinDir pins("dp-upgrade");
   const uint32_t table[] = {7, 8, 7};
   std::string previous_tag;
@@ -114,7 +114,7 @@ TEST(LoaderTest, AnotherBuildFromAFileAdoptsTheSameMaps) {
     auto previous = Datapath::Load({.node_name = "test",
                                     .pin_dir = pins.path(),
                                     .sizes = SmallMapSizes(),
-                                    .object_file = FERRY_LB_PREVIOUS_OBJECT});
+                                    .object_dir = FERRY_PREVIOUS_OBJECTS});
     ASSERT_TRUE(previous.ok()) << previous.status();
     previous_tag = ProgramTag(**previous, Program::kXdpLb);
     ASSERT_TRUE((*previous)->OpenMaps()->SetMaglevTable(2, table).ok());
@@ -129,16 +129,18 @@ TEST(LoaderTest, AnotherBuildFromAFileAdoptsTheSameMaps) {
 
 TEST(LoaderTest, AnObjectFileThatIsNotBpfIsRefusedByName) {
   ScopedPinDir pins("dp-badobject");
-  const std::filesystem::path bogus =
-      std::filesystem::path(::testing::TempDir()) / absl::StrCat("ferry-not-an-object-", getpid());
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / absl::StrCat("ferry-not-objects-", getpid());
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path bogus = dir / "ferry_xdp.bpf.o";
   std::ofstream(bogus) << "#!/bin/sh\n";
   const absl::Status status = Datapath::Load({.node_name = "test",
                                               .pin_dir = pins.path(),
                                               .sizes = SmallMapSizes(),
-                                              .object_file = bogus})
+                                              .object_dir = dir})
                                   .status();
   std::error_code ignored;
-  std::filesystem::remove(bogus, ignored);
+  std::filesystem::remove_all(dir, ignored);
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_NE(status.message().find(bogus.string()), absl::string_view::npos) << status;
 }

@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
       datapath::Datapath::Load({.node_name = options.node,
                                 .pin_dir = options.pin_dir,
                                 .sizes = options.map_sizes,
-                                .object_file = options.bpf_object});
+                                .object_dir = options.bpf_object});
   if (!datapath.ok()) return datapath.status();
   absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
   if (!maps.ok()) return maps.status();

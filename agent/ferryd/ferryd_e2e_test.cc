@@ -505,12 +505,12 @@ TEST_F(FerrydEndToEndTest, SigkilledAgentsRestartUnderALongStream) {
   EXPECT_EQ(MapsSnapshot(node1), before);
 }
 
-// The agents first run the previous build of the datapath (ferry_lb for BPF
-// CPU v2, loaded with --bpf-object), then are replaced one node after the
+// The agents first run the previous build of the datapath (its objects for
+// BPF CPU v2, loaded with --bpf-object), then are replaced one node after the
 // other by this build, as a DaemonSet rollout would.
 class FerrydUpgradeTest : public FerrydEndToEndTest {
  protected:
-  FerrydUpgradeTest() { agent_args_ = {"--bpf-object", FERRY_LB_PREVIOUS_OBJECT}; }
+  FerrydUpgradeTest() { agent_args_ = {"--bpf-object", FERRY_PREVIOUS_OBJECTS}; }
 
   // The kernel's tag (instruction digest) of the XDP program on the node's uplink.
   static std::string XdpTag(const Node& node) {

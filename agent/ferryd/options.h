@@ -37,8 +37,8 @@ struct Options {
   uint32_t maglev_size = 0;         // default maglev::kDefaultTableSize
   uint32_t flow_hash_seed = kDefaultFlowHashSeed;
   std::optional<uint16_t> tunnel_mtu;  // unset: the uplink's MTU
-  // Another build of the datapath object to load (datapath::Datapath's
-  // object_file); empty: the one built into ferryd.
+  // A directory with another build of the datapath's objects to load
+  // (datapath::Datapath's object_dir); empty: the ones built into ferryd.
   std::filesystem::path bpf_object;
 
   // L2 announcements (l2_announcer.h): liveness between the agents on the

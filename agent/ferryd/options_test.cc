@@ -39,12 +39,12 @@ TEST(OptionsTest, EveryFlagIsTaken) {
       Parse({"--node=n", "--manifests=m", "--uplink=u", "--pin-dir=/p", "--state-dir=/s",
              "--api-socket=/a.sock", "--maglev-size=251", "--flow-hash-seed=0xabc",
              "--tunnel-mtu=1450", "--map-sizes=services=16384,backends=131072",
-             "--bpf-object=/lib/ferry/ferry_lb.bpf.o"});
+             "--bpf-object=/lib/ferry/bpf"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->pin_dir, "/p");
   EXPECT_EQ(options->state_dir, "/s");
   EXPECT_EQ(options->api_socket, "/a.sock");
-  EXPECT_EQ(options->bpf_object, "/lib/ferry/ferry_lb.bpf.o");
+  EXPECT_EQ(options->bpf_object, "/lib/ferry/bpf");
   EXPECT_EQ(options->map_sizes.services, 16384u);
   EXPECT_EQ(options->map_sizes.backends, 131072u);
   EXPECT_EQ(options->map_sizes.flows, datapath::MapSizes{}.flows) << "unnamed sizes keep defaults";

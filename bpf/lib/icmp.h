@@ -18,6 +18,7 @@
 #include <linux/ipv6.h>
 
 #include "csum.h"
+#include "encap.h"
 #include "parse.h"
 
 /* ICMPv4 (RFC 792, RFC 1191): <linux/icmp.h> would drag in the C library. */

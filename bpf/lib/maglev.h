@@ -103,4 +103,35 @@ FERRY_INLINE void ferry_flow_commit(const struct ferry_flow_key *key, const stru
 	}
 }
 
+/* Whether the packet is addressed to a VIP of any frontend. */
+FERRY_INLINE int ferry_is_vip(const struct ferry_packet *pkt)
+{
+	struct ferry_addr_key key = { .addr = pkt->key.dst, .family = pkt->key.family };
+
+	return bpf_map_lookup_elem(&vips, &key) != 0;
+}
+
+/* The backend of a packet to a (possible) VIP, with its service, recording
+ * nothing (ferry_commit does, once the packet is forwarded). Returns
+ * FERRY_CONTINUE, FERRY_NOT_A_FRONTEND or a drop. */
+FERRY_INLINE int ferry_backend_of(const struct ferry_config *cfg, const struct ferry_packet *pkt,
+				  struct ferry_choice *choice, __u32 *service_id)
+{
+	/* A later fragment has no ports: it follows its first fragment. */
+	if (!pkt->has_l4)
+		return ferry_is_vip(pkt) ? ferry_frag_follow(pkt, choice, service_id) : FERRY_NOT_A_FRONTEND;
+	return ferry_flow_backend(&pkt->key, cfg->flow_hash_seed, choice, service_id);
+}
+
+/* Records the choice ferry_backend_of made for a packet now forwarded: a
+ * dropped packet leaves no state behind. */
+FERRY_INLINE void ferry_commit(const struct ferry_packet *pkt, const struct ferry_choice *choice, __u32 service_id)
+{
+	if (!pkt->has_l4)
+		return; /* a later fragment, which followed its first */
+	ferry_flow_commit(&pkt->key, choice, service_id);
+	if (pkt->is_fragment)
+		ferry_frag_record(pkt, choice->backend_id, service_id);
+}
+
 #endif /* FERRY_BPF_LIB_MAGLEV_H */

@@ -49,6 +49,9 @@
 /* The furthest an L4 header may start: helpers index the frame with
  * offsets below 0x200 (icmp.h). */
 #define FERRY_L4_OFFSET_MAX 256
+/* What TC pulls into the linear part, where headers must sit for direct
+ * access. */
+#define FERRY_TC_HEADROOM 256
 
 enum ferry_parse_result {
 	FERRY_PARSE_OK = 0,

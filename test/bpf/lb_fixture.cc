@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "ferry_lb.skel.h"
+#include "ferry_tc_pod.skel.h"
+#include "ferry_tc_uplink.skel.h"
+#include "ferry_xdp.skel.h"
 #include "test/packet/decoder.h"
 
 namespace ferry::bpftest {
@@ -44,16 +46,29 @@ ferry_flow_key FlowKey(const IpAddress& src, const IpAddress& dst, uint16_t spor
 }
 
 void LbFixture::SetUp() {
-  skel_ = ferry_lb__open();
-  ASSERT_NE(skel_, nullptr) << "opening ferry_lb: " << Errno(-errno);
-  // Tests never pin: each gets private maps that vanish with the object.
+  xdp_ = ferry_xdp__open();
+  tc_uplink_ = ferry_tc_uplink__open();
+  tc_pod_ = ferry_tc_pod__open();
+  ASSERT_TRUE(xdp_ && tc_uplink_ && tc_pod_) << "opening the datapath objects: " << Errno(-errno);
+  // Tests never pin: each gets private maps that vanish with the objects.
+  // The XDP object makes them and the TC objects reuse them, as they reuse
+  // the XDP object's pins in the agent.
   bpf_map* map;
-  bpf_object__for_each_map(map, skel_->obj) {
-    ASSERT_EQ(bpf_map__set_pin_path(map, nullptr), 0);
+  for (bpf_object* object : {xdp_->obj, tc_uplink_->obj, tc_pod_->obj}) {
+    bpf_object__for_each_map(map, object) { ASSERT_EQ(bpf_map__set_pin_path(map, nullptr), 0); }
   }
-  const int rc = ferry_lb__load(skel_);
-  ASSERT_EQ(rc, 0) << "loading ferry_lb: " << Errno(rc);
-  absl::StatusOr<datapath::LbMaps> maps = datapath::LbMaps::FromObject(skel_->obj);
+  int rc = ferry_xdp__load(xdp_);
+  ASSERT_EQ(rc, 0) << "loading ferry_xdp: " << Errno(rc);
+  for (bpf_object* object : {tc_uplink_->obj, tc_pod_->obj}) {
+    bpf_object__for_each_map(map, object) {
+      const int shared = bpf_object__find_map_fd_by_name(xdp_->obj, bpf_map__name(map));
+      ASSERT_GE(shared, 0) << "ferry_xdp has no map " << bpf_map__name(map);
+      ASSERT_EQ(bpf_map__reuse_fd(map, shared), 0) << bpf_map__name(map);
+    }
+    rc = bpf_object__load(object);
+    ASSERT_EQ(rc, 0) << "loading " << bpf_object__name(object) << ": " << Errno(rc);
+  }
+  absl::StatusOr<datapath::LbMaps> maps = datapath::LbMaps::FromObject(xdp_->obj);
   ASSERT_TRUE(maps.ok()) << maps.status();
   maps_.emplace(*std::move(maps));
   ferry_config config = {};
@@ -64,8 +79,12 @@ void LbFixture::SetUp() {
 
 void LbFixture::TearDown() {
   maps_.reset();
-  ferry_lb__destroy(skel_);
-  skel_ = nullptr;
+  ferry_tc_pod__destroy(tc_pod_);
+  ferry_tc_uplink__destroy(tc_uplink_);
+  ferry_xdp__destroy(xdp_);
+  tc_pod_ = nullptr;
+  tc_uplink_ = nullptr;
+  xdp_ = nullptr;
 }
 
 void LbFixture::Update(int map_fd, const void* key, const void* value, const char* what) {
@@ -75,13 +94,13 @@ void LbFixture::Update(int map_fd, const void* key, const void* value, const cha
 
 void LbFixture::SetConfig(const ferry_config& config) {
   const uint32_t key = 0;
-  Update(bpf_map__fd(skel_->maps.config), &key, &config, "config");
+  Update(bpf_map__fd(xdp_->maps.config), &key, &config, "config");
 }
 
 ferry_config LbFixture::Config() const {
   const uint32_t key = 0;
   ferry_config config = {};
-  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.config), &key, &config), 0);
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(xdp_->maps.config), &key, &config), 0);
   return config;
 }
 
@@ -94,7 +113,7 @@ void LbFixture::SetNode(uint32_t node_id, const NodeSpec& spec) {
   node.egress_ifindex = spec.egress_ifindex;
   node.family = spec.tunnel_dst.family;
   node.flags = spec.flags;
-  Update(bpf_map__fd(skel_->maps.nodes), &node_id, &node, "nodes");
+  Update(bpf_map__fd(xdp_->maps.nodes), &node_id, &node, "nodes");
 }
 
 void LbFixture::SetBackend(uint32_t backend_id, const BackendSpec& spec) {
@@ -104,7 +123,7 @@ void LbFixture::SetBackend(uint32_t backend_id, const BackendSpec& spec) {
   backend.family = spec.addr.family;
   backend.flags = spec.active ? FERRY_BACKEND_ACTIVE : 0;
   backend.node_id = spec.node_id;
-  Update(bpf_map__fd(skel_->maps.backends), &backend_id, &backend, "backends");
+  Update(bpf_map__fd(xdp_->maps.backends), &backend_id, &backend, "backends");
 }
 
 void LbFixture::SetFrontend(const IpAddress& vip, uint16_t port, uint8_t proto, uint32_t service_id,
@@ -130,14 +149,14 @@ void LbFixture::SetEndpoint(const IpAddress& pod, const EndpointSpec& spec) {
   endpoint.ifindex = spec.ifindex;
   std::memcpy(endpoint.pod_mac, spec.pod_mac.bytes.data(), 6);
   std::memcpy(endpoint.host_mac, spec.host_mac.bytes.data(), 6);
-  Update(bpf_map__fd(skel_->maps.endpoints), &key, &endpoint, "endpoints");
+  Update(bpf_map__fd(xdp_->maps.endpoints), &key, &endpoint, "endpoints");
 }
 
 void LbFixture::SetRevNat(const ferry_flow_key& reply, const IpAddress& vip, uint16_t vport) {
   ferry_rev_nat value = {};
   value.vip = vip.ToFerry();
   value.vport = htons(vport);
-  Update(bpf_map__fd(skel_->maps.rev_nat), &reply, &value, "rev_nat");
+  Update(bpf_map__fd(xdp_->maps.rev_nat), &reply, &value, "rev_nat");
 }
 
 RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame, uint32_t ifindex) const {
@@ -160,17 +179,17 @@ RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame, uint32_
   return result;
 }
 
-RunResult LbFixture::RunXdp(const Bytes& frame) const { return Run(skel_->progs.ferry_xdp_lb, frame); }
+RunResult LbFixture::RunXdp(const Bytes& frame) const { return Run(xdp_->progs.ferry_xdp_lb, frame); }
 
 RunResult LbFixture::RunTcUplink(const Bytes& frame) const {
-  return Run(skel_->progs.ferry_tc_uplink, frame);
+  return Run(tc_uplink_->progs.ferry_tc_uplink, frame);
 }
 
 RunResult LbFixture::RunTcUplinkOn(const Bytes& frame, uint32_t ifindex) const {
-  return Run(skel_->progs.ferry_tc_uplink, frame, ifindex);
+  return Run(tc_uplink_->progs.ferry_tc_uplink, frame, ifindex);
 }
 
-RunResult LbFixture::RunTcPod(const Bytes& frame) const { return Run(skel_->progs.ferry_tc_pod, frame); }
+RunResult LbFixture::RunTcPod(const Bytes& frame) const { return Run(tc_pod_->progs.ferry_tc_pod, frame); }
 
 uint64_t LbFixture::SumPerCpu(int map_fd, uint32_t key) const {
   std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus());
@@ -181,16 +200,16 @@ uint64_t LbFixture::SumPerCpu(int map_fd, uint32_t key) const {
 }
 
 uint64_t LbFixture::Drops(ferry_drop_reason reason) const {
-  return SumPerCpu(bpf_map__fd(skel_->maps.drops), reason);
+  return SumPerCpu(bpf_map__fd(xdp_->maps.drops), reason);
 }
 
 uint64_t LbFixture::Events(ferry_event event) const {
-  return SumPerCpu(bpf_map__fd(skel_->maps.events), event);
+  return SumPerCpu(bpf_map__fd(xdp_->maps.events), event);
 }
 
 ferry_service_stats LbFixture::ServiceStats(uint32_t service_id) const {
   std::vector<ferry_service_stats> per_cpu(libbpf_num_possible_cpus());
-  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.service_stats), &service_id, per_cpu.data()), 0);
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(xdp_->maps.service_stats), &service_id, per_cpu.data()), 0);
   ferry_service_stats sum = {};
   for (const ferry_service_stats& stats : per_cpu) {
     sum.packets += stats.packets;
@@ -201,13 +220,13 @@ ferry_service_stats LbFixture::ServiceStats(uint32_t service_id) const {
 
 std::optional<ferry_flow> LbFixture::Flow(const ferry_flow_key& key) const {
   ferry_flow flow = {};
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.flows), &key, &flow) != 0) return std::nullopt;
+  if (bpf_map_lookup_elem(bpf_map__fd(xdp_->maps.flows), &key, &flow) != 0) return std::nullopt;
   return flow;
 }
 
 std::optional<ferry_rev_nat> LbFixture::RevNat(const ferry_flow_key& reply) const {
   ferry_rev_nat value = {};
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.rev_nat), &reply, &value) != 0) return std::nullopt;
+  if (bpf_map_lookup_elem(bpf_map__fd(xdp_->maps.rev_nat), &reply, &value) != 0) return std::nullopt;
   return value;
 }
 

@@ -1,6 +1,6 @@
-// A test fixture that loads the ferry_lb object (nothing pinned), fills its
-// maps directly and runs packets through its programs with
-// BPF_PROG_TEST_RUN. Each test gets a fresh object, so maps start empty.
+// A test fixture that loads the datapath's objects (nothing pinned, the maps
+// shared), fills the maps directly and runs packets through the programs
+// with BPF_PROG_TEST_RUN. Each test gets fresh objects, so maps start empty.
 #ifndef FERRY_TEST_BPF_LB_FIXTURE_H_
 #define FERRY_TEST_BPF_LB_FIXTURE_H_
 
@@ -16,7 +16,9 @@
 #include "test/packet/address.h"
 #include "test/packet/builder.h"
 
-struct ferry_lb;
+struct ferry_xdp;
+struct ferry_tc_uplink;
+struct ferry_tc_pod;
 struct bpf_program;
 
 namespace ferry::bpftest {
@@ -114,7 +116,9 @@ class LbFixture : public ::testing::Test {
   void ExpectDropsCounted(std::span<const DropCase> cases, const std::function<RunResult(const Bytes&)>& program,
                           int verdict);
 
-  ferry_lb* skel_ = nullptr;
+  ferry_xdp* xdp_ = nullptr;
+  ferry_tc_uplink* tc_uplink_ = nullptr;
+  ferry_tc_pod* tc_pod_ = nullptr;
   // Writers that keep vips and vip_filter consistent, as the agent's do.
   std::optional<datapath::LbMaps> maps_;
 

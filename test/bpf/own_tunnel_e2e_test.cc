@@ -1,7 +1,7 @@
 // A tunnel XDP builds while its next hop is unresolved, end to end on two
 // namespaces joined by a veth pair:
 //
-//   node  eth0 198.18.0.11/24 2001:db8:0:1::11/64: ferry_lb in XDP and TC
+//   node  eth0 198.18.0.11/24 2001:db8:0:1::11/64: ferry_xdp and ferry_tc_uplink
 //   peer  eth0 .12 and ::12, the client, which routes the VIPs via the node;
 //              .13 and ::13, the backend's node, which the node has never
 //              heard from, so its neighbour entry is absent.
@@ -25,7 +25,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ferry_lb.skel.h"
+#include "ferry_tc_uplink.skel.h"
+#include "ferry_xdp.skel.h"
 #include "gtest/gtest.h"
 #include "test/bpf/lb_fixture.h"
 #include "test/e2e/netns.h"
@@ -144,14 +145,14 @@ class OwnTunnelEndToEndTest : public LbFixture, public ::testing::WithParamInter
   }
 
   absl::Status Attach(int ifindex) {
-    if (int rc = bpf_xdp_attach(ifindex, bpf_program__fd(skel_->progs.ferry_xdp_lb), XDP_FLAGS_DRV_MODE, nullptr)) {
+    if (int rc = bpf_xdp_attach(ifindex, bpf_program__fd(xdp_->progs.ferry_xdp_lb), XDP_FLAGS_DRV_MODE, nullptr)) {
       return absl::InternalError(absl::StrCat("attaching XDP: ", std::strerror(-rc)));
     }
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
     if (int rc = bpf_tc_hook_create(&hook)) {
       return absl::InternalError(absl::StrCat("creating clsact: ", std::strerror(-rc)));
     }
-    LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = bpf_program__fd(skel_->progs.ferry_tc_uplink));
+    LIBBPF_OPTS(bpf_tc_opts, tc, .prog_fd = bpf_program__fd(tc_uplink_->progs.ferry_tc_uplink));
     if (int rc = bpf_tc_attach(&hook, &tc)) {
       return absl::InternalError(absl::StrCat("attaching TC: ", std::strerror(-rc)));
     }

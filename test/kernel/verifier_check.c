@@ -16,7 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "ferry_bench.skel.h"
-#include "ferry_lb.skel.h"
+#include "ferry_tc_pod.skel.h"
+#include "ferry_tc_uplink.skel.h"
+#include "ferry_xdp.skel.h"
 
 #define RESULT "FERRY-VERIFIER"
 
@@ -54,7 +56,7 @@ static int load(struct bpf_object *object)
 }
 
 /* The XDP program must also run: a frame that is not IP passes. */
-static int run_xdp(const struct ferry_lb *lb)
+static int run_xdp(const struct ferry_xdp *lb)
 {
 	unsigned char frame[64] = { [12] = 0x88, [13] = 0xb5 }; /* local experimental EtherType */
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame));
@@ -68,7 +70,9 @@ static int run_xdp(const struct ferry_lb *lb)
 int main(void)
 {
 	struct ferry_bench *bench = NULL;
-	struct ferry_lb *lb = NULL;
+	struct ferry_xdp *lb = NULL;
+	struct ferry_tc_uplink *tc_uplink = NULL;
+	struct ferry_tc_pod *tc_pod = NULL;
 	struct utsname kernel;
 	int failed = 1;
 
@@ -77,14 +81,19 @@ int main(void)
 	uname(&kernel);
 	printf(RESULT " kernel %s\n", kernel.release);
 
-	lb = ferry_lb__open();
+	lb = ferry_xdp__open();
+	tc_uplink = ferry_tc_uplink__open();
+	tc_pod = ferry_tc_pod__open();
 	bench = ferry_bench__open();
-	if (lb && bench && load(lb->obj) == 0 && load(bench->obj) == 0 && run_xdp(lb) == 0)
+	if (lb && tc_uplink && tc_pod && bench && load(lb->obj) == 0 && load(tc_uplink->obj) == 0 &&
+	    load(tc_pod->obj) == 0 && load(bench->obj) == 0 && run_xdp(lb) == 0)
 		failed = 0;
 	printf(RESULT " %s\n", failed ? "FAILED" : "ALL ACCEPTED");
 	fflush(stdout);
 	ferry_bench__destroy(bench);
-	ferry_lb__destroy(lb);
+	ferry_tc_pod__destroy(tc_pod);
+	ferry_tc_uplink__destroy(tc_uplink);
+	ferry_xdp__destroy(lb);
 	sync();
 	reboot(RB_POWER_OFF);
 	return failed;

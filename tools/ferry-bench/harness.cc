@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ferry_bench.skel.h"
-#include "ferry_lb.skel.h"
+#include "ferry_xdp.skel.h"
 
 namespace ferry::bench {
 namespace {
@@ -39,17 +39,17 @@ absl::Status ClearFlowKeyedMap(int fd, absl::string_view name) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Harness>> Harness::Load(uint32_t flow_table_size) {
-  std::unique_ptr<ferry_lb, decltype(&ferry_lb__destroy)> lb(ferry_lb__open(), ferry_lb__destroy);
-  if (lb == nullptr) return absl::ErrnoToStatus(errno, "opening the ferry_lb object");
+  std::unique_ptr<ferry_xdp, decltype(&ferry_xdp__destroy)> lb(ferry_xdp__open(), ferry_xdp__destroy);
+  if (lb == nullptr) return absl::ErrnoToStatus(errno, "opening the ferry_xdp object");
   // A private instance: nothing pinned, nothing shared with a running agent.
   bpf_map* map;
   bpf_object__for_each_map(map, lb->obj) { bpf_map__set_pin_path(map, nullptr); }
   if (int err = bpf_map__set_max_entries(lb->maps.flows, flow_table_size); err != 0) {
     return absl::ErrnoToStatus(-err, absl::StrCat("sizing flows to ", flow_table_size));
   }
-  if (int err = ferry_lb__load(lb.get()); err != 0) {
+  if (int err = ferry_xdp__load(lb.get()); err != 0) {
     return absl::ErrnoToStatus(-err,
-                               "loading the ferry_lb object (libbpf printed the verifier log)");
+                               "loading the ferry_xdp object (libbpf printed the verifier log)");
   }
 
   std::unique_ptr<ferry_bench, decltype(&ferry_bench__destroy)> bench(ferry_bench__open(),
@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Load(uint32_t flow_table_size)
 
 Harness::~Harness() {
   ferry_bench__destroy(bench_);
-  ferry_lb__destroy(lb_);
+  ferry_xdp__destroy(lb_);
 }
 
 absl::StatusOr<TestRun> Harness::Run(int program_fd, std::span<const uint8_t> packet,

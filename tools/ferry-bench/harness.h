@@ -1,4 +1,4 @@
-// A private instance of the load-balancing object (ferry_lb, nothing
+// A private instance of the load-balancing object (ferry_xdp, nothing
 // pinned) and the bench's wrapper object (ferry_bench), and the
 // BPF_PROG_TEST_RUN calls that measure them.
 #ifndef FERRY_TOOLS_FERRY_BENCH_HARNESS_H_
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "agent/datapath/maps.h"
 
-struct ferry_lb;
+struct ferry_xdp;
 struct ferry_bench;
 
 namespace ferry::bench {
@@ -33,7 +33,7 @@ struct PathCounters {
 
 class Harness {
  public:
-  // flow_table_size: entries of ferry_lb's flows map; the bare LRU probe
+  // flow_table_size: entries of ferry_xdp's flows map; the bare LRU probe
   // gets the same size and flags.
   static absl::StatusOr<std::unique_ptr<Harness>> Load(uint32_t flow_table_size);
   Harness(const Harness&) = delete;
@@ -61,7 +61,7 @@ class Harness {
   absl::StatusOr<TestRun> RunArrayWrite(uint32_t repeat);
 
   absl::StatusOr<PathCounters> ReadCounters() const;
-  // Empties ferry_lb's flows / the LRU probe, returning their entries to
+  // Empties ferry_xdp's flows / the LRU probe, returning their entries to
   // the free lists.
   absl::Status ClearFlows();
   absl::Status ClearLruProbe();
@@ -73,7 +73,7 @@ class Harness {
   uint32_t EntriesPerCpu() const { return entries_per_cpu_; }
 
  private:
-  Harness(ferry_lb* lb, ferry_bench* bench, datapath::LbMaps maps, uint32_t flow_table_size,
+  Harness(ferry_xdp* lb, ferry_bench* bench, datapath::LbMaps maps, uint32_t flow_table_size,
           uint32_t entries_per_cpu)
       : lb_(lb),
         bench_(bench),
@@ -84,7 +84,7 @@ class Harness {
   int ProgramFd(Target target) const;
   absl::StatusOr<TestRun> Run(int program_fd, std::span<const uint8_t> packet, uint32_t repeat);
 
-  ferry_lb* lb_;
+  ferry_xdp* lb_;
   ferry_bench* bench_;
   datapath::LbMaps maps_;
   uint32_t flow_table_size_;
