@@ -94,7 +94,9 @@ static __always_inline int make_new_flow(struct xdp_md *ctx)
 	return 0;
 }
 
-SEC("xdp")
+/* xdp.frags like every program here: a tail call goes only to a program of
+ * the same kind, and ferry_xdp_lb takes multi-buffer frames. */
+SEC("xdp.frags")
 int ferry_bench_restore(struct xdp_md *ctx)
 {
 	__u32 len = template_len;
@@ -118,7 +120,7 @@ int ferry_bench_restore(struct xdp_md *ctx)
 }
 
 /* The yardstick of DESIGN.md §8: swap MACs, send back. */
-SEC("xdp")
+SEC("xdp.frags")
 int ferry_bench_minimal(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -152,7 +154,7 @@ struct {
 __u32 array_probe_slots; /* written by user space: array_probe's max_entries */
 __u32 array_write_counter;
 
-SEC("xdp")
+SEC("xdp.frags")
 int ferry_bench_array_write(struct xdp_md *ctx)
 {
 	__u32 written = array_write_counter++;
@@ -170,7 +172,7 @@ int ferry_bench_array_write(struct xdp_md *ctx)
 
 /* The kernel's floor under a new flow: one insert of a new key into an LRU
  * hash like flows, nothing else. */
-SEC("xdp")
+SEC("xdp.frags")
 int ferry_bench_lru_insert(struct xdp_md *ctx)
 {
 	struct ferry_flow_key key = {

@@ -27,12 +27,29 @@ FERRY_INLINE void ferry_count_service(__u32 service_id, __u32 bytes)
 	}
 }
 
+/* The largest tunnel packet that leaves towards node now: the egress
+ * interface's MTU, read per packet so a change of the uplink's MTU applies at
+ * once, capped by config.tunnel_mtu when the operator set one. */
+FERRY_INLINE __u32 ferry_xdp_tunnel_mtu(struct xdp_md *ctx, const struct ferry_config *cfg,
+					const struct ferry_node *node)
+{
+	__u32 mtu = 0;
+
+	/* Whatever the verdict, mtu_len comes back as the device's MTU; an
+	 * interface that is gone leaves only the configured cap. */
+	if (bpf_check_mtu(ctx, node->egress_ifindex, &mtu, 0, 0) < 0)
+		mtu = 0;
+	if (cfg->tunnel_mtu && (mtu == 0 || cfg->tunnel_mtu < mtu))
+		mtu = cfg->tunnel_mtu;
+	return mtu;
+}
+
 /* Local backends are left to ferry_tc_uplink; others are tunnelled, unless
  * the tunnel would outgrow the node network's MTU. */
 FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config *cfg,
 				   const struct ferry_packet *pkt, const struct ferry_choice *choice, __u32 service_id)
 {
-	__u32 outer_len;
+	__u32 outer_len, mtu;
 	int rc;
 
 	if (choice->node->flags & FERRY_NODE_LOCAL) {
@@ -41,11 +58,12 @@ FERRY_INLINE int ferry_xdp_forward(struct xdp_md *ctx, const struct ferry_config
 		return XDP_PASS;
 	}
 	outer_len = ferry_outer_header_len(choice->node);
-	if (cfg->tunnel_mtu && pkt->ip_len + outer_len > cfg->tunnel_mtu) {
+	mtu = ferry_xdp_tunnel_mtu(ctx, cfg, choice->node);
+	if (mtu && pkt->ip_len + outer_len > mtu) {
 		/* IPv4 without DF may be fragmented, which XDP cannot do. */
 		if (!pkt->dont_fragment)
 			return FERRY_DROP(FERRY_DROP_TOO_BIG);
-		return ferry_xdp_reply_too_big(ctx, pkt, cfg->tunnel_mtu - outer_len);
+		return ferry_xdp_reply_too_big(ctx, pkt, mtu - outer_len);
 	}
 	rc = ferry_xdp_encap(ctx, choice->node, pkt);
 	if (!ferry_is_drop(rc))
@@ -96,7 +114,9 @@ FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 	struct ferry_choice choice = {};
 	__u32 service_id;
 
-	rc = ferry_parse(data, data_end, data_end - data, &pkt);
+	/* Headers lie in the first buffer; a jumbo frame's payload may go on
+	 * in fragments (multi-buffer), which count towards the IP lengths. */
+	rc = ferry_parse(data, data_end, bpf_xdp_get_buff_len(ctx), &pkt);
 	if (rc == FERRY_PARSE_NOT_IP || !cfg) {
 		ferry_count_event(FERRY_EVENT_PASS_NOT_IP);
 		return XDP_PASS;
@@ -141,7 +161,9 @@ FERRY_INLINE int ferry_xdp_lb_steps(struct xdp_md *ctx)
 	return ferry_xdp_forward(ctx, cfg, &pkt, &choice, service_id);
 }
 
-SEC("xdp")
+/* xdp.frags: the program takes multi-buffer frames, so the kernel lets it
+ * run on an uplink whose MTU exceeds a page (jumbo frames). */
+SEC("xdp.frags")
 int ferry_xdp_lb(struct xdp_md *ctx)
 {
 	return ferry_xdp_verdict(ferry_xdp_lb_steps(ctx));

@@ -138,6 +138,17 @@ absl::Status Datapath::AttachXdp(int ifindex, XdpMode mode) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<XdpMode> Datapath::AttachXdpPreferNative(int ifindex, std::string& note) {
+  const absl::Status native = AttachXdp(ifindex, XdpMode::kNative);
+  if (native.ok()) return XdpMode::kNative;
+  // A foreign program is no driver's limit: generic mode would not help.
+  if (absl::IsFailedPrecondition(native) || !AttachXdp(ifindex, XdpMode::kGeneric).ok()) return native;
+  note = absl::StrCat("native XDP refused on ", InterfaceName(ifindex), " (", native.message(),
+                      "): attached in generic mode, which is slower; a driver without native XDP, "
+                      "or without multi-buffer support for an MTU above a page, refuses it");
+  return XdpMode::kGeneric;
+}
+
 absl::Status Datapath::DetachXdp(int ifindex, XdpMode mode) {
   absl::StatusOr<AttachedProgram> current = AttachedXdp(ifindex, mode);
   if (!current.ok()) return current.status();

@@ -65,6 +65,50 @@ class AttachTest : public ::testing::Test {
   std::unique_ptr<Datapath> new_build_;
 };
 
+uint32_t XdpNativeId(int ifindex) {
+  uint32_t id = 0;
+  return bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) == 0 ? id : 0;
+}
+
+// An uplink with jumbo frames takes the program natively: it is built for
+// multi-buffer frames (xdp.frags), without which veth, like most drivers,
+// refuses native XDP above a page-sized MTU.
+TEST_F(AttachTest, XdpAttachesNativelyToAJumboFrameUplink) {
+  const absl::Status jumbo = netns::RunCommand(
+      netns_.get(), {"sh", "-c", "ip link set up0 mtu 9000 && ip link set up1 mtu 9000"}).status();
+  ASSERT_TRUE(jumbo.ok()) << jumbo;
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
+    const int ifindex = if_nametoindex("up0");
+    ASSERT_GT(ifindex, 0);
+    std::string note;
+    absl::StatusOr<XdpMode> mode = new_build_->AttachXdpPreferNative(ifindex, note);
+    ASSERT_TRUE(mode.ok()) << mode.status();
+    EXPECT_EQ(*mode, XdpMode::kNative) << note;
+    EXPECT_EQ(XdpNativeId(ifindex), ProgramId(new_build_->ProgramFd(Program::kXdpLb)));
+    EXPECT_TRUE(new_build_->DetachXdp(ifindex, XdpMode::kNative).ok());
+  }).ok());
+}
+
+// A driver that refuses native XDP (a bridge has none) gets the program in
+// generic mode, with a note that says why.
+TEST_F(AttachTest, XdpFallsBackToGenericModeWhereTheDriverRefusesNative) {
+  const absl::Status bridge =
+      netns::RunCommand(netns_.get(), {"sh", "-c", "ip link add br0 type bridge && ip link set br0 up"}).status();
+  ASSERT_TRUE(bridge.ok()) << bridge;
+  ASSERT_TRUE(RunInNamespace(*netns_, [&] {
+    const int ifindex = if_nametoindex("br0");
+    ASSERT_GT(ifindex, 0);
+    std::string note;
+    absl::StatusOr<XdpMode> mode = new_build_->AttachXdpPreferNative(ifindex, note);
+    ASSERT_TRUE(mode.ok()) << mode.status();
+    EXPECT_EQ(*mode, XdpMode::kGeneric);
+    EXPECT_NE(note.find("generic mode"), std::string::npos) << note;
+    EXPECT_NE(note.find("br0"), std::string::npos) << note;
+    EXPECT_EQ(XdpGenericId(ifindex), ProgramId(new_build_->ProgramFd(Program::kXdpLb)));
+    EXPECT_TRUE(new_build_->DetachXdp(ifindex, XdpMode::kGeneric).ok());
+  }).ok());
+}
+
 TEST_F(AttachTest, XdpIsReplacedByANewerBuildAndDetached) {
   ASSERT_TRUE(RunInNamespace(*netns_, [&] {
     const int ifindex = if_nametoindex("up0");

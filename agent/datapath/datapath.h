@@ -94,6 +94,10 @@ class Datapath {
   // Attaches ferry_xdp_lb. An older Ferry XDP program on the interface is
   // replaced atomically; a program of anyone else is left alone (error).
   absl::Status AttachXdp(int ifindex, XdpMode mode);
+  // AttachXdp natively or, where the driver refuses (no XDP support, or none
+  // for an MTU above a page without multi-buffer support), in generic mode.
+  // Returns the mode used; a fallback is explained in `note`.
+  absl::StatusOr<XdpMode> AttachXdpPreferNative(int ifindex, std::string& note);
   // Detaches a Ferry XDP program; OK if none is attached.
   absl::Status DetachXdp(int ifindex, XdpMode mode);
   // Attaches kTcUplink or kTcPod at TC ingress (clsact), at Ferry's fixed

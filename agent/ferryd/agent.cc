@@ -64,11 +64,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
         absl::StrCat("uplink ", options.uplink, ": no such interface in this network namespace"));
   }
   Options resolved = options;
-  if (!resolved.tunnel_mtu) {
-    absl::StatusOr<uint16_t> mtu = InterfaceMtu(options.uplink);
-    if (!mtu.ok()) return mtu.status();
-    resolved.tunnel_mtu = *mtu;
-  }
+  // Without --tunnel-mtu the datapath reads the uplink's MTU per packet
+  // (config.tunnel_mtu 0), so it follows changes at run time; the uplink
+  // must carry tunnels now all the same.
+  absl::StatusOr<uint16_t> uplink_mtu = InterfaceMtu(options.uplink);
+  if (!resolved.tunnel_mtu && !uplink_mtu.ok()) return uplink_mtu.status();
   std::error_code error;
   std::filesystem::create_directories(options.state_dir, error);
   if (error) {
@@ -83,9 +83,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   if (!datapath.ok()) return datapath.status();
   absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
   if (!maps.ok()) return maps.status();
-  if (absl::Status attached = (*datapath)->AttachXdp(uplink, datapath::XdpMode::kNative);
+  std::string xdp_note;
+  if (absl::StatusOr<datapath::XdpMode> attached = (*datapath)->AttachXdpPreferNative(uplink, xdp_note);
       !attached.ok()) {
-    return attached;
+    return attached.status();
   }
   if (absl::Status attached = (*datapath)->AttachTcIngress(uplink, datapath::Program::kTcUplink);
       !attached.ok()) {
@@ -93,12 +94,16 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   }
   Log(absl::StrCat("node ", options.node, ": datapath loaded (maps in ",
                    options.pin_dir.string(), "), attached to ", options.uplink, " (ifindex ",
-                   uplink, "), tunnel MTU ", *resolved.tunnel_mtu, ", Maglev size ",
+                   uplink, "), tunnel MTU ",
+                   resolved.tunnel_mtu ? absl::StrCat(*resolved.tunnel_mtu)
+                                       : absl::StrCat("the uplink's (now ", *uplink_mtu, ")"),
+                   ", Maglev size ",
                    options.maglev_size,
                    options.bpf_object.empty()
                        ? ""
                        : absl::StrCat(", programs from ", options.bpf_object.string())));
   for (const std::string& note : (*datapath)->load_notes()) Log(note);
+  if (!xdp_note.empty()) Log(xdp_note);
   auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(resolved), uplink, std::move(*datapath),
                 std::make_unique<datapath::LbMaps>(std::move(*maps))));
@@ -307,7 +312,7 @@ void Agent::ReconcileLocked(absl::string_view trigger) {
 
 int Agent::ApplyConfig(std::vector<std::string>& problems) {
   absl::StatusOr<ferry_config> config =
-      ConfigOf(loaded_.model, options_.node, options_.flow_hash_seed, *options_.tunnel_mtu);
+      ConfigOf(loaded_.model, options_.node, options_.flow_hash_seed, options_.tunnel_mtu.value_or(0));
   if (!config.ok()) {
     problems.push_back(absl::StrCat("config: ", config.status().message(),
                                     "; no tunnel to this node is decapsulated"));

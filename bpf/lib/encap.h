@@ -109,7 +109,7 @@ FERRY_INLINE int ferry_xdp_send(struct xdp_md *ctx, const struct ferry_node *nod
 		long rc;
 
 		fib.ifindex = ctx->ingress_ifindex;
-		fib.tot_len = (__u16)(data_end - data - sizeof(*eth));
+		fib.tot_len = (__u16)(bpf_xdp_get_buff_len(ctx) - sizeof(*eth));
 		ferry_fib_set_tunnel(&fib, node->family, &node->tunnel_src, &node->tunnel_dst);
 		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 		if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {

@@ -168,7 +168,8 @@ struct ferry_config {
 	union ferry_addr node_v4; /* tunnels to these addresses are ours to decapsulate */
 	union ferry_addr node_v6;
 	__u32 flow_hash_seed;     /* the same on every node, or tables disagree */
-	__u16 tunnel_mtu;         /* largest encapsulated packet the node network carries */
+	__u16 tunnel_mtu;         /* largest encapsulated packet the node network carries;
+				   * 0: the egress interface's MTU, read per packet */
 	__u8 pad[2];
 };
 FERRY_ASSERT_SIZE(struct ferry_config, 40);

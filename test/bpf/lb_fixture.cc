@@ -165,11 +165,17 @@ RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame, uint32_
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = result.output.data(),
               .data_size_in = static_cast<uint32_t>(frame.size()),
               .data_size_out = static_cast<uint32_t>(result.output.size()), .repeat = 1);
-  __sk_buff context = {};
-  if (ifindex != 0) {
-    context.ifindex = ifindex;
-    opts.ctx_in = &context;
-    opts.ctx_size_in = sizeof(context);
+  __sk_buff skb_context = {};
+  xdp_md xdp_context = {};
+  if (ifindex != 0 && bpf_program__type(program) == BPF_PROG_TYPE_XDP) {
+    xdp_context.data_end = static_cast<uint32_t>(frame.size());
+    xdp_context.ingress_ifindex = ifindex;
+    opts.ctx_in = &xdp_context;
+    opts.ctx_size_in = sizeof(xdp_context);
+  } else if (ifindex != 0) {
+    skb_context.ifindex = ifindex;
+    opts.ctx_in = &skb_context;
+    opts.ctx_size_in = sizeof(skb_context);
   }
   const int rc = bpf_prog_test_run_opts(bpf_program__fd(program), &opts);
   EXPECT_EQ(rc, 0) << "BPF_PROG_TEST_RUN of " << bpf_program__name(program) << ": " << Errno(rc);
@@ -180,6 +186,10 @@ RunResult LbFixture::Run(const bpf_program* program, const Bytes& frame, uint32_
 }
 
 RunResult LbFixture::RunXdp(const Bytes& frame) const { return Run(xdp_->progs.ferry_xdp_lb, frame); }
+
+RunResult LbFixture::RunXdpOn(const Bytes& frame, uint32_t ifindex) const {
+  return Run(xdp_->progs.ferry_xdp_lb, frame, ifindex);
+}
 
 RunResult LbFixture::RunTcUplink(const Bytes& frame) const {
   return Run(tc_uplink_->progs.ferry_tc_uplink, frame);

@@ -93,6 +93,9 @@ class LbFixture : public ::testing::Test {
   void SetRevNat(const ferry_flow_key& reply, const IpAddress& vip, uint16_t vport);
 
   RunResult RunXdp(const Bytes& frame) const;
+  // As received on interface `ifindex` of the calling thread's network
+  // namespace, whose MTU the program then reads.
+  RunResult RunXdpOn(const Bytes& frame, uint32_t ifindex) const;
   RunResult RunTcUplink(const Bytes& frame) const;
   // As received on interface `ifindex` of the calling thread's network
   // namespace, whose FIB and neighbour table then answer the program's

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "test/bpf/lb_fixture.h"
 #include "test/bpf/world.h"
+#include "test/e2e/netns.h"
 #include "test/packet/decoder.h"
 #include "test/packet/packet_matchers.h"
 
@@ -527,6 +528,46 @@ TEST_F(XdpLbTest, OversizedIpv6GetsPacketTooBig) {
 TEST_F(XdpLbTest, OversizedIpv4WithoutDontFragmentIsDropped) {
   const Bytes input = FromRouter().IPv4(kClient4, kVip4).UDP(kClientPort, kDns).PayloadOfSize(1500 - 28).Build();
   ExpectDropped(input, FERRY_DROP_TOO_BIG);
+}
+
+// A jumbo frame, whose payload goes on past the first buffer (multi-buffer
+// XDP), is balanced like any other, its lengths those of the whole frame.
+TEST_F(XdpLbTest, JumboFrameIsTunnelled) {
+  ferry_config config = Config();
+  config.tunnel_mtu = 9000;
+  SetConfig(config);
+  const Bytes input = Syn4(kClient4, kClientPort, kVip4).PayloadOfSize(9000 - 20 - 40).Build();
+  ExpectTunnelled(RunXdp(input), input, kNodes[kNodeAOver4]);
+}
+
+// Without a configured cap, the tunnel MTU is the uplink's, read per packet:
+// it follows the uplink's MTU up and down while the program runs.
+TEST_F(XdpLbTest, TunnelMtuFollowsTheUplinkAtRunTime) {
+  ferry_config config = Config();
+  config.tunnel_mtu = 0;
+  SetConfig(config);
+  absl::StatusOr<std::unique_ptr<netns::Namespace>> ns = netns::Namespace::Create("bpf-mtu");
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  for (absl::Status status : {netns::AddVethPair(**ns, "eth0", **ns, "peer0"), (*ns)->SetUp("eth0"), (*ns)->SetUp("peer0")}) {
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  absl::StatusOr<netns::Interface> uplink = (*ns)->Link("eth0");
+  ASSERT_TRUE(uplink.ok()) << uplink.status();
+  // 1440 bytes of IP, 1460 once in IPIP.
+  const Bytes input = Syn4(kClient4, kClientPort, kVip4).PayloadOfSize(1400).Build();
+  auto run_with_mtu = [&](int mtu) {
+    RunResult result;
+    EXPECT_TRUE((*ns)->Ip({"link", "set", "eth0", "mtu", absl::StrCat(mtu)}).ok());
+    EXPECT_TRUE(netns::RunIn(**ns, [&] {
+                  result = RunXdpOn(input, uplink->ifindex);
+                  return absl::OkStatus();
+                }).ok());
+    return result;
+  };
+  ExpectTunnelled(run_with_mtu(1500), input, kNodes[kNodeAOver4]);
+  ExpectTooBigReply(run_with_mtu(1400), input, 1400 - 20);
+  ExpectTunnelled(run_with_mtu(1460), input, kNodes[kNodeAOver4]);
+  ExpectTooBigReply(run_with_mtu(1300), input, 1300 - 20);
 }
 
 // A packet that exactly fills the tunnel MTU once encapsulated is tunnelled.
