@@ -90,12 +90,45 @@ FERRY_INLINE int ferry_tc_deliver(struct __sk_buff *skb, const struct ferry_conf
 	return rc;
 }
 
+/* Delivers the packet now in skb, decapsulated from a tunnel if `family`
+ * (its expected family) is set, to the local pod serving its flow: an action
+ * or a drop. A global function, verified once on its own: inlined, the parse
+ * and delivery were verified once on the decapsulated path and again on the
+ * plain one. It parses the frame again, which costs less than the verifier
+ * states it saves. */
+__attribute__((noinline)) int ferry_tc_deliver_frame(struct __sk_buff *skb, __u32 family)
+{
+	const struct ferry_config *cfg = ferry_config();
+	struct ferry_packet pkt;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
+		return family ? FERRY_DROP(pkt.malformed) : TC_ACT_OK;
+	if (family && pkt.key.family != family)
+		return FERRY_DROP(FERRY_DROP_MALFORMED);
+	return ferry_tc_deliver(skb, cfg, &pkt, family != 0);
+}
+
+/* Sends out a tunnel of ours that XDP handed to the stack (encap.h). A
+ * global function, for its stack rather than its instructions: together
+ * with ferry_tc_deliver_frame's, the FIB lookup's would exceed the 512 bytes
+ * a program and the function it calls may use. */
+__attribute__((noinline)) int ferry_tc_send_own_tunnel_frame(struct __sk_buff *skb)
+{
+	struct ferry_packet pkt;
+
+	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
+		return TC_ACT_OK;
+	return ferry_tc_send_own_tunnel(skb, &pkt);
+}
+
 /* ferry_tc_uplink's steps: an action or a drop (see FERRY_DROP). */
 FERRY_INLINE int ferry_tc_uplink_steps(struct __sk_buff *skb)
 {
 	const struct ferry_config *cfg = ferry_config();
 	struct ferry_packet pkt;
-	int decapsulated = 0;
+	__u8 inner_family = FERRY_FAMILY_NONE;
 	int rc;
 
 	if (!cfg)
@@ -105,16 +138,15 @@ FERRY_INLINE int ferry_tc_uplink_steps(struct __sk_buff *skb)
 	    FERRY_PARSE_OK)
 		return TC_ACT_OK;
 	if (ferry_is_tunnel_to_us(&pkt, cfg)) {
-		rc = ferry_tc_decap(skb, &pkt);
+		rc = ferry_tc_decap(skb, &pkt, &inner_family);
 		if (rc != FERRY_CONTINUE)
 			return rc;
-		decapsulated = 1;
 	} else if (ferry_is_tunnel_from_us(&pkt, cfg)) {
-		return ferry_tc_send_own_tunnel(skb, &pkt);
+		return ferry_tc_send_own_tunnel_frame(skb);
 	} else if (!ferry_maybe_vip(&pkt.key.dst)) {
 		return TC_ACT_OK;
 	}
-	return ferry_tc_deliver(skb, cfg, &pkt, decapsulated);
+	return ferry_tc_deliver_frame(skb, inner_family);
 }
 
 SEC("tc")

@@ -174,8 +174,9 @@ FERRY_INLINE int ferry_xdp_encap(struct xdp_md *ctx, const struct ferry_node *no
 	return ferry_xdp_send(ctx, node, received_macs);
 }
 
-/* Strips the outer header of a tunnel packet addressed to this node and
- * parses the inner packet into pkt. Returns FERRY_CONTINUE or a drop.
+/* Strips the outer header of a tunnel packet addressed to this node, leaving
+ * the inner packet of family *inner_family. Returns FERRY_CONTINUE or a
+ * drop.
  *
  * BPF_ADJ_ROOM_MAC removes the bytes right after the Ethernet header on every
  * kernel since 5.2; the decap flags that would also fix skb->protocol for
@@ -184,7 +185,7 @@ FERRY_INLINE int ferry_xdp_encap(struct xdp_md *ctx, const struct ferry_node *no
  * The kernel refuses to shrink below the outer family's minimum header, so a
  * 4-in-6 packet whose inner IPv4 packet is under 40 bytes cannot be
  * decapsulated on kernels before 6.3 (counted as decap-failed). */
-FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, struct ferry_packet *pkt)
+FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, const struct ferry_packet *pkt, __u8 *inner_family_out)
 {
 	__u8 inner_family = pkt->key.proto == IPPROTO_IPIP ? FERRY_FAMILY_IPV4 : FERRY_FAMILY_IPV6;
 	__u32 outer_len = pkt->l4_offset - FERRY_L3_OFFSET;
@@ -198,10 +199,7 @@ FERRY_INLINE int ferry_tc_decap(struct __sk_buff *skb, struct ferry_packet *pkt)
 			return FERRY_DROP(FERRY_DROP_DECAP_FAILED);
 	}
 	ferry_count_event(FERRY_EVENT_DECAP);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, pkt) != FERRY_PARSE_OK)
-		return FERRY_DROP(pkt->malformed);
-	if (pkt->key.family != inner_family)
-		return FERRY_DROP(FERRY_DROP_MALFORMED);
+	*inner_family_out = inner_family;
 	return FERRY_CONTINUE;
 }
 
