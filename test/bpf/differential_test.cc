@@ -126,7 +126,7 @@ TEST_F(DifferentialTest, DatapathPicksTheBackendMaglevLibraryPicks) {
   for (int i = 0; i < kFlows; ++i) {
     const Service& service = services[rng_() % 2];
     const Frontend& frontend = service.frontends[rng_() % service.frontends.size()];
-    const IpAddress client = RandomAddress(frontend.vip.family);
+    const IpAddress client = RandomAddress(frontend.vip.ferry_family());
     const uint16_t sport = static_cast<uint16_t>(1024 + rng_() % (65536 - 1024));
 
     const ferry_flow_key key = FlowKey(client, frontend.vip, sport, frontend.port, frontend.proto);

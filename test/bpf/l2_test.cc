@@ -111,7 +111,7 @@ class L2Test : public LbFixture {
     ferry_l2_announce_key key{};
     key.vip = vip.ToFerry();
     key.ifindex = ifindex;
-    key.family = vip.family;
+    key.family = vip.ferry_family();
     return key;
   }
 

@@ -41,7 +41,7 @@ ferry_flow_key FlowKey(const IpAddress& src, const IpAddress& dst, uint16_t spor
   key.sport = htons(sport);
   key.dport = htons(dport);
   key.proto = proto;
-  key.family = src.family;
+  key.family = src.ferry_family();
   return key;
 }
 
@@ -111,7 +111,7 @@ void LbFixture::SetNode(uint32_t node_id, const NodeSpec& spec) {
   std::memcpy(node.next_hop_mac, spec.next_hop_mac.bytes.data(), 6);
   std::memcpy(node.source_mac, spec.source_mac.bytes.data(), 6);
   node.egress_ifindex = spec.egress_ifindex;
-  node.family = spec.tunnel_dst.family;
+  node.family = spec.tunnel_dst.ferry_family();
   node.flags = spec.flags;
   Update(bpf_map__fd(xdp_->maps.nodes), &node_id, &node, "nodes");
 }
@@ -120,7 +120,7 @@ void LbFixture::SetBackend(uint32_t backend_id, const BackendSpec& spec) {
   ferry_backend backend = {};
   backend.addr = spec.addr.ToFerry();
   backend.port = htons(spec.port);
-  backend.family = spec.addr.family;
+  backend.family = spec.addr.ferry_family();
   backend.flags = spec.active ? FERRY_BACKEND_ACTIVE : 0;
   backend.node_id = spec.node_id;
   Update(bpf_map__fd(xdp_->maps.backends), &backend_id, &backend, "backends");
@@ -132,7 +132,7 @@ void LbFixture::SetFrontend(const IpAddress& vip, uint16_t port, uint8_t proto, 
   key.vip = vip.ToFerry();
   key.port = htons(port);
   key.proto = proto;
-  key.family = vip.family;
+  key.family = vip.ferry_family();
   const ferry_frontend frontend = {.service_id = service_id, .maglev_size = maglev_size};
   const absl::Status status = maps_->UpsertFrontend(key, frontend);
   ASSERT_TRUE(status.ok()) << status;

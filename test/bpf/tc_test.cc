@@ -133,7 +133,7 @@ TEST_P(TcTunnelTest, DecapsulatedAndDnatedToThePod) {
   EXPECT_EQ(Events(FERRY_EVENT_DECAP), 1u) << CounterSummary();
   const std::optional<ferry_rev_nat> rev = RevNat(FlowKey(c.pod, c.flow.client, kPodPort, c.flow.cport, c.flow.proto));
   ASSERT_TRUE(rev) << "no rev_nat entry for the reply tuple";
-  EXPECT_EQ(IpAddress::FromFerry(rev->vip, c.vip.family), c.vip);
+  EXPECT_EQ(IpAddress::FromFerry(rev->vip, c.vip.ferry_family()), c.vip);
   EXPECT_EQ(ntohs(rev->vport), vport);
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "agent/datapath/addr.h"
 
 namespace ferry::packet {
 namespace {
@@ -22,50 +23,23 @@ T ValueOrThrow(absl::StatusOr<T> parsed) {
 }  // namespace
 
 absl::StatusOr<IpAddress> IpAddress::Parse(std::string_view text) {
-  const std::string terminated(text);
-  IpAddress address;
-  if (inet_pton(AF_INET, terminated.c_str(), address.bytes.data()) == 1) {
-    address.family = FERRY_FAMILY_IPV4;
-    return address;
-  }
-  if (inet_pton(AF_INET6, terminated.c_str(), address.bytes.data()) == 1) {
-    address.family = FERRY_FAMILY_IPV6;
-    return address;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("\"", terminated, "\" is neither an IPv4 nor an IPv6 address"));
+  absl::StatusOr<net::IpAddress> address =
+      net::IpAddress::Parse(absl::string_view(text.data(), text.size()));
+  if (!address.ok()) return address.status();
+  return IpAddress(*address);
 }
 
 IpAddress IpAddress::FromFerry(const union ferry_addr& addr, uint8_t family) {
-  IpAddress address;
-  address.family = family;
-  std::memcpy(address.bytes.data(), addr.bytes, family == FERRY_FAMILY_IPV4 ? 4 : 16);
-  return address;
+  return ValueOrThrow(datapath::FromMap(addr, family));
 }
 
 IpAddress::IpAddress(const char* literal) : IpAddress(ValueOrThrow(Parse(literal))) {}
 
-std::string IpAddress::ToString() const {
-  if (family != FERRY_FAMILY_IPV4 && family != FERRY_FAMILY_IPV6) {
-    return absl::StrCat("<no address, family ", family, ">");
-  }
-  char text[INET6_ADDRSTRLEN];
-  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes.data(), text, sizeof(text));
-  return text;
-}
+uint8_t IpAddress::ferry_family() const { return datapath::ToMapFamily(family); }
 
-union ferry_addr IpAddress::ToFerry() const {
-  union ferry_addr addr = {};
-  std::memcpy(addr.bytes, bytes.data(), size());
-  return addr;
-}
+union ferry_addr IpAddress::ToFerry() const { return ToFerryKey().addr; }
 
-struct ferry_addr_key IpAddress::ToFerryKey() const {
-  struct ferry_addr_key key = {};
-  key.addr = ToFerry();
-  key.family = family;
-  return key;
-}
+struct ferry_addr_key IpAddress::ToFerryKey() const { return datapath::ToMapKey(*this); }
 
 absl::StatusOr<MacAddress> MacAddress::Parse(std::string_view text) {
   const std::string terminated(text);

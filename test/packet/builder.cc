@@ -307,7 +307,7 @@ Packet& Packet::IPv4(const IpAddress& src, const IpAddress& dst, const Ipv4Field
 }
 
 Packet& Packet::IPv6(const IpAddress& src, const IpAddress& dst, const Ipv6Fields& fields) {
-  if (src.family != FERRY_FAMILY_IPV6 || dst.family != FERRY_FAMILY_IPV6) {
+  if (src.is_v4() || dst.is_v4()) {
     throw std::invalid_argument("IPv6 layer given " + src.ToString() + " -> " + dst.ToString());
   }
   return Add({Ipv6Layer{src, dst, fields}});

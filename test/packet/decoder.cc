@@ -118,10 +118,10 @@ class Decoder {
     ArpMessage& arp = out_.arp.emplace();
     arp.operation = Get16(bytes, 6);
     std::memcpy(arp.sender_mac.bytes.data(), bytes.data() + 8, 6);
-    arp.sender_ip.family = FERRY_FAMILY_IPV4;
+    arp.sender_ip.family = net::IpFamily::kIPv4;
     std::memcpy(arp.sender_ip.bytes.data(), bytes.data() + 14, 4);
     std::memcpy(arp.target_mac.bytes.data(), bytes.data() + 18, 6);
-    arp.target_ip.family = FERRY_FAMILY_IPV4;
+    arp.target_ip.family = net::IpFamily::kIPv4;
     std::memcpy(arp.target_ip.bytes.data(), bytes.data() + 24, 4);
     return absl::OkStatus();
   }
@@ -173,7 +173,7 @@ class Decoder {
     ip.ttl = bytes[8];
     ip.protocol = bytes[9];
     ip.checksum = Get16(bytes, 10);
-    ip.src.family = ip.dst.family = FERRY_FAMILY_IPV4;
+    ip.src.family = ip.dst.family = net::IpFamily::kIPv4;
     std::memcpy(ip.src.bytes.data(), bytes.data() + 12, 4);
     std::memcpy(ip.dst.bytes.data(), bytes.data() + 16, 4);
     ip.options.assign(bytes.begin() + 20, bytes.begin() + ip.header_length);
@@ -194,7 +194,7 @@ class Decoder {
     ip.total_length = 40u + ip.payload_length;
     ip.next_header = ip.protocol = bytes[6];
     ip.ttl = bytes[7];
-    ip.src.family = ip.dst.family = FERRY_FAMILY_IPV6;
+    ip.src.family = ip.dst.family = net::IpFamily::kIPv6;
     std::memcpy(ip.src.bytes.data(), bytes.data() + 8, 16);
     std::memcpy(ip.dst.bytes.data(), bytes.data() + 24, 16);
     ip.header_length = 40;
