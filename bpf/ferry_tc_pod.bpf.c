@@ -16,7 +16,7 @@ FERRY_INLINE int ferry_tc_pod_steps(struct __sk_buff *skb)
 	struct ferry_packet pkt;
 
 	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
+	if (ferry_parse_checked((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
 		    FERRY_PARSE_OK ||
 	    !pkt.has_l4 || (pkt.key.proto != IPPROTO_TCP && pkt.key.proto != IPPROTO_UDP))
 		return TC_ACT_OK;

@@ -103,7 +103,7 @@ __attribute__((noinline)) int ferry_tc_deliver_frame(struct __sk_buff *skb, __u3
 
 	if (!cfg)
 		return TC_ACT_OK;
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
+	if (ferry_parse_checked((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
 		return family ? FERRY_DROP(pkt.malformed) : TC_ACT_OK;
 	if (family && pkt.key.family != family)
 		return FERRY_DROP(FERRY_DROP_MALFORMED);
@@ -118,7 +118,7 @@ __attribute__((noinline)) int ferry_tc_send_own_tunnel_frame(struct __sk_buff *s
 {
 	struct ferry_packet pkt;
 
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
+	if (ferry_parse_checked((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) != FERRY_PARSE_OK)
 		return TC_ACT_OK;
 	return ferry_tc_send_own_tunnel(skb, &pkt);
 }
@@ -134,7 +134,7 @@ FERRY_INLINE int ferry_tc_uplink_steps(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
-	if (ferry_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
+	if (ferry_parse_checked((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
 	    FERRY_PARSE_OK)
 		return TC_ACT_OK;
 	if (ferry_is_tunnel_to_us(&pkt, cfg)) {

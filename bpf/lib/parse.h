@@ -1,9 +1,10 @@
 /* Parsing Ethernet -> IPv4/IPv6 -> TCP/UDP/ICMP into a flow key.
  *
  * Works on [data, data_end) so XDP and TC share it: headers must lie there,
- * while the IP lengths are checked against frame_len, the whole frame's
- * length. In TC only the first bytes are pulled into [data, data_end) (a
- * GSO packet is up to 64 KiB), so a packet longer than the pulled part is
+ * while the IP lengths are checked against the whole frame's length
+ * (ferry_parse_fits). In TC only the first bytes are pulled into
+ * [data, data_end) (a GSO packet is up to 64 KiB), and in XDP a jumbo frame
+ * goes on in further buffers, so a packet longer than [data, data_end) is
  * not malformed. Decisions:
  * - IPv4 options are legal and are skipped: the L4 header is found at IHL*4,
  *   and the options travel untouched inside the tunnel.
@@ -163,8 +164,7 @@ FERRY_INLINE int ferry_ipv6_source_ok(const union ferry_addr *src)
 	return (src->v6[0] | src->v6[1] | src->v6[2]) != 0 || (src->v6[3] != 0 && src->v6[3] != bpf_htonl(1));
 }
 
-FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
-				  struct ferry_packet *pkt)
+FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, struct ferry_packet *pkt)
 {
 	struct iphdr *ip = data + FERRY_L3_OFFSET;
 	__u32 header_len, total_len;
@@ -180,13 +180,8 @@ FERRY_INLINE int ferry_parse_ipv4(void *data, void *data_end, __u32 frame_len,
 	pkt->key.dst.v4 = ip->daddr;
 	header_len = ip->ihl * 4;
 	total_len = ferry_ntohs_bounded(ip->tot_len);
-	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len ||
-	    FERRY_L3_OFFSET + total_len > frame_len)
+	if (ip->version != 4 || header_len < sizeof(*ip) || total_len < header_len)
 		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
-	if (!ferry_ipv4_checksum_ok(ip, data_end))
-		return ferry_malformed(pkt, FERRY_DROP_IPV4_CHECKSUM);
-	if (!ferry_ipv4_source_ok(ip->saddr))
-		return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
 	pkt->l4_offset = FERRY_L3_OFFSET + header_len;
 	pkt->ip_len = total_len;
 	pkt->tos = ip->tos;
@@ -219,8 +214,7 @@ FERRY_INLINE int ferry_ipv6_is_ext(__u8 nexthdr)
 	       nexthdr == IPPROTO_FRAGMENT;
 }
 
-FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
-				  struct ferry_packet *pkt)
+FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, struct ferry_packet *pkt)
 {
 	struct ipv6hdr *ip = data + FERRY_L3_OFFSET;
 	__u32 offset = FERRY_L3_OFFSET + sizeof(*ip);
@@ -232,10 +226,8 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
 	__builtin_memcpy(pkt->key.src.bytes, &ip->saddr, 16);
 	__builtin_memcpy(pkt->key.dst.bytes, &ip->daddr, 16);
 	pkt->ip_len = sizeof(*ip) + ferry_ntohs_bounded(ip->payload_len);
-	if (ip->version != 6 || FERRY_L3_OFFSET + pkt->ip_len > frame_len)
+	if (ip->version != 6)
 		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
-	if (!ferry_ipv6_source_ok(&pkt->key.src))
-		return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
 	pkt->tos = (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 	pkt->dont_fragment = 1;
 	nexthdr = ip->nexthdr;
@@ -280,8 +272,9 @@ FERRY_INLINE int ferry_parse_ipv6(void *data, void *data_end, __u32 frame_len,
 	return ferry_parse_l4(data, data_end, offset, pkt);
 }
 
-/* Fills pkt from the frame at [data, data_end), frame_len bytes in all. */
-FERRY_INLINE int ferry_parse(void *data, void *data_end, __u32 frame_len, struct ferry_packet *pkt)
+/* Fills pkt from the headers at [data, data_end); the caller checks the IP
+ * length against the frame's (ferry_parse_fits). */
+FERRY_INLINE int ferry_parse(void *data, void *data_end, struct ferry_packet *pkt)
 {
 	struct ethhdr *eth = data;
 
@@ -289,10 +282,53 @@ FERRY_INLINE int ferry_parse(void *data, void *data_end, __u32 frame_len, struct
 	if ((void *)(eth + 1) > data_end)
 		return FERRY_PARSE_NOT_IP;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return ferry_parse_ipv4(data, data_end, frame_len, pkt);
+		return ferry_parse_ipv4(data, data_end, pkt);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return ferry_parse_ipv6(data, data_end, frame_len, pkt);
+		return ferry_parse_ipv6(data, data_end, pkt);
 	return FERRY_PARSE_NOT_IP;
+}
+
+/* The IP packet ferry_parse accepted lies within the frame_len bytes of the
+ * frame. */
+FERRY_INLINE int ferry_parse_fits(struct ferry_packet *pkt, __u32 frame_len)
+{
+	if (FERRY_L3_OFFSET + pkt->ip_len > frame_len)
+		return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+	return FERRY_PARSE_OK;
+}
+
+/* What a router checks before it forwards a packet ferry_parse accepted
+ * (RFC 1812 §5.2.2 and §5.3.7, RFC 4291): kept apart so that a hook can
+ * first tell whether the packet is its to forward at all; a packet for no
+ * VIP is the stack's to judge and should not pay for the checks. */
+FERRY_INLINE int ferry_parse_forwardable(void *data, void *data_end, struct ferry_packet *pkt)
+{
+	if (pkt->key.family == FERRY_FAMILY_IPV4) {
+		const struct iphdr *ip = data + FERRY_L3_OFFSET;
+
+		if ((void *)(ip + 1) > data_end)
+			return ferry_malformed(pkt, FERRY_DROP_MALFORMED);
+		if (!ferry_ipv4_checksum_ok(ip, data_end))
+			return ferry_malformed(pkt, FERRY_DROP_IPV4_CHECKSUM);
+		if (!ferry_ipv4_source_ok(pkt->key.src.v4))
+			return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
+		return FERRY_PARSE_OK;
+	}
+	if (!ferry_ipv6_source_ok(&pkt->key.src))
+		return ferry_malformed(pkt, FERRY_DROP_BAD_SOURCE);
+	return FERRY_PARSE_OK;
+}
+
+/* ferry_parse, ferry_parse_fits and ferry_parse_forwardable in one, for
+ * hooks with no cheaper test to make first. */
+FERRY_INLINE int ferry_parse_checked(void *data, void *data_end, __u32 frame_len,
+				     struct ferry_packet *pkt)
+{
+	int rc = ferry_parse(data, data_end, pkt);
+
+	if (rc == FERRY_PARSE_OK)
+		rc = ferry_parse_fits(pkt, frame_len);
+	return rc == FERRY_PARSE_OK ? ferry_parse_forwardable(data, data_end, pkt) : rc;
 }
 
 #endif /* FERRY_BPF_LIB_PARSE_H */
