@@ -22,9 +22,9 @@
 #include "agent/ferryd/bgp_view.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/lb/recover.h"
+#include "agent/model/manifest_dir.h"
 
 namespace ferry::ferryd {
-namespace {
 
 void Log(absl::string_view line) {
   const std::string stamp =
@@ -33,6 +33,8 @@ void Log(absl::string_view line) {
                line.data());
   std::fflush(stderr);
 }
+
+namespace {
 
 absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
   datapath::Fd socket_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -165,16 +167,10 @@ void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, 
   }
 }
 
-void Agent::Reload() {
+void Agent::Apply(const model::ChangeSet& changes) {
   absl::MutexLock lock(&mu_);
-  // The state is moved from only if the directory could be listed.
-  absl::StatusOr<model::LoadResult> loaded =
-      model::LoadManifestDir(options_.manifests, std::move(loaded_.state));
-  if (!loaded.ok()) {
-    Log(absl::StrCat("manifests: ", loaded.status().message(), "; keeping the last model"));
-  } else {
-    loaded_ = std::move(*loaded);
-  }
+  model_.Apply(changes);
+  if (changes.problems) source_problems_ = *changes.problems;
   AllocateAddresses();
   UpdateL2();
   ReconcileLocked("manifests");
@@ -183,7 +179,7 @@ void Agent::Reload() {
 void Agent::UpdateL2() {
   const std::vector<std::string> interfaces = {options_.uplink};
   auto inputs = std::make_shared<const L2Inputs>(BuildL2Inputs(
-      loaded_.model, loaded_.object_errors, options_.node, interfaces,
+      model_, source_problems_.objects, options_.node, interfaces,
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
       }));
@@ -193,7 +189,7 @@ void Agent::UpdateL2() {
 
 void Agent::UpdateBgp(std::vector<std::string>& problems) {
   bgp_plan_ = bgp_control::PlanBgp(
-      loaded_.model, options_.node,
+      model_, options_.node,
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
       },
@@ -215,7 +211,7 @@ void Agent::UpdateBgp(std::vector<std::string>& problems) {
                                         read.status().message(), "; the last value read is used"));
         return known->second;
       },
-      loaded_.object_errors);
+      source_problems_.objects);
   for (const std::string& problem : bgp_plan_.problems) problems.push_back("bgp: " + problem);
   for (const bgp_control::DownPeer& down : bgp_plan_.down) {
     problems.push_back(absl::StrCat("bgp: peer ", down.name, " is down: ", down.reason));
@@ -251,7 +247,7 @@ void Agent::Reconcile(absl::string_view trigger) {
 void Agent::ReconcileLocked(absl::string_view trigger) {
   const absl::Time start = absl::Now();
   ControllerOutput output =
-      BuildLbInput(loaded_.model, options_.node, options_.maglev_size, Resolve,
+      BuildLbInput(model_, options_.node, options_.maglev_size, Resolve,
                    [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                      return ipam_.VipsOf(service);
                    });
@@ -312,7 +308,7 @@ void Agent::ReconcileLocked(absl::string_view trigger) {
 
 int Agent::ApplyConfig(std::vector<std::string>& problems) {
   absl::StatusOr<ferry_config> config =
-      ConfigOf(loaded_.model, options_.node, options_.flow_hash_seed, options_.tunnel_mtu.value_or(0));
+      ConfigOf(model_, options_.node, options_.flow_hash_seed, options_.tunnel_mtu.value_or(0));
   if (!config.ok()) {
     problems.push_back(absl::StrCat("config: ", config.status().message(),
                                     "; no tunnel to this node is decapsulated"));
@@ -386,7 +382,7 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
 }
 
 void Agent::AllocateAddresses() {
-  for (const std::string& line : ipam_.Update(loaded_.model, saved_status_)) Log(line);
+  for (const std::string& line : ipam_.Update(model_, saved_status_)) Log(line);
 }
 
 void Agent::WriteStatusFile() {
@@ -426,8 +422,8 @@ void Agent::WriteStatusFile() {
 }
 
 void Agent::PublishErrors(std::vector<std::string> problems) {
-  AgentErrors errors{.file_errors = loaded_.file_errors,
-                     .object_errors = loaded_.object_errors,
+  AgentErrors errors{.file_errors = source_problems_.files,
+                     .object_errors = source_problems_.objects,
                      .problems = std::move(problems)};
   // Each line is logged once while it lasts, not on every pass.
   std::set<std::string> current;
@@ -483,7 +479,7 @@ agent::v1::AgentStatus Agent::Status() const {
   }
   absl::MutexLock lock(&mu_);
   for (const agent::v1::AttachedProgram& program : attached_) *status.add_programs() = program;
-  *status.mutable_counts() = CountsOf(loaded_.model, input_, local_endpoints_);
+  *status.mutable_counts() = CountsOf(model_, input_, local_endpoints_);
   *status.mutable_errors() = ErrorsOf(options_.node, errors_);
   if (!maps.ok()) {
     status.mutable_errors()->add_problems(
@@ -497,7 +493,7 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
   absl::MutexLock lock(&mu_);
   if (!ids_) return {};
   return ListServices(
-      loaded_.model, ipam_, input_, *ids_,
+      model_, ipam_, input_, *ids_,
       [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
       request);
 }

@@ -29,10 +29,14 @@
 #include "agent/lb/desired.h"
 #include "agent/lb/lb_maps_store.h"
 #include "agent/lb/reconcile.h"
-#include "agent/model/manifest_dir.h"
+#include "agent/model/change.h"
+#include "agent/model/model.h"
 #include "bgp/speaker.h"
 
 namespace ferry::ferryd {
+
+// One line of ferryd's log, time-stamped, to stderr.
+void Log(absl::string_view line);
 
 class Agent : public AgentView {
  public:
@@ -42,9 +46,8 @@ class Agent : public AgentView {
   // thread's network namespace.
   static absl::StatusOr<std::unique_ptr<Agent>> Start(const Options& options);
 
-  // Reads the manifest directory again and reconciles. A directory that
-  // cannot be read keeps the last model.
-  void Reload();
+  // Applies a source's changes to the model and reconciles.
+  void Apply(const model::ChangeSet& changes);
   // Recomputes the desired state from the current model and writes the
   // difference: next hops that were not resolvable may be now.
   void Reconcile(absl::string_view trigger);
@@ -107,7 +110,9 @@ class Agent : public AgentView {
   lb::Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   // Recovered from the maps on the first pass.
   std::optional<lb::Ids> ids_ ABSL_GUARDED_BY(mu_);
-  model::LoadResult loaded_ ABSL_GUARDED_BY(mu_);
+  model::Model model_ ABSL_GUARDED_BY(mu_);
+  // What the source could not use, as it last said.
+  model::SourceProblems source_problems_ ABSL_GUARDED_BY(mu_);
   IpamController ipam_ ABSL_GUARDED_BY(mu_){absl::Now};
   // What status.json said at start: the Services' addresses before a restart.
   SavedStatus saved_status_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,7 @@
 #include "agent/ferryd/agent.h"
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/loop.h"
+#include "agent/sources/manifest_dir_source.h"
 #include "agent/ferryd/options.h"
 
 namespace {
@@ -57,7 +58,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: %s\n", api.status().ToString().c_str());
     return 1;
   }
-  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, options->manifests, signals->get(), {});
+  absl::StatusOr<std::unique_ptr<ferry::sources::ManifestDirSource>> source =
+      ferry::sources::ManifestDirSource::Open(options->manifests, {}, ferry::ferryd::Log);
+  if (!source.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", source.status().ToString().c_str());
+    (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
+    return 1;
+  }
+  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, **source, signals->get(), {});
   if (!signal.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
     // Like any restart: the datapath stays, so the peers keep this node.

@@ -761,6 +761,37 @@ absl::Status CheckNoAnchorsOrAliases(const DocumentText& document) {
       "of aliases make a small file expand without bound); write the values out"));
 }
 
+// A kind Ferry reads: the one apiVersion it is read in, whether it is
+// namespaced, and its decoder. Adding a kind is one entry here plus its
+// decoder; a kind not listed is "not ours", and a listed kind in another
+// apiVersion is an error, so nothing reaches a decoder but its own kind.
+struct KindEntry {
+  absl::string_view api_version;
+  absl::string_view kind;
+  bool namespaced;
+  std::optional<Object> (*decode)(const YAML::Node& doc, FieldReader& read);
+};
+
+template <typename T, std::optional<T> (*Decode)(const YAML::Node&, FieldReader&)>
+std::optional<Object> DecodeAs(const YAML::Node& doc, FieldReader& read) {
+  std::optional<T> typed = Decode(doc, read);
+  if (!typed) return std::nullopt;
+  return Object(*std::move(typed));
+}
+
+constexpr KindEntry kKinds[] = {
+    {"v1", kServiceKind, true, &DecodeAs<Service, DecodeService>},
+    {"discovery.k8s.io/v1", kEndpointSliceKind, true,
+     &DecodeAs<EndpointSlice, DecodeEndpointSlice>},
+    {"v1", kNodeKind, false, &DecodeAs<Node, DecodeNode>},
+    {kFerryApiVersion, kLoadBalancerIPPoolKind, false, &DecodeAs<LoadBalancerIPPool, DecodePool>},
+    {kFerryApiVersion, kL2AnnouncementPolicyKind, false,
+     &DecodeAs<L2AnnouncementPolicy, DecodeL2Policy>},
+    {kFerryApiVersion, kBgpPeerKind, false, &DecodeAs<BgpPeer, DecodeBgpPeer>},
+    {kFerryApiVersion, kBgpAdvertisementKind, false,
+     &DecodeAs<BgpAdvertisement, DecodeBgpAdvertisement>},
+};
+
 class ManifestDecoder {
  public:
   // `line_offset`: lines of the stream before the document's text.
@@ -810,21 +841,9 @@ class ManifestDecoder {
                 [&](const YAML::Node& item, const std::string&) { Add(item); });
       return std::nullopt;
     }
-    struct Known {
-      absl::string_view kind;
-      absl::string_view api_version;
-      bool namespaced;
-    };
-    static constexpr Known kKnown[] = {{kServiceKind, "v1", true},
-                                       {kEndpointSliceKind, "discovery.k8s.io/v1", true},
-                                       {kNodeKind, "v1", false},
-                                       {kLoadBalancerIPPoolKind, kFerryApiVersion, false},
-                                       {kL2AnnouncementPolicyKind, kFerryApiVersion, false},
-                                       {kBgpPeerKind, kFerryApiVersion, false},
-                                       {kBgpAdvertisementKind, kFerryApiVersion, false}};
-    const Known* known = std::find_if(std::begin(kKnown), std::end(kKnown),
-                                      [&](const Known& k) { return k.kind == ref.kind; });
-    if (known == std::end(kKnown)) {
+    const KindEntry* known = std::find_if(std::begin(kKinds), std::end(kKinds),
+                                          [&](const KindEntry& k) { return k.kind == ref.kind; });
+    if (known == std::end(kKinds)) {
       read.Report("kind", absl::StrCat(api_version, " ", ref.kind, " is not ours; ignored"),
                   Severity::kInfo);
       return std::nullopt;
@@ -841,22 +860,7 @@ class ManifestDecoder {
       fields.Report(std::move(problem->field), std::move(problem->reason));
       return std::nullopt;
     }
-    std::optional<Object> object;
-    if (ref.kind == kServiceKind) {
-      object = DecodeService(doc, fields);
-    } else if (ref.kind == kEndpointSliceKind) {
-      object = DecodeEndpointSlice(doc, fields);
-    } else if (ref.kind == kNodeKind) {
-      object = DecodeNode(doc, fields);
-    } else if (ref.kind == kLoadBalancerIPPoolKind) {
-      object = DecodePool(doc, fields);
-    } else if (ref.kind == kL2AnnouncementPolicyKind) {
-      object = DecodeL2Policy(doc, fields);
-    } else if (ref.kind == kBgpPeerKind) {
-      object = DecodeBgpPeer(doc, fields);
-    } else {
-      object = DecodeBgpAdvertisement(doc, fields);
-    }
+    std::optional<Object> object = known->decode(doc, fields);
     if (fields.failed()) return std::nullopt;
     return object;
   }

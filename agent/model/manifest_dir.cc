@@ -12,17 +12,15 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 
 namespace ferry::model {
 namespace {
 
 bool IsManifestFile(const std::filesystem::directory_entry& entry) {
-  const std::filesystem::path& path = entry.path();
-  const std::string extension = path.extension().string();
   std::error_code ignored;
-  return entry.is_regular_file(ignored) && !path.filename().string().starts_with(".") &&
-         (extension == ".yaml" || extension == ".yml");
+  return entry.is_regular_file(ignored) && IsManifestName(entry.path().filename().string());
 }
 
 // Why the file's current content is not used, and what is used instead.
@@ -34,29 +32,29 @@ std::string KeptReason(absl::string_view problem, const FileState* kept) {
                       kept->decoded.objects.size(), " objects)");
 }
 
-struct Place {
-  std::string file;
-  int line = 0;
-};
-
 // For each object of `state` that is invalid now but had a valid version
-// (in `last_valid`), carries that version and says so in the error.
-void CarryLastValid(const std::map<ObjectRef, DecodedObject>& last_valid, FileState& state) {
+// (`last_valid`), carries that version and says so in the error.
+void CarryLastValid(absl::FunctionRef<const DecodedObject*(const ObjectRef&)> last_valid,
+                    FileState& state) {
   std::set<ObjectRef> valid_now;
   for (const DecodedObject& object : state.decoded.objects) valid_now.insert(RefOf(object.object));
   for (DecodeProblem& problem : state.decoded.problems) {
     const ObjectRef& ref = problem.error.object;
-    auto last = last_valid.find(ref);
-    if (problem.error.severity != Severity::kError || last == last_valid.end() ||
-        valid_now.contains(ref)) {
-      continue;
-    }
+    if (problem.error.severity != Severity::kError || valid_now.contains(ref)) continue;
+    const DecodedObject* last = last_valid(ref);
+    if (last == nullptr) continue;
     if (std::none_of(state.carried.begin(), state.carried.end(), [&](const DecodedObject& c) {
           return RefOf(c.object) == ref;
         })) {
-      state.carried.push_back(last->second);
+      state.carried.push_back(*last);
     }
     absl::StrAppend(&problem.error.reason, "; its last valid version stays in use");
+  }
+}
+
+void AddRefs(const FileState& state, std::set<ObjectRef>& refs) {
+  for (const auto* objects : {&state.decoded.objects, &state.carried}) {
+    for (const DecodedObject& object : *objects) refs.insert(RefOf(object.object));
   }
 }
 
@@ -80,73 +78,234 @@ std::map<ObjectRef, std::vector<std::string>> ErrorsOfKind(std::span<const Objec
   return by_object;
 }
 
-LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>>& files,
-                         ManifestState previous) {
-  std::map<ObjectRef, DecodedObject> last_valid;
-  for (const auto& [path, file] : previous) {
-    for (const auto* objects : {&file.decoded.objects, &file.carried}) {
-      for (const DecodedObject& object : *objects) last_valid.emplace(RefOf(object.object), object);
+ManifestTracker::ManifestTracker(ManifestState state) : state_(std::move(state)) {
+  for (const auto& [path, file] : state_) Index(path, /*add=*/true);
+  RefreshProblems();
+}
+
+void ManifestTracker::Index(const std::string& path, bool add) {
+  auto file = state_.find(path);
+  if (file == state_.end()) return;
+  const FileState& state = file->second;
+  for (size_t i = 0; i < state.decoded.objects.size(); ++i) {
+    const ObjectRef ref = RefOf(state.decoded.objects[i].object);
+    if (add) definitions_[ref].decoded[path].push_back(i);
+    if (!add) definitions_[ref].decoded.erase(path);
+  }
+  for (size_t i = 0; i < state.carried.size(); ++i) {
+    const ObjectRef ref = RefOf(state.carried[i].object);
+    if (add) definitions_[ref].carried.try_emplace(path, i);
+    if (!add) definitions_[ref].carried.erase(path);
+  }
+  if (add) return;
+  for (const auto* objects : {&state.decoded.objects, &state.carried}) {
+    for (const DecodedObject& object : *objects) {
+      auto definitions = definitions_.find(RefOf(object.object));
+      if (definitions != definitions_.end() && definitions->second.decoded.empty() &&
+          definitions->second.carried.empty()) {
+        definitions_.erase(definitions);
+      }
     }
   }
-  LoadResult result;
-  for (const auto& [path, content] : files) {
-    auto last = previous.find(path);
-    FileState* kept = last == previous.end() ? nullptr : &last->second;
+}
+
+const DecodedObject* ManifestTracker::InUse(const ObjectRef& ref) const {
+  auto definitions = definitions_.find(ref);
+  if (definitions == definitions_.end()) return nullptr;
+  const Definitions& where = definitions->second;
+  if (!where.decoded.empty()) {
+    const auto& [path, at] = *where.decoded.begin();
+    return &state_.at(path).decoded.objects[at.front()];
+  }
+  if (!where.carried.empty()) {
+    const auto& [path, at] = *where.carried.begin();
+    return &state_.at(path).carried[at];
+  }
+  return nullptr;
+}
+
+const DecodedObject* ManifestTracker::LastValid(const ObjectRef& ref) const {
+  auto definitions = definitions_.find(ref);
+  if (definitions == definitions_.end()) return nullptr;
+  const Definitions& where = definitions->second;
+  // The first file that has it, validly or carried, preferring valid.
+  if (!where.carried.empty() &&
+      (where.decoded.empty() || where.carried.begin()->first < where.decoded.begin()->first)) {
+    const auto& [path, at] = *where.carried.begin();
+    return &state_.at(path).carried[at];
+  }
+  return InUse(ref);
+}
+
+void ManifestTracker::SetFile(const std::string& path, std::optional<FileState> state,
+                              std::set<ObjectRef>& affected) {
+  if (auto old = state_.find(path); old != state_.end()) AddRefs(old->second, affected);
+  Index(path, /*add=*/false);
+  if (!state) {
+    state_.erase(path);
+    return;
+  }
+  AddRefs(*state, affected);
+  state_.insert_or_assign(path, *std::move(state));
+  Index(path, /*add=*/true);
+}
+
+std::vector<ObjectError> ManifestTracker::DuplicateErrors(const ObjectRef& ref) const {
+  std::vector<ObjectError> errors;
+  auto definitions = definitions_.find(ref);
+  if (definitions == definitions_.end()) return errors;
+  const DecodedObject* first = nullptr;
+  std::string first_file;
+  for (const auto& [path, positions] : definitions->second.decoded) {
+    for (size_t at : positions) {
+      const DecodedObject& decoded = state_.at(path).decoded.objects[at];
+      if (first == nullptr) {
+        first = &decoded;
+        first_file = path;
+        continue;
+      }
+      errors.push_back(
+          {.file = path,
+           .line = decoded.line,
+           .error = {.object = ref,
+                     .field = "metadata.name",
+                     .reason = absl::StrCat("also defined at ", first_file, ":", first->line,
+                                            ", which is used; this one is not")}});
+    }
+  }
+  return errors;
+}
+
+bool ManifestTracker::RefreshProblems() {
+  SourceProblems problems;
+  for (const auto& [path, error] : file_errors_) problems.files.push_back(error);
+  for (const auto& [path, file] : state_) {
+    for (const DecodeProblem& problem : file.decoded.problems) {
+      problems.objects.push_back({.file = path, .line = problem.line, .error = problem.error});
+    }
+  }
+  for (const auto& [ref, where] : definitions_) {
+    if (where.decoded.size() < 2 &&
+        (where.decoded.empty() || where.decoded.begin()->second.size() < 2)) {
+      continue;
+    }
+    for (ObjectError& error : DuplicateErrors(ref)) problems.objects.push_back(std::move(error));
+  }
+  std::stable_sort(problems.objects.begin(), problems.objects.end(),
+                   [](const ObjectError& a, const ObjectError& b) {
+                     return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+                   });
+  if (problems == problems_) return false;
+  problems_ = std::move(problems);
+  return true;
+}
+
+ChangeSet ManifestTracker::Update(
+    const std::map<std::string, absl::StatusOr<std::string>>& changed,
+    const std::vector<std::string>& removed) {
+  // Parsed against the state before any of these files changed, as if
+  // they had all changed at once.
+  std::map<std::string, std::optional<FileState>> next;
+  for (const auto& [path, content] : changed) {
+    auto last = state_.find(path);
+    const FileState* kept = last == state_.end() ? nullptr : &last->second;
     absl::Status problem = content.status();
     if (problem.ok() && kept != nullptr && kept->content == *content) {
-      result.state.emplace(path, std::move(*kept));
+      file_errors_.erase(path);
       continue;
     }
     if (problem.ok()) {
       absl::StatusOr<DecodedManifest> decoded = DecodeManifest(*content);
       if (decoded.ok()) {
         FileState state{.content = *content, .decoded = *std::move(decoded), .carried = {}};
-        CarryLastValid(last_valid, state);
-        result.state.emplace(path, std::move(state));
+        CarryLastValid([this](const ObjectRef& ref) { return LastValid(ref); }, state);
+        next.emplace(path, std::move(state));
+        file_errors_.erase(path);
         continue;
       }
       problem = decoded.status();
     }
-    result.file_errors.push_back({.file = path, .reason = KeptReason(problem.message(), kept)});
-    if (kept != nullptr) result.state.emplace(path, std::move(*kept));
+    file_errors_.insert_or_assign(path,
+                                  FileError{.file = path, .reason = KeptReason(problem.message(), kept)});
+  }
+  for (const std::string& path : removed) {
+    file_errors_.erase(path);
+    if (state_.contains(path)) next.emplace(path, std::nullopt);
   }
 
-  // In path order, so the first definition of an object wins whatever order
-  // files changed in.
-  std::map<ObjectRef, Place> defined_at;
-  for (const auto& [path, file] : result.state) {
-    for (const DecodeProblem& problem : file.decoded.problems) {
-      result.object_errors.push_back({.file = path, .line = problem.line, .error = problem.error});
-    }
-    for (const DecodedObject& decoded : file.decoded.objects) {
-      const ObjectRef ref = RefOf(decoded.object);
-      auto [first, inserted] = defined_at.try_emplace(ref, Place{path, decoded.line});
-      if (inserted) {
-        result.model.Add(decoded.object).IgnoreError();  // cannot collide: checked above
-        continue;
-      }
-      result.object_errors.push_back(
-          {.file = path,
-           .line = decoded.line,
-           .error = {
-               .object = ref,
-               .field = "metadata.name",
-               .reason = absl::StrCat("also defined at ", first->second.file, ":",
-                                      first->second.line, ", which is used; this one is not")}});
+  std::set<ObjectRef> affected;
+  for (const auto& [path, state] : next) {
+    if (auto old = state_.find(path); old != state_.end()) AddRefs(old->second, affected);
+    if (state) AddRefs(*state, affected);
+  }
+  std::map<ObjectRef, std::optional<Object>> before;
+  for (const ObjectRef& ref : affected) {
+    const DecodedObject* in_use = InUse(ref);
+    before.emplace(ref, in_use == nullptr ? std::nullopt : std::optional<Object>(in_use->object));
+  }
+  for (auto& [path, state] : next) SetFile(path, std::move(state), affected);
+
+  ChangeSet changes;
+  const std::string version = absl::StrCat(++generation_);
+  for (const ObjectRef& ref : affected) {
+    const DecodedObject* in_use = InUse(ref);
+    const std::optional<Object>& was = before[ref];
+    if (in_use == nullptr && !was) continue;
+    if (in_use != nullptr && was && *was == in_use->object) continue;
+    changes.changes.push_back(
+        {.type = in_use == nullptr ? ChangeType::kDeleted
+                                   : (was ? ChangeType::kUpdated : ChangeType::kAdded),
+         .ref = ref,
+         .version = version,
+         .object = in_use == nullptr ? std::nullopt : std::optional<Object>(in_use->object)});
+  }
+  if (RefreshProblems()) changes.problems = problems_;
+  return changes;
+}
+
+ChangeSet ManifestTracker::Replace(
+    const std::map<std::string, absl::StatusOr<std::string>>& files) {
+  std::vector<std::string> removed;
+  for (const auto& [path, state] : state_) {
+    if (!files.contains(path)) removed.push_back(path);
+  }
+  for (const auto& [path, error] : file_errors_) {
+    if (!files.contains(path) && !state_.contains(path)) removed.push_back(path);
+  }
+  return Update(files, removed);
+}
+
+ChangeSet ManifestTracker::List() const {
+  ChangeSet list{.replace_all = true, .changes = {}, .problems = problems_};
+  const std::string version = absl::StrCat(generation_);
+  for (const auto& [ref, where] : definitions_) {
+    if (const DecodedObject* in_use = InUse(ref)) {
+      list.changes.push_back(
+          {.type = ChangeType::kAdded, .ref = ref, .version = version, .object = in_use->object});
     }
   }
-  // After every valid definition: a valid one anywhere beats an old one.
-  for (const auto& [path, file] : result.state) {
-    for (const DecodedObject& carried : file.carried) {
-      if (defined_at.try_emplace(RefOf(carried.object), Place{path, carried.line}).second) {
-        result.model.Add(carried.object).IgnoreError();
-      }
+  return list;
+}
+
+Model ManifestTracker::BuildModel() const {
+  Model model;
+  for (const auto& [ref, where] : definitions_) {
+    if (const DecodedObject* in_use = InUse(ref)) {
+      model.Add(in_use->object).IgnoreError();  // one per ref
     }
   }
-  std::stable_sort(result.object_errors.begin(), result.object_errors.end(),
-                   [](const ObjectError& a, const ObjectError& b) {
-                     return std::tie(a.file, a.line) < std::tie(b.file, b.line);
-                   });
+  return model;
+}
+
+LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>>& files,
+                         ManifestState previous) {
+  ManifestTracker tracker(std::move(previous));
+  tracker.Replace(files);
+  LoadResult result;
+  result.model = tracker.BuildModel();
+  result.file_errors = tracker.problems().files;
+  result.object_errors = tracker.problems().objects;
+  result.state = std::move(tracker).TakeState();
   return result;
 }
 
@@ -160,8 +319,13 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
   return std::move(content).str();
 }
 
-absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& directory,
-                                           ManifestState&& previous) {
+bool IsManifestName(const std::string& name) {
+  const std::string extension = std::filesystem::path(name).extension().string();
+  return !name.starts_with(".") && (extension == ".yaml" || extension == ".yml");
+}
+
+absl::StatusOr<std::map<std::string, absl::StatusOr<std::string>>> ReadManifestDir(
+    const std::filesystem::path& directory) {
   std::error_code error;
   std::filesystem::directory_iterator entries(directory, error);
   if (error) {
@@ -177,7 +341,15 @@ absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& director
     return absl::UnavailableError(absl::StrCat("cannot list the manifest directory ",
                                                directory.string(), ": ", error.message()));
   }
-  return LoadManifests(files, std::move(previous));
+  return files;
+}
+
+absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& directory,
+                                           ManifestState&& previous) {
+  absl::StatusOr<std::map<std::string, absl::StatusOr<std::string>>> files =
+      ReadManifestDir(directory);
+  if (!files.ok()) return files.status();
+  return LoadManifests(*files, std::move(previous));
 }
 
 }  // namespace ferry::model

@@ -1,6 +1,8 @@
-// A directory of manifests to a Model. The pure core (LoadManifests) takes
-// the files' contents and the previous load's state; LoadManifestDir is the
-// thin part that reads the directory.
+// A directory of manifests to a Model. The pure core (ManifestTracker)
+// takes the contents of the files that changed and gives the changes of the
+// objects in use; agent/sources' ManifestDirSource is the thin part that
+// watches and reads the directory. LoadManifests and LoadManifestDir load
+// a whole directory at once through the same core.
 //
 // Decisions:
 //  - Files are "*.yaml" and "*.yml" directly in the directory (not in
@@ -22,12 +24,14 @@
 
 #include <filesystem>
 #include <map>
-#include <ostream>
+#include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/model/change.h"
 #include "agent/model/decode.h"
 #include "agent/model/model.h"
 #include "agent/model/validate.h"
@@ -45,23 +49,6 @@ struct FileState {
 // Per file path, its last good parse. Pass the state of one load to the next.
 using ManifestState = std::map<std::string, FileState>;
 
-struct FileError {
-  std::string file;
-  std::string reason;
-  // "web.yaml: line 4, column 2: end of sequence flow not found"
-  std::string ToString() const;
-  bool operator==(const FileError&) const = default;
-};
-
-struct ObjectError {
-  std::string file;
-  int line = 0;
-  ValidationError error;
-  // "web.yaml:12: Service default/web: spec.ports[1].port: ..."
-  std::string ToString() const;
-  bool operator==(const ObjectError&) const = default;
-};
-
 struct LoadResult {
   ManifestState state;
   Model model;
@@ -77,6 +64,53 @@ struct LoadResult {
 std::map<ObjectRef, std::vector<std::string>> ErrorsOfKind(std::span<const ObjectError> errors,
                                                            absl::string_view kind);
 
+// Per file, what its last good parse produced, and which objects of which
+// files are in use (the decisions above), so that a change to one file
+// costs that file's objects only.
+class ManifestTracker {
+ public:
+  ManifestTracker() = default;
+  // Continues from a previous load's state.
+  explicit ManifestTracker(ManifestState state);
+
+  // `changed`: the content (or why it could not be read) of each file that
+  // is new or may have changed; `removed`: files that are gone. The changes
+  // of the objects in use, and the problems when they changed.
+  ChangeSet Update(const std::map<std::string, absl::StatusOr<std::string>>& changed,
+                   const std::vector<std::string>& removed);
+  // `files`: every file the directory holds now; the others are gone.
+  ChangeSet Replace(const std::map<std::string, absl::StatusOr<std::string>>& files);
+
+  // Every object in use, as one full list.
+  ChangeSet List() const;
+  Model BuildModel() const;
+  const ManifestState& state() const { return state_; }
+  ManifestState TakeState() && { return std::move(state_); }
+  const SourceProblems& problems() const { return problems_; }
+
+ private:
+  // Where each object is defined, in path order: validly (its positions in
+  // the file's objects, in line order), and carried.
+  struct Definitions {
+    std::map<std::string, std::vector<size_t>> decoded;
+    std::map<std::string, size_t> carried;
+  };
+  const DecodedObject* InUse(const ObjectRef& ref) const;
+  const DecodedObject* LastValid(const ObjectRef& ref) const;
+  void Index(const std::string& path, bool add);
+  // Replaces (or, with nullopt, removes) a file's state.
+  void SetFile(const std::string& path, std::optional<FileState> state,
+               std::set<ObjectRef>& affected);
+  std::vector<ObjectError> DuplicateErrors(const ObjectRef& ref) const;
+  bool RefreshProblems();
+
+  ManifestState state_;
+  std::map<ObjectRef, Definitions> definitions_;
+  std::map<std::string, FileError> file_errors_;
+  uint64_t generation_ = 0;
+  SourceProblems problems_;
+};
+
 // `files` maps each manifest path to its content, or to why it could not be
 // read. Files in `previous` but not in `files` are gone, with their objects.
 // `previous` is taken by value so that a caller can move the last state in
@@ -91,16 +125,18 @@ LoadResult LoadManifests(const std::map<std::string, absl::StatusOr<std::string>
 absl::StatusOr<LoadResult> LoadManifestDir(const std::filesystem::path& directory,
                                            ManifestState&& previous);
 
+// Whether `name` is a manifest file's name (hidden files and other
+// extensions are not).
+bool IsManifestName(const std::string& name);
+// The content of every manifest file of `directory`, by path; an error only
+// when the directory itself cannot be listed.
+absl::StatusOr<std::map<std::string, absl::StatusOr<std::string>>> ReadManifestDir(
+    const std::filesystem::path& directory);
+
 // The whole content of a file; Unavailable, with the system's reason, if it
 // cannot be read.
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 
-inline std::ostream& operator<<(std::ostream& out, const FileError& error) {
-  return out << error.ToString();
-}
-inline std::ostream& operator<<(std::ostream& out, const ObjectError& error) {
-  return out << error.ToString();
-}
 
 }  // namespace ferry::model
 

@@ -55,6 +55,60 @@ std::vector<std::string> Printed(const std::vector<ObjectError>& errors) {
   return printed;
 }
 
+// The changes of one Update, as "kind namespace/name type".
+std::vector<std::string> Summary(const ChangeSet& changes) {
+  std::vector<std::string> out;
+  for (const ObjectChange& change : changes.changes) {
+    const char* type = change.type == ChangeType::kAdded     ? "added"
+                       : change.type == ChangeType::kUpdated ? "updated"
+                                                             : "deleted";
+    out.push_back(absl::StrCat(change.ref.ToString(), " ", type));
+    EXPECT_EQ(change.object.has_value(), change.type != ChangeType::kDeleted) << out.back();
+  }
+  return out;
+}
+
+TEST(ManifestTrackerTest, AChangedFileChangesExactlyItsObjects) {
+  ManifestTracker tracker;
+  const ChangeSet first = tracker.Update(
+      {{"m/a.yaml", NodeYaml("node1") + "---\n" + ServiceYaml("web", 80)},
+       {"m/b.yaml", ServiceYaml("api", 80)}},
+      {});
+  EXPECT_THAT(Summary(first), ElementsAre("Node node1 added", "Service default/api added",
+                                          "Service default/web added"));
+  // The same content again is no change; an edit changes only what differs.
+  EXPECT_THAT(Summary(tracker.Update({{"m/b.yaml", ServiceYaml("api", 80)}}, {})), IsEmpty());
+  EXPECT_THAT(Summary(tracker.Update(
+                  {{"m/a.yaml", NodeYaml("node1") + "---\n" + ServiceYaml("web", 81)}}, {})),
+              ElementsAre("Service default/web updated"));
+  EXPECT_THAT(Summary(tracker.Update({}, {"m/a.yaml"})),
+              ElementsAre("Node node1 deleted", "Service default/web deleted"));
+  EXPECT_EQ(tracker.BuildModel().size(), 1u);
+}
+
+TEST(ManifestTrackerTest, RemovingTheUsedDefinitionUsesTheNextOne) {
+  ManifestTracker tracker;
+  tracker.Update({{"m/a.yaml", ServiceYaml("web", 80)}, {"m/b.yaml", ServiceYaml("web", 81)}}, {});
+  ASSERT_THAT(Printed(tracker.problems().objects), SizeIs(1));
+  const ChangeSet changes = tracker.Update({}, {"m/a.yaml"});
+  EXPECT_THAT(Summary(changes), ElementsAre("Service default/web updated"));
+  ASSERT_TRUE(changes.problems.has_value());
+  EXPECT_THAT(changes.problems->objects, IsEmpty());
+  EXPECT_EQ(std::get<Service>(*changes.changes[0].object).ports[0].port, 81);
+}
+
+TEST(ManifestTrackerTest, ABrokenFileChangesNothingAndSaysWhy) {
+  ManifestTracker tracker;
+  tracker.Update({{"m/web.yaml", ServiceYaml("web", 80)}}, {});
+  const ChangeSet broken = tracker.Update({{"m/web.yaml", "spec: [\n"}}, {});
+  EXPECT_THAT(broken.changes, IsEmpty());
+  ASSERT_TRUE(broken.problems.has_value());
+  EXPECT_THAT(Printed(broken.problems->files), SizeIs(1));
+  const ChangeSet list = tracker.List();
+  EXPECT_TRUE(list.replace_all);
+  EXPECT_THAT(Summary(list), ElementsAre("Service default/web added"));
+}
+
 TEST(ManifestDirTest, MergesEveryFile) {
   const LoadResult result =
       LoadManifests({{"m/nodes.yaml", NodeYaml("node1") + "---\n" + NodeYaml("node2")},

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/model/change.h"
 
 namespace ferry::model {
 namespace {
@@ -122,11 +123,122 @@ absl::Status Model::Add(Object object) {
 // Slices are also indexed by their Service.
 absl::Status Model::AddSlice(EndpointSlice slice) {
   const ObjectRef slice_ref = slice.Ref();
-  const ObjectRef service_ref = slice.ServiceRef();
-  if (absl::Status status = Insert(slices_, std::move(slice)); !status.ok()) return status;
-  std::vector<ObjectRef>& siblings = slices_by_service_[service_ref];
-  siblings.insert(std::upper_bound(siblings.begin(), siblings.end(), slice_ref), slice_ref);
+  auto [it, inserted] = slices_.try_emplace(slice_ref, std::move(slice));
+  if (!inserted) {
+    return absl::AlreadyExistsError(absl::StrCat(slice_ref.ToString(), " is already in the model"));
+  }
+  IndexSlice(it->second);
   return absl::OkStatus();
+}
+
+void Model::IndexSlice(const EndpointSlice& slice) {
+  const ObjectRef slice_ref = slice.Ref();
+  std::vector<ObjectRef>& siblings = slices_by_service_[slice.ServiceRef()];
+  siblings.insert(std::upper_bound(siblings.begin(), siblings.end(), slice_ref), slice_ref);
+}
+
+void Model::UnindexSlice(const EndpointSlice& slice) {
+  auto siblings = slices_by_service_.find(slice.ServiceRef());
+  if (siblings == slices_by_service_.end()) return;
+  std::erase(siblings->second, slice.Ref());
+  if (siblings->second.empty()) slices_by_service_.erase(siblings);
+}
+
+bool Model::Put(Object object) {
+  return std::visit(
+      [this](auto& typed) {
+        using T = std::decay_t<decltype(typed)>;
+        auto& objects = [this]() -> std::map<ObjectRef, T>& {
+          if constexpr (std::is_same_v<T, EndpointSlice>) {
+            return slices_;
+          } else {
+            return ObjectsOf(T{});
+          }
+        }();
+        const ObjectRef ref = typed.Ref();
+        auto it = objects.find(ref);
+        if (it != objects.end() && it->second == typed) return false;
+        if constexpr (std::is_same_v<T, EndpointSlice>) {
+          if (it != objects.end()) UnindexSlice(it->second);
+          IndexSlice(typed);
+        }
+        objects.insert_or_assign(ref, std::move(typed));
+        return true;
+      },
+      object);
+}
+
+bool Model::Remove(const ObjectRef& ref) {
+  if (ref.kind == kEndpointSliceKind) {
+    auto it = slices_.find(ref);
+    if (it == slices_.end()) return false;
+    UnindexSlice(it->second);
+    slices_.erase(it);
+    return true;
+  }
+  if (ref.kind == kServiceKind) return services_.erase(ref) > 0;
+  if (ref.kind == kNodeKind) return nodes_.erase(ref) > 0;
+  if (ref.kind == kLoadBalancerIPPoolKind) return pools_.erase(ref) > 0;
+  if (ref.kind == kL2AnnouncementPolicyKind) return l2_policies_.erase(ref) > 0;
+  if (ref.kind == kBgpPeerKind) return bgp_peers_.erase(ref) > 0;
+  if (ref.kind == kBgpAdvertisementKind) return bgp_advertisements_.erase(ref) > 0;
+  return false;
+}
+
+template <typename Visit>
+void Model::ForEachRef(Visit visit) const {
+  auto each = [&](const auto& objects) {
+    for (const auto& [ref, object] : objects) visit(ref);
+  };
+  each(services_);
+  each(slices_);
+  each(nodes_);
+  each(pools_);
+  each(l2_policies_);
+  each(bgp_peers_);
+  each(bgp_advertisements_);
+}
+
+ModelDelta Model::Apply(const ChangeSet& changes) {
+  ModelDelta delta;
+  auto owner_of = [this](const ObjectRef& ref) -> std::optional<ObjectRef> {
+    if (ref.kind != kEndpointSliceKind) return std::nullopt;
+    auto it = slices_.find(ref);
+    if (it == slices_.end()) return std::nullopt;
+    return it->second.ServiceRef();
+  };
+  // `before`: the slice's Service before the change.
+  auto note = [&](const ObjectRef& ref, const std::optional<ObjectRef>& before, bool changed) {
+    if (!changed) return;
+    delta.changed.insert(ref);
+    if (before) delta.services.insert(*before);
+    if (ref.kind == kServiceKind) delta.services.insert(ref);
+    if (std::optional<ObjectRef> owner = owner_of(ref)) delta.services.insert(*owner);
+  };
+  if (changes.replace_all) {
+    std::set<ObjectRef> listed;
+    for (const ObjectChange& change : changes.changes) {
+      if (change.object) listed.insert(change.ref);
+    }
+    std::vector<ObjectRef> gone;
+    ForEachRef([&](const ObjectRef& ref) {
+      if (!listed.contains(ref)) gone.push_back(ref);
+    });
+    for (const ObjectRef& ref : gone) {
+      const std::optional<ObjectRef> before = owner_of(ref);
+      note(ref, before, Remove(ref));
+    }
+  }
+  for (const ObjectChange& change : changes.changes) {
+    const std::optional<ObjectRef> before = owner_of(change.ref);
+    note(change.ref, before, change.object ? Put(*change.object) : Remove(change.ref));
+  }
+  return delta;
+}
+
+bool ModelDelta::Changed(absl::string_view kind) const {
+  return std::any_of(changed.begin(), changed.end(),
+                     [&](const ObjectRef& ref) { return ref.kind == kind; });
 }
 
 const Service* Model::FindService(absl::string_view namespace_, absl::string_view name) const {

@@ -219,11 +219,21 @@ using Object = std::variant<Service, EndpointSlice, Node, LoadBalancerIPPool, L2
                             BgpPeer, BgpAdvertisement>;
 ObjectRef RefOf(const Object& object);
 
+struct ChangeSet;
+struct ModelDelta;
+
 class Model {
  public:
   // AlreadyExists when an object with the same ObjectRef is in the model;
   // the model is then unchanged.
   absl::Status Add(Object object);
+  // Adds or replaces the object; false when the model held it as it is.
+  bool Put(Object object);
+  // False when the model did not hold it.
+  bool Remove(const ObjectRef& ref);
+  // Applies a source's changes (change.h) and says what changed: a change
+  // that leaves an object as it was is no change.
+  ModelDelta Apply(const ChangeSet& changes);
 
   const std::map<ObjectRef, Service>& services() const { return services_; }
   const std::map<ObjectRef, EndpointSlice>& endpoint_slices() const { return slices_; }
@@ -263,6 +273,10 @@ class Model {
     return bgp_advertisements_;
   }
   absl::Status AddSlice(EndpointSlice slice);
+  void IndexSlice(const EndpointSlice& slice);
+  void UnindexSlice(const EndpointSlice& slice);
+  template <typename Visit>
+  void ForEachRef(Visit visit) const;
 
   std::map<ObjectRef, Service> services_;
   std::map<ObjectRef, EndpointSlice> slices_;
