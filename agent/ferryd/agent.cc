@@ -57,6 +57,30 @@ absl::StatusOr<ferry_node> Resolve(const net::IpAddress& address) {
 
 bool SameBytes(const auto& a, const auto& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
 
+// How long what could not be done waits before it is tried again.
+constexpr absl::Duration kRetryAfter = absl::Seconds(2);
+
+bool SameNodes(const std::vector<lb::NodeInfo>& a, const std::vector<lb::NodeInfo>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const lb::NodeInfo& x, const lb::NodeInfo& y) {
+                      return x.name == y.name && x.v4 == y.v4 && x.v6 == y.v6 &&
+                             SameBytes(x.route, y.route);
+                    });
+}
+
+// Whether two lists of {name or object, conditions} say the same.
+template <typename Status>
+bool SameStatus(const std::vector<Status>& a, const std::vector<Status>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Status& x, const Status& y) {
+    if constexpr (requires { x.name; }) {
+      if (x.name != y.name) return false;
+    } else {
+      if (x.object != y.object) return false;
+    }
+    return x.conditions == y.conditions;
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
@@ -169,11 +193,43 @@ void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, 
 
 void Agent::Apply(const model::ChangeSet& changes) {
   absl::MutexLock lock(&mu_);
-  model_.Apply(changes);
+  const model::ModelDelta delta = model_.Apply(changes);
   if (changes.problems) source_problems_ = *changes.problems;
-  AllocateAddresses();
-  UpdateL2();
-  ReconcileLocked("manifests");
+  Pass(delta, "manifests", /*retry=*/false);
+}
+
+void Agent::Retry() {
+  absl::MutexLock lock(&mu_);
+  Pass({}, "retry", /*retry=*/true);
+}
+
+absl::Time Agent::RetryAt() const {
+  absl::MutexLock lock(&mu_);
+  return retry_at_;
+}
+
+std::set<model::ObjectRef> Agent::VipChanges() {
+  std::map<model::ObjectRef, std::vector<net::IpAddress>> vips;
+  for (const auto& [ref, service] : model_.services()) {
+    std::vector<net::IpAddress> granted = ipam_.VipsOf(ref);
+    if (!granted.empty()) vips.emplace(ref, std::move(granted));
+  }
+  std::set<model::ObjectRef> changed;
+  auto a = vips.begin();
+  auto b = vips_.begin();
+  while (a != vips.end() || b != vips_.end()) {
+    if (b == vips_.end() || (a != vips.end() && a->first < b->first)) {
+      changed.insert((a++)->first);
+    } else if (a == vips.end() || b->first < a->first) {
+      changed.insert((b++)->first);
+    } else {
+      if (a->second != b->second) changed.insert(a->first);
+      ++a;
+      ++b;
+    }
+  }
+  vips_ = std::move(vips);
+  return changed;
 }
 
 void Agent::UpdateL2() {
@@ -183,22 +239,29 @@ void Agent::UpdateL2() {
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
       }));
-  l2_policy_status_ = inputs->policy_status;
+  if (!SameStatus(inputs->policy_status, l2_policy_status_)) {
+    l2_policy_status_ = inputs->policy_status;
+    status_stale_ = true;
+  }
   l2_->SetInputs(std::move(inputs));
 }
 
-void Agent::UpdateBgp(std::vector<std::string>& problems) {
-  bgp_plan_ = bgp_control::PlanBgp(
+bool Agent::UpdateBgp(std::vector<std::string>& problems) {
+  // A Secret's new value is read only when asked: a peer with one asks
+  // again on the retry timer.
+  bool settled = true;
+  bgp_control::BgpPlan plan = bgp_control::PlanBgp(
       model_, options_.node,
       [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return ipam_.VipsOf(service);
       },
-      [this, &problems](absl::string_view name,
+      [this, &problems, &settled](absl::string_view name,
                         absl::string_view key) ABSL_NO_THREAD_SAFETY_ANALYSIS
           -> absl::StatusOr<std::string> {
         absl::StatusOr<std::string> read =
             bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
         const std::pair<std::string, std::string> ref{std::string(name), std::string(key)};
+        settled = false;
         if (read.ok()) {
           secrets_[ref] = *read;
           return read;
@@ -212,25 +275,30 @@ void Agent::UpdateBgp(std::vector<std::string>& problems) {
         return known->second;
       },
       source_problems_.objects);
+  if (!SameStatus(plan.statuses, bgp_plan_.statuses)) status_stale_ = true;
+  bgp_plan_ = std::move(plan);
   for (const std::string& problem : bgp_plan_.problems) problems.push_back("bgp: " + problem);
   for (const bgp_control::DownPeer& down : bgp_plan_.down) {
     problems.push_back(absl::StrCat("bgp: peer ", down.name, " is down: ", down.reason));
+    settled = false;
   }
   if (const std::string error = bgp_->ListenError(); !error.empty()) {
     problems.push_back(absl::StrCat("bgp: not accepting connections (retried): ", error));
+    settled = false;
   }
   BgpApplied wanted;
   for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) {
     wanted.emplace_back(peer.config, peer.routes);
   }
   // Most passes change nothing: the speaker's thread is asked only then.
-  if (wanted == bgp_applied_) return;
+  if (wanted == bgp_applied_) return settled;
   if (absl::Status set = bgp_->SetPeersAndRoutes(wanted); !set.ok()) {
     problems.push_back(absl::StrCat("bgp: ", set.message(), " (the previous routes stay)"));
     bgp_applied_.clear();  // tried again on the next pass
-    return;
+    return false;
   }
   bgp_applied_ = std::move(wanted);
+  return settled;
 }
 
 void Agent::Stop(Departure departure) {
@@ -239,48 +307,110 @@ void Agent::Stop(Departure departure) {
   bgp_->Shutdown(leave ? bgp::ShutdownMode::kCease : bgp::ShutdownMode::kKeepRoutes);
 }
 
-void Agent::Reconcile(absl::string_view trigger) {
-  absl::MutexLock lock(&mu_);
-  ReconcileLocked(trigger);
+bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
+                     lb::ReconcileReport& report) {
+  auto vips_of = [this](const model::ObjectRef& ref) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto vips = vips_.find(ref);
+    return vips == vips_.end() ? std::vector<net::IpAddress>{} : vips->second;
+  };
+  // Re-plans one Service; its problems replace the ones it had.
+  auto plan = [&](const model::ObjectRef& ref) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    std::vector<std::string>& problems = service_problems_[ref];
+    problems.clear();
+    std::vector<lb::LbService> planned;
+    if (const auto service = model_.services().find(ref); service != model_.services().end()) {
+      planned = LbServicesOf(model_, service->second, vips_of(ref), options_.node, problems);
+    }
+    if (problems.empty()) service_problems_.erase(ref);
+    return planned;
+  };
+  lb_problems_.clear();
+  absl::StatusOr<lb::ReconcileReport> written;
+  if (whole) {
+    lb::LbInput input{.this_node = options_.node,
+                      .nodes = nodes_,
+                      .services = {},
+                      .maglev_size = options_.maglev_size};
+    service_problems_.clear();
+    for (const auto& [ref, service] : model_.services()) {
+      for (lb::LbService& planned : plan(ref)) input.services.push_back(std::move(planned));
+    }
+    if (!ids_) {
+      absl::StatusOr<lb::ActualState> actual = lb::ReadActual(store_);
+      if (!actual.ok()) {
+        lb_problems_.push_back(absl::StrCat("reading the maps: ", actual.status().message()));
+        return false;
+      }
+      ids_.emplace(lb::RecoverIds(input, *actual, lb::CapacityOf(options_.map_sizes)));
+    }
+    if (absl::Status reset = lb_.Reset(std::move(input), *ids_); !reset.ok()) {
+      lb_problems_.push_back(absl::StrCat("desired state: ", reset.message()));
+      lb_written_ = false;
+      return true;  // a Maglev size that is not a prime stays one
+    }
+    written = reconciler_.Reconcile(lb_.desired());
+  } else {
+    std::vector<lb::IncrementalDesired::Group> groups;
+    for (const model::ObjectRef& ref : services) groups.emplace_back(LbServicePrefix(ref), plan(ref));
+    lb::DesiredChange change;
+    lb_.Replace(std::move(groups), *ids_, change);
+    written = reconciler_.ReconcileChange(lb_.desired(), change);
+  }
+  lb_problems_ = lb_.desired().problems;
+  lb_written_ = written.ok();
+  if (!written.ok()) {
+    lb_problems_.push_back(absl::StrCat("writing the maps: ", written.status().message(),
+                                        " (retried)"));
+    return false;
+  }
+  report = *written;
+  return true;
 }
 
-void Agent::ReconcileLocked(absl::string_view trigger) {
+void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry) {
   const absl::Time start = absl::Now();
-  ControllerOutput output =
-      BuildLbInput(model_, options_.node, options_.maglev_size, Resolve,
-                   [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                     return ipam_.VipsOf(service);
-                   });
-  std::vector<std::string> problems = std::move(output.problems);
-  const int config_writes = ApplyConfig(problems);
+  const bool first = !ids_;
+  bool settled = true;  // nothing waits for a retry
+  std::set<model::ObjectRef> services = delta.services;
+  if (first || delta.Changed(model::kServiceKind) ||
+      delta.Changed(model::kLoadBalancerIPPoolKind)) {
+    AllocateAddresses();
+    status_stale_ = true;
+    services.merge(VipChanges());
+  }
+  if (first || !delta.empty()) UpdateL2();
 
-  if (!ids_) {
-    absl::StatusOr<lb::ActualState> actual = lb::ReadActual(store_);
-    if (!actual.ok()) {
-      problems.push_back(absl::StrCat("reading the maps: ", actual.status().message()));
-      PublishErrors(std::move(problems));
-      return;
-    }
-    ids_.emplace(lb::RecoverIds(output.input, *actual, lb::CapacityOf(options_.map_sizes)));
+  bool unresolved = false;
+  std::vector<std::string> node_problems;
+  std::vector<lb::NodeInfo> nodes =
+      NodeInfosOf(model_, options_.node, Resolve, node_problems, unresolved);
+  settled = settled && !unresolved;
+  const bool nodes_changed = !SameNodes(nodes, nodes_);
+  nodes_ = std::move(nodes);
+  node_problems_ = std::move(node_problems);
+
+  int config_writes = 0;
+  if (first || retry || delta.Changed(model::kNodeKind)) {
+    config_problems_.clear();
+    config_writes = ApplyConfig(config_problems_);
   }
+  // Re-planning most Services costs as much as planning them all.
+  const bool whole = first || nodes_changed || !lb_written_ ||
+                     services.size() > model_.services().size() / 2;
   lb::ReconcileReport lb_report;
-  absl::StatusOr<lb::DesiredState> desired = lb::ComputeDesired(output.input, *ids_);
-  if (!desired.ok()) {
-    problems.push_back(absl::StrCat("desired state: ", desired.status().message()));
-  } else {
-    problems.insert(problems.end(), desired->problems.begin(), desired->problems.end());
-    absl::StatusOr<lb::ReconcileReport> report = reconciler_.Reconcile(*desired);
-    if (!report.ok()) {
-      problems.push_back(absl::StrCat("writing the maps: ", report.status().message(),
-                                      " (retried on the next pass)"));
-    } else {
-      lb_report = *report;
-    }
+  if (whole || !services.empty()) settled = UpdateLb(whole, services, lb_report) && settled;
+  if (first || retry || !delta.empty()) {
+    bgp_problems_.clear();
+    settled = UpdateBgp(bgp_problems_) && settled;
   }
-  UpdateBgp(problems);
-  EndpointPlan plan = PlanEndpoints(output.input, uplink_ifindex_, Resolve);
-  problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
-  const int endpoint_writes = ApplyEndpoints(plan, problems);
+  int endpoint_writes = 0;
+  if (first || retry || whole || !services.empty()) {
+    EndpointPlan plan = PlanEndpoints(lb_.input(), uplink_ifindex_, Resolve);
+    endpoint_problems_ = std::move(plan.problems);
+    endpoint_writes = ApplyEndpoints(plan, endpoint_problems_);
+    local_endpoints_ = plan.endpoints.size();
+    settled = settled && endpoint_problems_.empty();
+  }
 
   const int writes = lb_report.writes() + config_writes + endpoint_writes;
   std::string detail = lb_report.writes() > 0 ? lb::ToString(lb_report) : "";
@@ -290,20 +420,27 @@ void Agent::ReconcileLocked(absl::string_view trigger) {
   }
   const absl::Duration took = absl::Now() - start;
   if (writes > 0 || trigger == "manifests") {
-    Log(absl::StrCat("reconcile (", trigger, "): ", output.input.services.size(),
-                     " service ports, ", output.input.nodes.size(), " nodes, ",
-                     plan.endpoints.size(), " local endpoints; ", writes, " writes (",
-                     detail.empty() ? "none" : detail, ") in ", absl::FormatDuration(took)));
+    Log(absl::StrCat("reconcile (", trigger, "): ", lb_.input().services.size(),
+                     " service ports, ", lb_.input().nodes.size(), " nodes, ", local_endpoints_,
+                     " local endpoints; ", writes, " writes (", detail.empty() ? "none" : detail,
+                     ") in ", absl::FormatDuration(took)));
   }
   last_reconcile_.set_unix_ns(absl::ToUnixNanos(start));
   last_reconcile_.set_trigger(std::string(trigger));
   last_reconcile_.set_writes(writes);
   last_reconcile_.set_duration_ns(absl::ToInt64Nanoseconds(took));
   last_reconcile_.set_detail(detail);
-  input_ = std::move(output.input);
-  local_endpoints_ = plan.endpoints.size();
+
+  std::vector<std::string> problems = node_problems_;
+  for (const auto& [ref, service] : service_problems_) {
+    problems.insert(problems.end(), service.begin(), service.end());
+  }
+  for (const auto* part : {&config_problems_, &lb_problems_, &bgp_problems_, &endpoint_problems_}) {
+    problems.insert(problems.end(), part->begin(), part->end());
+  }
   PublishErrors(std::move(problems));
-  WriteStatusFile();
+  if (status_stale_) WriteStatusFile();
+  retry_at_ = settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
 }
 
 int Agent::ApplyConfig(std::vector<std::string>& problems) {
@@ -479,7 +616,7 @@ agent::v1::AgentStatus Agent::Status() const {
   }
   absl::MutexLock lock(&mu_);
   for (const agent::v1::AttachedProgram& program : attached_) *status.add_programs() = program;
-  *status.mutable_counts() = CountsOf(model_, input_, local_endpoints_);
+  *status.mutable_counts() = CountsOf(model_, lb_.input(), local_endpoints_);
   *status.mutable_errors() = ErrorsOf(options_.node, errors_);
   if (!maps.ok()) {
     status.mutable_errors()->add_problems(
@@ -493,7 +630,7 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
   absl::MutexLock lock(&mu_);
   if (!ids_) return {};
   return ListServices(
-      model_, ipam_, input_, *ids_,
+      model_, ipam_, lb_.input(), *ids_,
       [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
       request);
 }

@@ -46,11 +46,15 @@ class Agent : public AgentView {
   // thread's network namespace.
   static absl::StatusOr<std::unique_ptr<Agent>> Start(const Options& options);
 
-  // Applies a source's changes to the model and reconciles.
+  // Applies a source's changes to the model and re-plans what depends on
+  // what changed: a Service and its EndpointSlices re-plan that Service, a
+  // pool the Services whose addresses it changed, a Node everything.
   void Apply(const model::ChangeSet& changes);
-  // Recomputes the desired state from the current model and writes the
-  // difference: next hops that were not resolvable may be now.
-  void Reconcile(absl::string_view trigger);
+  // Tries again what waits for a retry: next hops that were not resolvable,
+  // writes that failed, Secrets.
+  void Retry();
+  // When Retry is due; absl::InfiniteFuture() when nothing waits.
+  absl::Time RetryAt() const;
 
   // AgentView, for the API server's threads.
   agent::v1::AgentStatus Status() const override;
@@ -75,7 +79,15 @@ class Agent : public AgentView {
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
         std::unique_ptr<datapath::LbMaps> maps);
 
-  void ReconcileLocked(absl::string_view trigger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One pass over what `delta` changed; `retry`: also what waits for one.
+  void Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The Services whose VIPs LB-IPAM changed, after AllocateAddresses.
+  std::set<model::ObjectRef> VipChanges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Plans the load balancer, whole or for `services`, and writes the
+  // difference; false when something must be retried.
+  bool UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
+                lb::ReconcileReport& report) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the config when it differs from the map's; returns the writes.
   int ApplyConfig(std::vector<std::string>& problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Attaches ferry_tc_pod to new veths and writes the endpoints that differ;
@@ -91,7 +103,8 @@ class Agent : public AgentView {
   // Hands the L2 announcer what the model now says.
   void UpdateL2() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Plans this node's BGP peers and routes and hands them to the speaker.
-  void UpdateBgp(std::vector<std::string>& problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // false when something must be retried.
+  bool UpdateBgp(std::vector<std::string>& problems) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -117,7 +130,24 @@ class Agent : public AgentView {
   // What status.json said at start: the Services' addresses before a restart.
   SavedStatus saved_status_ ABSL_GUARDED_BY(mu_);
   std::string status_json_ ABSL_GUARDED_BY(mu_);  // as last written
-  lb::LbInput input_ ABSL_GUARDED_BY(mu_);  // of the last pass
+  // The LB's input and desired state, kept up to date Service by Service.
+  lb::IncrementalDesired lb_ ABSL_GUARDED_BY(mu_);
+  // The maps hold lb_'s desired state: the next pass may write changes only.
+  bool lb_written_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<lb::NodeInfo> nodes_ ABSL_GUARDED_BY(mu_);  // as last resolved
+  // The VIPs of each Service that has some.
+  std::map<model::ObjectRef, std::vector<net::IpAddress>> vips_ ABSL_GUARDED_BY(mu_);
+  // What each part found wrong when it last ran: every pass reports them
+  // all, whichever parts it ran.
+  std::vector<std::string> node_problems_ ABSL_GUARDED_BY(mu_);
+  std::map<model::ObjectRef, std::vector<std::string>> service_problems_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> lb_problems_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> config_problems_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> bgp_problems_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> endpoint_problems_ ABSL_GUARDED_BY(mu_);
+  absl::Time retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // status.json's inputs changed since it was written.
+  bool status_stale_ ABSL_GUARDED_BY(mu_) = true;
   size_t local_endpoints_ ABSL_GUARDED_BY(mu_) = 0;
   AgentErrors errors_ ABSL_GUARDED_BY(mu_);
   agent::v1::Reconcile last_reconcile_ ABSL_GUARDED_BY(mu_);

@@ -24,7 +24,7 @@ std::optional<net::IpAddress> FirstOf(const std::vector<net::IpAddress>& address
 
 
 lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolver resolve,
-                        std::vector<std::string>& problems) {
+                        std::vector<std::string>& problems, bool& unresolved) {
   lb::NodeInfo info;
   info.name = node.metadata.name;
   info.v4 = FirstOf(node.internal_ips, IpFamily::kIPv4);
@@ -35,6 +35,7 @@ lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolv
     std::optional<net::IpAddress> own = FirstOf(self->internal_ips, family);
     if (!peer || !own) continue;
     absl::StatusOr<ferry_node> route = resolve(*peer);
+    unresolved = unresolved || !route.ok();
     if (route.ok()) {
       info.route = *route;
     } else if (absl::IsUnavailable(route.status())) {
@@ -54,15 +55,19 @@ lb::NodeInfo NodeInfoOf(const model::Node& node, const model::Node* self, Resolv
   return info;
 }
 
-void AddServicePorts(const model::Model& model, const model::Service& service,
-                     const std::vector<net::IpAddress>& vips, absl::string_view this_node,
-                     std::vector<lb::LbService>& out, std::vector<std::string>& problems) {
+}  // namespace
+
+std::vector<lb::LbService> LbServicesOf(const model::Model& model, const model::Service& service,
+                                        const std::vector<net::IpAddress>& vips,
+                                        absl::string_view this_node,
+                                        std::vector<std::string>& problems) {
+  std::vector<lb::LbService> out;
   if (vips.empty()) {
     problems.push_back(absl::StrCat("service ", service.metadata.namespace_, "/",
                                     service.metadata.name,
                                     ": no address allocated (its ", ipam::kAllocatedCondition,
                                     " condition says why), not served"));
-    return;
+    return out;
   }
   const std::vector<model::PortBackends> all_backends =
       model::ServiceBackends(model, service, this_node);
@@ -100,9 +105,12 @@ void AddServicePorts(const model::Model& model, const model::Service& service,
       out.push_back(std::move(lb_service));
     }
   }
+  return out;
 }
 
-}  // namespace
+std::string LbServicePrefix(const model::ObjectRef& service) {
+  return absl::StrCat(service.namespace_, "/", service.name, "/");
+}
 
 std::string PortLabel(const model::ServicePort& port) {
   return port.name.empty() ? absl::StrCat(port.port) : port.name;
@@ -114,22 +122,33 @@ std::string LbServiceName(const model::Service& service, const model::ServicePor
                       PortLabel(port), "/", net::FamilyName(family));
 }
 
+std::vector<lb::NodeInfo> NodeInfosOf(const model::Model& model, absl::string_view this_node,
+                                      Resolver resolve, std::vector<std::string>& problems,
+                                      bool& unresolved) {
+  const model::Node* self = model.FindNode(this_node);
+  if (self == nullptr) {
+    problems.push_back(absl::StrCat("this node ", this_node,
+                                    " has no Node object in the manifests"));
+  }
+  std::vector<lb::NodeInfo> nodes;
+  for (const auto& [ref, node] : model.nodes()) {
+    nodes.push_back(NodeInfoOf(node, self, resolve, problems, unresolved));
+  }
+  return nodes;
+}
+
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
                               uint32_t maglev_size, Resolver resolve, VipsOf vips_of) {
   ControllerOutput output;
   output.input.this_node = std::string(this_node);
   output.input.maglev_size = maglev_size;
-  const model::Node* self = model.FindNode(this_node);
-  if (self == nullptr) {
-    output.problems.push_back(absl::StrCat("this node ", this_node,
-                                           " has no Node object in the manifests"));
-  }
-  for (const auto& [ref, node] : model.nodes()) {
-    output.input.nodes.push_back(NodeInfoOf(node, self, resolve, output.problems));
-  }
+  bool unresolved = false;
+  output.input.nodes = NodeInfosOf(model, this_node, resolve, output.problems, unresolved);
   for (const auto& [ref, service] : model.services()) {
-    AddServicePorts(model, service, vips_of(ref), this_node, output.input.services,
-                    output.problems);
+    for (lb::LbService& lb_service :
+         LbServicesOf(model, service, vips_of(ref), this_node, output.problems)) {
+      output.input.services.push_back(std::move(lb_service));
+    }
   }
   return output;
 }

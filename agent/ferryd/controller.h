@@ -55,6 +55,19 @@ using VipsOf = absl::FunctionRef<std::vector<net::IpAddress>(const model::Object
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
                               uint32_t maglev_size, Resolver resolve, VipsOf vips_of);
 
+// BuildLbInput's parts. Every Node as a NodeInfo; `unresolved` is set when
+// some node's next hop could not be resolved (yet).
+std::vector<lb::NodeInfo> NodeInfosOf(const model::Model& model, absl::string_view this_node,
+                                      Resolver resolve, std::vector<std::string>& problems,
+                                      bool& unresolved);
+// The LbServices of one Service, all named with LbServicePrefix(its ref).
+std::vector<lb::LbService> LbServicesOf(const model::Model& model, const model::Service& service,
+                                        const std::vector<net::IpAddress>& vips,
+                                        absl::string_view this_node,
+                                        std::vector<std::string>& problems);
+// "namespace/name/".
+std::string LbServicePrefix(const model::ObjectRef& service);
+
 // This node's config: its InternalIPs (first of each family), the seed and
 // the MTU. NotFound when the model has no Node of that name.
 absl::StatusOr<ferry_config> ConfigOf(const model::Model& model, absl::string_view this_node,

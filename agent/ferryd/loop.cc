@@ -15,9 +15,11 @@
 namespace ferry::ferryd {
 namespace {
 
+// -1 (no timeout) when nothing is due.
 int PollTimeoutMs(absl::Time now, absl::Time deadline) {
-  const int64_t ms = absl::ToInt64Milliseconds(deadline - now) + 1;
-  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+  if (deadline == absl::InfiniteFuture()) return -1;
+  const int64_t ms = absl::ToInt64Milliseconds(std::min(deadline - now, absl::Minutes(1))) + 1;
+  return static_cast<int>(std::max<int64_t>(ms, 0));
 }
 
 }  // namespace
@@ -35,27 +37,21 @@ absl::StatusOr<datapath::Fd> BlockTerminationSignals() {
   return fd;
 }
 
-absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals,
-                            const LoopTiming& timing) {
-  absl::Time next_tick = absl::Now() + timing.tick;
+absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals) {
   for (;;) {
     const absl::Time now = absl::Now();
     if (now >= source.Deadline()) {
-      if (model::ChangeSet changes = source.Read(now); !changes.empty()) {
-        agent.Apply(changes);
-        next_tick = absl::Now() + timing.tick;
-      }
+      if (model::ChangeSet changes = source.Read(now); !changes.empty()) agent.Apply(changes);
       continue;
     }
-    if (now >= next_tick) {
-      agent.Reconcile("tick");
-      next_tick = absl::Now() + timing.tick;
+    if (now >= agent.RetryAt()) {
+      agent.Retry();
       continue;
     }
     std::array<pollfd, 2> fds = {pollfd{.fd = signals, .events = POLLIN, .revents = 0},
                                  pollfd{.fd = source.fd(), .events = POLLIN, .revents = 0}};
-    const int ready =
-        poll(fds.data(), fds.size(), PollTimeoutMs(now, std::min(next_tick, source.Deadline())));
+    const int ready = poll(fds.data(), fds.size(),
+                           PollTimeoutMs(now, std::min(agent.RetryAt(), source.Deadline())));
     if (ready < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
@@ -68,7 +64,6 @@ absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals,
     if (fds[1].revents & POLLIN) {
       if (model::ChangeSet changes = source.Read(absl::Now()); !changes.empty()) {
         agent.Apply(changes);
-        next_tick = absl::Now() + timing.tick;
       }
     }
   }

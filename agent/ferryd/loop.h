@@ -1,5 +1,6 @@
-// ferryd's event loop: the source's changes (agent/sources), a periodic
-// pass that retries what could not be resolved, and SIGTERM/SIGINT.
+// ferryd's event loop: the source's changes (agent/sources), the agent's
+// retries (only while something waits for one: nothing runs while nothing
+// changes), and SIGTERM/SIGINT.
 #ifndef FERRY_AGENT_FERRYD_LOOP_H_
 #define FERRY_AGENT_FERRYD_LOOP_H_
 
@@ -11,10 +12,6 @@
 
 namespace ferry::ferryd {
 
-struct LoopTiming {
-  absl::Duration tick = absl::Seconds(2);
-};
-
 // Blocks SIGTERM and SIGINT in the calling thread and returns a signalfd
 // that reads them. Call before any other thread starts (threads inherit the
 // mask; a thread that did not block them would die of them instead).
@@ -23,8 +20,7 @@ absl::StatusOr<datapath::Fd> BlockTerminationSignals();
 // Hands the agent the source's changes as they come until `signals` (from
 // BlockTerminationSignals) reads SIGTERM or SIGINT, and returns that
 // signal's number. Programs stay attached and maps pinned on return.
-absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals,
-                            const LoopTiming& timing);
+absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals);
 
 }  // namespace ferry::ferryd
 

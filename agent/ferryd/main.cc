@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
     return 1;
   }
-  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, **source, signals->get(), {});
+  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, **source, signals->get());
   if (!signal.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
     // Like any restart: the datapath stays, so the peers keep this node.

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "agent/datapath/datapath.h"
 #include "agent/lb/ids.h"
@@ -86,6 +88,73 @@ struct DesiredState {
 // and (under kLocal) other nodes' backends are kept in `backends` for their
 // flows but get no table slots.
 absl::StatusOr<DesiredState> ComputeDesired(const LbInput& input, Ids& ids);
+
+// The entries of a DesiredState that an update may have changed, each with
+// its value before the update (nullopt: absent), so that only those are
+// compared and written.
+struct DesiredChange {
+  absl::btree_map<ferry_frontend_key, std::optional<ferry_frontend>, FrontendKeyLess> frontends;
+  absl::btree_map<uint32_t, std::optional<ferry_backend>> backends;
+  absl::btree_set<uint32_t> tables;  // by service id
+  // Service ids that had no frontend before: their counters start afresh.
+  absl::btree_set<uint32_t> new_services;
+  bool empty() const { return frontends.empty() && backends.empty() && tables.empty(); }
+};
+
+// The desired state kept up to date service by service: replacing a few
+// services recomputes those, and the services they contend with for a
+// frontend, and nothing else. Nodes change only with a Reset. What it
+// holds is what ComputeDesired would give for input(), ids aside: an id
+// stays with its service or backend while it exists.
+struct PlannedService;
+
+class IncrementalDesired {
+ public:
+  // Computes everything from `input` (ComputeDesired); fails only on a
+  // Maglev size that is not a valid prime.
+  absl::Status Reset(LbInput input, Ids& ids);
+  // For each (prefix, services): replaces every service whose name starts
+  // with the prefix by those services (all named with that prefix).
+  // Records in `change` what it changed.
+  using Group = std::pair<std::string, std::vector<LbService>>;
+  void Replace(std::vector<Group> groups, Ids& ids, DesiredChange& change);
+
+  // Services in name order.
+  const LbInput& input() const { return input_; }
+  const DesiredState& desired() const { return desired_; }
+
+ private:
+  struct Planned {
+    std::vector<ferry_frontend_key> frontends;
+    std::vector<std::string> backends;  // identities
+    std::optional<uint32_t> id;
+    std::vector<std::string> problems;
+  };
+  const LbService* Find(absl::string_view name) const;
+  void Claim(const LbService& service, bool claim);
+  std::optional<std::string> Owner(const ferry_frontend_key& key) const;
+  // Takes the service's entries out of the desired state.
+  void Unplan(const std::string& name, DesiredChange& change);
+  // Puts them back as the service now asks.
+  void Plan(const std::string& name, Ids& ids, DesiredChange& change);
+  // The entries of one planned service; `change` is null in a Reset, whose
+  // ids are given beforehand.
+  void Fill(const PlannedService& plan, uint32_t service_id, Ids& ids, Planned& planned,
+            DesiredChange* change);
+  // Frees the ids of the services and backends nothing uses any more.
+  void ReleaseUnused(const absl::btree_set<std::string>& names, Ids& ids, DesiredChange& change);
+  void CollectProblems();
+
+  LbInput input_;
+  DesiredState desired_;
+  absl::btree_map<std::string, ferry_node> nodes_;  // reachable, by name
+  std::vector<std::string> node_problems_;
+  // Who wants each frontend: the first by name gets it.
+  absl::btree_map<ferry_frontend_key, absl::btree_set<std::string>, FrontendKeyLess> claims_;
+  absl::btree_map<std::string, Planned> planned_;      // by service name
+  absl::flat_hash_map<std::string, int> backend_users_;  // by identity
+  absl::btree_set<std::string> released_backends_;       // of the update in progress
+};
 
 }  // namespace ferry::lb
 

@@ -67,6 +67,20 @@ std::vector<std::string> IdAllocator::Sync(const std::vector<std::string>& live)
   return unassigned;
 }
 
+std::optional<uint32_t> IdAllocator::Acquire(absl::string_view key) {
+  if (std::optional<uint32_t> id = Find(key)) return id;
+  std::optional<uint32_t> id = Take();
+  if (id) ids_.emplace(std::string(key), *id);
+  return id;
+}
+
+void IdAllocator::Release(absl::string_view key) {
+  auto it = ids_.find(key);
+  if (it == ids_.end()) return;
+  released_.push_back(it->second);
+  ids_.erase(it);
+}
+
 std::optional<uint32_t> IdAllocator::Find(absl::string_view key) const {
   auto it = ids_.find(key);
   if (it == ids_.end()) return std::nullopt;

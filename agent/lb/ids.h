@@ -41,6 +41,11 @@ class IdAllocator {
   // listed. Returns the keys left without an id because none was free.
   std::vector<std::string> Sync(const std::vector<std::string>& live);
 
+  // The key's id, given now if it has none; nullopt when none is free.
+  std::optional<uint32_t> Acquire(absl::string_view key);
+  // Frees the key's id (if it has one) for reuse, after the never-used ones.
+  void Release(absl::string_view key);
+
   std::optional<uint32_t> Find(absl::string_view key) const;
   size_t size() const { return ids_.size(); }
   uint32_t capacity() const { return capacity_; }

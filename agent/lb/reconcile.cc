@@ -220,4 +220,73 @@ absl::StatusOr<ReconcileReport> Reconciler::Reconcile(const DesiredState& desire
   return report;
 }
 
+absl::StatusOr<ReconcileReport> Reconciler::ReconcileChange(const DesiredState& desired,
+                                                             const DesiredChange& change) {
+  if (!tables_learned_) return Reconcile(desired);
+  ReconcileReport report;
+  // The entries of `before` whose desired value is new or different.
+  auto upserted = [](const auto& before, const auto& now) {
+    std::vector<std::pair<typename std::decay_t<decltype(now)>::key_type,
+                          typename std::decay_t<decltype(now)>::mapped_type>>
+        out;
+    for (const auto& [key, was] : before) {
+      auto it = now.find(key);
+      if (it != now.end() && !(was && SameBytes(*was, it->second))) out.emplace_back(*it);
+    }
+    return out;
+  };
+  absl::Status status = WriteChanged(
+      upserted(change.backends, desired.backends), absl::btree_map<uint32_t, ferry_backend>{},
+      [&](uint32_t id, const ferry_backend& backend) {
+        return Count(store_.UpsertBackend(id, backend), report.backend_upserts,
+                     absl::StrCat("writing backend ", id));
+      });
+  if (!status.ok()) return status;
+  for (uint32_t id : change.new_services) {
+    status = Count(store_.ClearServiceStats(id), report.stats_clears,
+                   absl::StrCat("clearing the counters of service ", id));
+    if (!status.ok()) return status;
+  }
+  std::vector<std::pair<uint32_t, const MaglevTableSpec*>> changed;
+  std::vector<uint32_t> absent_tables;
+  for (uint32_t id : change.tables) {
+    auto wanted = desired.maglev_tables.find(id);
+    auto known = tables_.find(id);
+    if (wanted == desired.maglev_tables.end()) {
+      if (known != tables_.end()) absent_tables.push_back(id);
+    } else if (known == tables_.end() || !(known->second.spec == wanted->second)) {
+      changed.emplace_back(id, &wanted->second);
+    }
+  }
+  if (status = WriteTables(changed, report); !status.ok()) return status;
+  status = WriteChanged(
+      upserted(change.frontends, desired.frontends),
+      absl::btree_map<ferry_frontend_key, ferry_frontend, FrontendKeyLess>{},
+      [&](const ferry_frontend_key& key, const ferry_frontend& frontend) {
+        return Count(store_.UpsertFrontend(key, frontend), report.frontend_upserts,
+                     absl::StrCat("writing ", FrontendName(key)));
+      });
+  if (!status.ok()) return status;
+  for (const auto& [key, was] : change.frontends) {
+    if (!was || desired.frontends.contains(key)) continue;
+    status = Count(store_.DeleteFrontend(key), report.frontend_deletes,
+                   absl::StrCat("deleting ", FrontendName(key)));
+    if (!status.ok()) return status;
+  }
+  if (status = store_.DeleteMaglevTables(absent_tables); !status.ok()) {
+    tables_learned_ = false;
+    return absl::Status(status.code(),
+                        absl::StrCat("deleting Maglev tables: ", status.message()));
+  }
+  report.table_deletes += static_cast<int>(absent_tables.size());
+  for (uint32_t id : absent_tables) tables_.erase(id);
+  for (const auto& [id, was] : change.backends) {
+    if (!was || desired.backends.contains(id)) continue;
+    status = Count(store_.DeleteBackend(id), report.backend_deletes,
+                   absl::StrCat("deleting backend ", id));
+    if (!status.ok()) return status;
+  }
+  return report;
+}
+
 }  // namespace ferry::lb

@@ -53,6 +53,12 @@ class Reconciler {
   // first pass only, which is how a restarted agent adopts the tables it
   // finds without rewriting them.
   absl::StatusOr<ReconcileReport> Reconcile(const DesiredState& desired);
+  // Writes the entries of `change` that `desired` holds differently, in the
+  // same order; nothing else is read or compared. `change` must come from
+  // updating a desired state that a pass wrote whole (a Reconcile, then
+  // ReconcileChanges that succeeded); after a failure, Reconcile again.
+  absl::StatusOr<ReconcileReport> ReconcileChange(const DesiredState& desired,
+                                                  const DesiredChange& change);
 
   // Backend id -> slots it holds in service `service_id`'s table, as written
   // or verified; nullptr for a table this reconciler does not vouch for.

@@ -1,6 +1,8 @@
 // The model's queries: which VIPs a Service has, which endpoints serve it.
 #include "agent/model/model.h"
 
+#include "agent/model/change.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -90,6 +92,41 @@ TEST(ModelTest, SlicesOfAServiceAreFoundByLabelInItsNamespace) {
   }
   EXPECT_THAT(names, ElementsAre("web-a", "web-b"));
   EXPECT_THAT(model.SlicesOf({"Service", "default", "nothing"}), IsEmpty());
+}
+
+TEST(ModelTest, AppliesChangesAndSaysWhichServicesTheyConcern) {
+  Model model;
+  const ObjectRef web{"Service", "default", "web"};
+  const ObjectRef api{"Service", "default", "api"};
+  auto added = [](Object object) {
+    const ObjectRef ref = RefOf(object);
+    return ObjectChange{.type = ChangeType::kAdded, .ref = ref, .version = "1",
+                        .object = std::move(object)};
+  };
+  ModelDelta delta = model.Apply(
+      {.replace_all = true,
+       .changes = {added(Web({kHttp})), added(Slice("web-a", net::IpFamily::kIPv4, {}, {}))},
+       .problems = std::nullopt});
+  EXPECT_EQ(delta.changed.size(), 2u);
+  EXPECT_THAT(delta.services, ElementsAre(web));
+  EXPECT_TRUE(delta.Changed(kEndpointSliceKind));
+
+  // A slice that moves to another Service concerns both.
+  delta = model.Apply(
+      {.changes = {added(Slice("web-a", net::IpFamily::kIPv4, {}, {}, "api"))}});
+  EXPECT_THAT(delta.services, ElementsAre(api, web));
+  EXPECT_THAT(model.SlicesOf(web), IsEmpty());
+  EXPECT_EQ(model.SlicesOf(api).size(), 1u);
+
+  // The same object again changes nothing; a full list drops what it lacks.
+  EXPECT_TRUE(model.Apply({.changes = {added(Web({kHttp}))}}).empty());
+  delta = model.Apply({.replace_all = true, .changes = {added(Web({kHttp}))}});
+  EXPECT_THAT(delta.changed, ElementsAre(ObjectRef{"EndpointSlice", "default", "web-a"}));
+  EXPECT_THAT(delta.services, ElementsAre(api));
+  EXPECT_EQ(model.size(), 1u);
+  delta = model.Apply({.changes = {{.type = ChangeType::kDeleted, .ref = web}}});
+  EXPECT_THAT(delta.services, ElementsAre(web));
+  EXPECT_EQ(model.size(), 0u);
 }
 
 TEST(BackendsTest, NamedTargetPortFollowsTheSlicePortOfTheSameName) {

@@ -216,10 +216,14 @@ class Run {
     if (error) return absl::InternalError(absl::StrCat("renaming ", aside.string(), ": ", error.message()));
 
     absl::Status last_mismatch;
+    // When the probe read the new table: what follows (reading every
+    // backend to check it) is the probe's time, not ferryd's.
+    absl::Time seen_at;
     absl::Status applied = PollUntil(
         *ferryd_, absl::StrCat("the new backend in ", change.service, "'s table"),
         changed + config_.timeout, kChangePoll, [&]() -> absl::StatusOr<bool> {
           absl::StatusOr<std::vector<uint32_t>> table = maps_->ReadMaglevTable(*service_id);
+          seen_at = absl::Now();
           if (!table.ok()) return table.status();
           if (*table == *table_before) return false;
           absl::StatusOr<EndpointsById> endpoints = ReadBackendEndpoints(*maps_);
@@ -233,7 +237,7 @@ class Run {
                                                                             "; the table: ",
                                                                             last_mismatch.message()));
     }
-    change.applied = absl::Now() - changed;
+    change.applied = seen_at - changed;
 
     // Every pass the change caused, until ferryd has been quiet a while.
     absl::Time quiet_until = absl::Now() + kQuietAfterChange;
