@@ -133,7 +133,6 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   auto agent = std::unique_ptr<Agent>(
       new Agent(std::move(resolved), uplink, std::move(*datapath),
                 std::make_unique<datapath::LbMaps>(std::move(*maps))));
-  absl::MutexLock lock(&agent->mu_);
   const std::filesystem::path status_file = agent->options_.state_dir / "status.json";
   if (std::filesystem::exists(status_file)) {
     absl::StatusOr<std::string> text = model::ReadFile(status_file);
@@ -167,6 +166,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   agent->bgp_ = *std::move(speaker);
   agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
+  agent->Publish(/*whole=*/false, {}, /*ipam=*/false, /*bgp=*/false);
   return agent;
 }
 
@@ -192,19 +192,16 @@ void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, 
 }
 
 void Agent::Apply(const model::ChangeSet& changes) {
-  absl::MutexLock lock(&mu_);
   const model::ModelDelta delta = model_.Apply(changes);
   if (changes.problems) source_problems_ = *changes.problems;
   Pass(delta, "manifests", /*retry=*/false);
 }
 
 void Agent::Retry() {
-  absl::MutexLock lock(&mu_);
   Pass({}, "retry", /*retry=*/true);
 }
 
 absl::Time Agent::RetryAt() const {
-  absl::MutexLock lock(&mu_);
   return retry_at_;
 }
 
@@ -236,7 +233,7 @@ void Agent::UpdateL2() {
   const std::vector<std::string> interfaces = {options_.uplink};
   auto inputs = std::make_shared<const L2Inputs>(BuildL2Inputs(
       model_, source_problems_.objects, options_.node, interfaces,
-      [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [this](const model::ObjectRef& service) {
         return ipam_.VipsOf(service);
       }));
   if (!SameStatus(inputs->policy_status, l2_policy_status_)) {
@@ -252,11 +249,11 @@ bool Agent::UpdateBgp(std::vector<std::string>& problems) {
   bool settled = true;
   bgp_control::BgpPlan plan = bgp_control::PlanBgp(
       model_, options_.node,
-      [this](const model::ObjectRef& service) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [this](const model::ObjectRef& service) {
         return ipam_.VipsOf(service);
       },
       [this, &problems, &settled](absl::string_view name,
-                        absl::string_view key) ABSL_NO_THREAD_SAFETY_ANALYSIS
+                        absl::string_view key)
           -> absl::StatusOr<std::string> {
         absl::StatusOr<std::string> read =
             bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
@@ -309,12 +306,12 @@ void Agent::Stop(Departure departure) {
 
 bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
                      lb::ReconcileReport& report) {
-  auto vips_of = [this](const model::ObjectRef& ref) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  auto vips_of = [this](const model::ObjectRef& ref) {
     auto vips = vips_.find(ref);
     return vips == vips_.end() ? std::vector<net::IpAddress>{} : vips->second;
   };
   // Re-plans one Service; its problems replace the ones it had.
-  auto plan = [&](const model::ObjectRef& ref) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  auto plan = [&](const model::ObjectRef& ref) {
     std::vector<std::string>& problems = service_problems_[ref];
     problems.clear();
     std::vector<lb::LbService> planned;
@@ -372,8 +369,9 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
   const bool first = !ids_;
   bool settled = true;  // nothing waits for a retry
   std::set<model::ObjectRef> services = delta.services;
-  if (first || delta.Changed(model::kServiceKind) ||
-      delta.Changed(model::kLoadBalancerIPPoolKind)) {
+  const bool ipam_ran = first || delta.Changed(model::kServiceKind) ||
+                        delta.Changed(model::kLoadBalancerIPPoolKind);
+  if (ipam_ran) {
     AllocateAddresses();
     status_stale_ = true;
     services.merge(VipChanges());
@@ -399,7 +397,8 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
                      services.size() > model_.services().size() / 2;
   lb::ReconcileReport lb_report;
   if (whole || !services.empty()) settled = UpdateLb(whole, services, lb_report) && settled;
-  if (first || retry || !delta.empty()) {
+  const bool bgp_ran = first || retry || !delta.empty();
+  if (bgp_ran) {
     bgp_problems_.clear();
     settled = UpdateBgp(bgp_problems_) && settled;
   }
@@ -440,7 +439,50 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
   }
   PublishErrors(std::move(problems));
   if (status_stale_) WriteStatusFile();
+  Publish(whole, services, ipam_ran, bgp_ran);
   retry_at_ = settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
+}
+
+void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services, bool ipam,
+                    bool bgp) {
+  const std::shared_ptr<const Snapshot> previous = snapshot_.load();
+  auto next = std::make_shared<Snapshot>();
+  for (const agent::v1::AttachedProgram& program : attached_) *next->status.add_programs() = program;
+  *next->status.mutable_counts() = CountsOf(model_, lb_.input(), local_endpoints_);
+  *next->status.mutable_errors() = ErrorsOf(options_.node, errors_);
+  *next->status.mutable_last_reconcile() = last_reconcile_;
+
+  auto view = [this](const model::ObjectRef& ref) {
+    const auto service = model_.services().find(ref);
+    if (service == model_.services().end() || !ids_) {
+      service_views_.erase(ref);
+      return;
+    }
+    service_views_.insert_or_assign(
+        ref, std::make_shared<const std::vector<agent::v1::LbService>>(ServiceEntries(
+                 ref, service->second, ipam_,
+                 [this](absl::string_view name) { return lb_.Find(name); },
+                 options_.maglev_size, *ids_,
+                 [this](uint32_t id) { return reconciler_.SlotCounts(id); })));
+  };
+  if (whole) {
+    service_views_.clear();
+    for (const auto& [ref, service] : model_.services()) view(ref);
+  } else {
+    for (const model::ObjectRef& ref : services) view(ref);
+  }
+  const bool fresh = previous == nullptr;
+  next->services = fresh || whole || !services.empty()
+                       ? std::make_shared<const Snapshot::ServiceViews>(service_views_)
+                       : previous->services;
+  next->pools = fresh || ipam ? std::make_shared<const agent::v1::PoolList>(ListPools(ipam_))
+                              : previous->pools;
+  next->allocations = fresh || ipam ? std::make_shared<const agent::v1::AllocationList>(
+                                          ListAllocations(ipam_))
+                                    : previous->allocations;
+  next->bgp = fresh || bgp ? std::make_shared<const bgp_control::BgpPlan>(bgp_plan_)
+                           : previous->bgp;
+  snapshot_.store(std::move(next));
 }
 
 int Agent::ApplyConfig(std::vector<std::string>& problems) {
@@ -591,7 +633,8 @@ void Agent::PublishErrors(std::vector<std::string> problems) {
 }
 
 agent::v1::AgentStatus Agent::Status() const {
-  agent::v1::AgentStatus status;
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  agent::v1::AgentStatus status = snapshot ? snapshot->status : agent::v1::AgentStatus{};
   status.set_node(options_.node);
   status.set_pid(getpid());
   status.set_started_unix_ns(absl::ToUnixNanos(started_));
@@ -599,7 +642,7 @@ agent::v1::AgentStatus Agent::Status() const {
   status.set_pin_dir(options_.pin_dir.string());
   status.set_manifests(options_.manifests.string());
   status.set_maglev_size(options_.maglev_size);
-  // From the pins, outside the lock: the kernel's view needs no agent state.
+  // From the pins: the kernel's view needs no agent state.
   absl::StatusOr<std::vector<datapath::PinnedMapInfo>> maps =
       datapath::DescribePinnedMaps(options_.pin_dir);
   for (const datapath::PinnedMapInfo& map : maps.ok() ? *maps : std::vector<datapath::PinnedMapInfo>{}) {
@@ -614,34 +657,30 @@ agent::v1::AgentStatus Agent::Status() const {
     out->set_inner_maps(map.inner_maps);
     out->set_inner_memlock_bytes(map.inner_memlock_bytes);
   }
-  absl::MutexLock lock(&mu_);
-  for (const agent::v1::AttachedProgram& program : attached_) *status.add_programs() = program;
-  *status.mutable_counts() = CountsOf(model_, lb_.input(), local_endpoints_);
-  *status.mutable_errors() = ErrorsOf(options_.node, errors_);
   if (!maps.ok()) {
     status.mutable_errors()->add_problems(
         absl::StrCat("describing the maps: ", maps.status().message()));
   }
-  *status.mutable_last_reconcile() = last_reconcile_;
   return status;
 }
 
 agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& request) const {
-  absl::MutexLock lock(&mu_);
-  if (!ids_) return {};
-  return ListServices(
-      model_, ipam_, lb_.input(), *ids_,
-      [this](uint32_t id) ABSL_NO_THREAD_SAFETY_ANALYSIS { return reconciler_.SlotCounts(id); },
-      request);
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  agent::v1::ServiceList list;
+  if (!snapshot || !snapshot->services) return list;
+  for (const auto& [ref, entries] : *snapshot->services) {
+    if (!Requested(request, ref)) continue;
+    for (const agent::v1::LbService& entry : *entries) *list.add_services() = entry;
+  }
+  return list;
 }
 
 agent::v1::L2Announcements Agent::L2() const { return l2_->Snapshot(); }
 
 agent::v1::BgpPeers Agent::BgpPeers() const {
-  // The sessions first, outside the lock: the speaker answers from its thread.
-  const std::vector<bgp::PeerStatus> sessions = bgp_->Peers();
-  absl::MutexLock lock(&mu_);
-  return BgpPeersOf(options_.node, bgp_plan_, sessions);
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  return BgpPeersOf(options_.node, snapshot ? *snapshot->bgp : bgp_control::BgpPlan{},
+                    bgp_->Peers());
 }
 
 agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const {
@@ -653,13 +692,13 @@ agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& req
 }
 
 agent::v1::PoolList Agent::Pools() const {
-  absl::MutexLock lock(&mu_);
-  return ListPools(ipam_);
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  return snapshot ? *snapshot->pools : agent::v1::PoolList{};
 }
 
 agent::v1::AllocationList Agent::Allocations() const {
-  absl::MutexLock lock(&mu_);
-  return ListAllocations(ipam_);
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
+  return snapshot ? *snapshot->allocations : agent::v1::AllocationList{};
 }
 
 }  // namespace ferry::ferryd

@@ -90,57 +90,75 @@ api::AllocationList ListAllocations(const IpamController& ipam) {
   return list;
 }
 
+std::vector<api::LbService> ServiceEntries(const model::ObjectRef& ref,
+                                           const model::Service& service,
+                                           const IpamController& ipam, LbServiceNamed lb_service,
+                                           uint32_t maglev_size, const lb::Ids& ids,
+                                           SlotCountsOf slot_counts) {
+  std::vector<api::LbService> entries;
+  const ipam::Allocation* allocation =
+      ipam.allocator().AllocationOf({.namespace_ = ref.namespace_, .name = ref.name});
+  const std::vector<ipam::Grant> grants =
+      allocation != nullptr ? allocation->grants : std::vector<ipam::Grant>{};
+  for (const model::ServicePort& port : service.ports) {
+    for (net::IpFamily family : {net::IpFamily::kIPv4, net::IpFamily::kIPv6}) {
+      api::LbService out;
+      for (const ipam::Grant& grant : grants) {
+        if (grant.address.family != family) continue;
+        out.add_vips(grant.address.ToString());
+        out.add_pools(grant.pool);
+      }
+      if (out.vips().empty()) continue;
+      out.set_namespace_(ref.namespace_);
+      out.set_name(ref.name);
+      out.set_port_name(port.name);
+      out.set_protocol(std::string(model::ProtocolName(port.protocol)));
+      out.set_port(port.port);
+      out.set_family(std::string(net::FamilyName(family)));
+      out.set_traffic_policy(service.external_traffic_policy == model::TrafficPolicy::kLocal
+                                 ? "Local"
+                                 : "Cluster");
+      out.set_maglev_size(maglev_size);
+      const std::string name = LbServiceName(service, port, family);
+      const lb::LbService* programmed = lb_service(name);
+      const std::optional<uint32_t> id = ids.services.Find(name);
+      const absl::flat_hash_map<uint32_t, uint32_t>* slots = id ? slot_counts(*id) : nullptr;
+      if (id) out.set_service_id(*id);
+      out.set_programmed(id.has_value() && programmed != nullptr);
+      if (programmed != nullptr) {
+        for (const lb::Backend& backend : programmed->backends) {
+          *out.add_backends() = BackendOf(backend, ids, slots, maglev_size);
+        }
+      }
+      entries.push_back(std::move(out));
+    }
+  }
+  return entries;
+}
+
 api::ServiceList ListServices(const model::Model& model, const IpamController& ipam,
                               const lb::LbInput& input, const lb::Ids& ids,
                               SlotCountsOf slot_counts, const api::ListServicesRequest& request) {
   absl::flat_hash_map<absl::string_view, const lb::LbService*> by_name;
   for (const lb::LbService& service : input.services) by_name[service.name] = &service;
+  auto named = [&](absl::string_view name) -> const lb::LbService* {
+    auto found = by_name.find(name);
+    return found == by_name.end() ? nullptr : found->second;
+  };
   api::ServiceList list;
   for (const auto& [ref, service] : model.services()) {
-    if (!request.name().empty() &&
-        (ref.namespace_ != request.namespace_() || ref.name != request.name())) {
-      continue;
-    }
-    const ipam::Allocation* allocation =
-        ipam.allocator().AllocationOf({.namespace_ = ref.namespace_, .name = ref.name});
-    const std::vector<ipam::Grant> grants =
-        allocation != nullptr ? allocation->grants : std::vector<ipam::Grant>{};
-    for (const model::ServicePort& port : service.ports) {
-      for (net::IpFamily family : {net::IpFamily::kIPv4, net::IpFamily::kIPv6}) {
-        api::LbService out;
-        for (const ipam::Grant& grant : grants) {
-          if (grant.address.family != family) continue;
-          out.add_vips(grant.address.ToString());
-          out.add_pools(grant.pool);
-        }
-        if (out.vips().empty()) continue;
-        out.set_namespace_(ref.namespace_);
-        out.set_name(ref.name);
-        out.set_port_name(port.name);
-        out.set_protocol(std::string(model::ProtocolName(port.protocol)));
-        out.set_port(port.port);
-        out.set_family(std::string(net::FamilyName(family)));
-        out.set_traffic_policy(service.external_traffic_policy == model::TrafficPolicy::kLocal
-                                   ? "Local"
-                                   : "Cluster");
-        out.set_maglev_size(input.maglev_size);
-        const std::string name = LbServiceName(service, port, family);
-        auto lb_service = by_name.find(name);
-        const std::optional<uint32_t> id = ids.services.Find(name);
-        const absl::flat_hash_map<uint32_t, uint32_t>* slots =
-            id ? slot_counts(*id) : nullptr;
-        if (id) out.set_service_id(*id);
-        out.set_programmed(id.has_value() && lb_service != by_name.end());
-        if (lb_service != by_name.end()) {
-          for (const lb::Backend& backend : lb_service->second->backends) {
-            *out.add_backends() = BackendOf(backend, ids, slots, input.maglev_size);
-          }
-        }
-        *list.add_services() = std::move(out);
-      }
+    if (!Requested(request, ref)) continue;
+    for (api::LbService& entry :
+         ServiceEntries(ref, service, ipam, named, input.maglev_size, ids, slot_counts)) {
+      *list.add_services() = std::move(entry);
     }
   }
   return list;
+}
+
+bool Requested(const api::ListServicesRequest& request, const model::ObjectRef& service) {
+  return request.name().empty() ||
+         (service.namespace_ == request.namespace_() && service.name == request.name());
 }
 
 api::AgentErrors ErrorsOf(absl::string_view node, const AgentErrors& errors) {

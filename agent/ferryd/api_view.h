@@ -4,6 +4,7 @@
 #define FERRY_AGENT_FERRYD_API_VIEW_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -28,6 +29,18 @@ using SlotCountsOf =
 // `input` is what the controller made of `model` (its LbServices carry the
 // backends and weights), `ids` the ids they were programmed under.
 // `ipam` gives the VIPs and their pools.
+// The LbService of that name as programmed, or nullptr.
+using LbServiceNamed = absl::FunctionRef<const lb::LbService*(absl::string_view name)>;
+// ListServices' entries of one Service.
+std::vector<api::LbService> ServiceEntries(const model::ObjectRef& ref,
+                                           const model::Service& service,
+                                           const IpamController& ipam, LbServiceNamed lb_service,
+                                           uint32_t maglev_size, const lb::Ids& ids,
+                                           SlotCountsOf slot_counts);
+// Whether the request (all Services, or one by namespace and name) asks
+// for this Service.
+bool Requested(const api::ListServicesRequest& request, const model::ObjectRef& service);
+
 api::ServiceList ListServices(const model::Model& model, const IpamController& ipam,
                               const lb::LbInput& input, const lb::Ids& ids,
                               SlotCountsOf slot_counts, const api::ListServicesRequest& request);

@@ -121,6 +121,8 @@ class IncrementalDesired {
 
   // Services in name order.
   const LbInput& input() const { return input_; }
+  // The service of that name, or nullptr.
+  const LbService* Find(absl::string_view name) const;
   const DesiredState& desired() const { return desired_; }
 
  private:
@@ -130,7 +132,6 @@ class IncrementalDesired {
     std::optional<uint32_t> id;
     std::vector<std::string> problems;
   };
-  const LbService* Find(absl::string_view name) const;
   void Claim(const LbService& service, bool claim);
   std::optional<std::string> Owner(const ferry_frontend_key& key) const;
   // Takes the service's entries out of the desired state.
