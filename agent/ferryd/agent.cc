@@ -197,9 +197,7 @@ void Agent::Apply(const model::ChangeSet& changes) {
   Pass(delta, "manifests", /*retry=*/false);
 }
 
-void Agent::Retry() {
-  Pass({}, "retry", /*retry=*/true);
-}
+void Agent::Retry(absl::string_view trigger) { Pass({}, trigger, /*retry=*/true); }
 
 absl::Time Agent::RetryAt() const {
   return retry_at_;

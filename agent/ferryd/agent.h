@@ -49,9 +49,10 @@ class Agent : public AgentView {
   // what changed: a Service and its EndpointSlices re-plan that Service, a
   // pool the Services whose addresses it changed, a Node everything.
   void Apply(const model::ChangeSet& changes);
-  // Tries again what waits for a retry: next hops that were not resolvable,
-  // writes that failed, Secrets.
-  void Retry();
+  // Tries again what waits for a retry (next hops that were not
+  // resolvable, writes that failed, Secrets), or what routes, neighbours or
+  // links that changed may have changed (`trigger` says which).
+  void Retry(absl::string_view trigger);
   // When Retry is due; absl::InfiniteFuture() when nothing waits.
   absl::Time RetryAt() const;
 

@@ -9,6 +9,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -395,6 +398,35 @@ std::string MapsSnapshot(const Node& node) {
   append(*nodes);
   append(*endpoints);
   return bytes;
+}
+
+// Whether `node`'s nodes map has an entry whose next hop is `mac`.
+bool HasNextHop(const Node& node, const std::array<uint8_t, 6>& mac) {
+  absl::StatusOr<datapath::LbMaps> maps =
+      datapath::LbMaps::OpenPinned(PinDir(node.name), datapath::LbMaps::Access::kReadOnly);
+  if (!maps.ok()) return false;
+  auto nodes = maps->ListNodes();
+  if (!nodes.ok()) return false;
+  return std::any_of(nodes->begin(), nodes->end(), [&](const auto& entry) {
+    return std::memcmp(entry.second.next_hop_mac, mac.data(), mac.size()) == 0;
+  });
+}
+
+TEST_F(FerrydEndToEndTest, ANextHopThatChangesIsRewrittenWithNoManifestChange) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  const Node& node2 = *topology_->node("node2");
+  EXPECT_TRUE(WaitFor([&] { return HasNextHop(node1, node2.uplink.mac); }, absl::Seconds(10)))
+      << "node2's MAC never became node1's next hop to it";
+  // As when node2's address moves to another machine: the neighbour entry
+  // changes, and nothing else does.
+  constexpr std::array<uint8_t, 6> kMoved = {0x02, 0x00, 0x5e, 0x00, 0x53, 0x01};
+  absl::StatusOr<std::string> replaced = netns::RunCommand(
+      node1.ns.get(), {"ip", "neigh", "replace", node2.v4.ToString(), "lladdr", "02:00:5e:00:53:01",
+                       "dev", node1.uplink.name, "nud", "permanent"});
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_TRUE(WaitFor([&] { return HasNextHop(node1, kMoved); }, absl::Seconds(5)))
+      << agents_[0]->ReadLog();
 }
 
 TEST_F(FerrydEndToEndTest, ServesWhileStoppedAndRestartsWithoutRewriting) {

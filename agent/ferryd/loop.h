@@ -1,6 +1,7 @@
-// ferryd's event loop: the source's changes (agent/sources), the agent's
-// retries (only while something waits for one: nothing runs while nothing
-// changes), and SIGTERM/SIGINT.
+// ferryd's event loop: the source's changes (agent/sources), changes of the
+// namespace's routes, neighbours and links (next hops, pods' veths), the
+// agent's retries (only while something waits for one: nothing runs while
+// nothing changes), and SIGTERM/SIGINT.
 #ifndef FERRY_AGENT_FERRYD_LOOP_H_
 #define FERRY_AGENT_FERRYD_LOOP_H_
 
