@@ -14,12 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "agent/bgp_control/secrets.h"
+#include "agent/controllers/bgp/secrets.h"
+#include "agent/controllers/bgp/view.h"
 #include "agent/datapath/fd.h"
 #include "agent/datapath/map_info.h"
 #include "agent/datapath/netlink.h"
 #include "agent/ferryd/api_view.h"
-#include "agent/ferryd/bgp_view.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/lb/recover.h"
 #include "agent/model/manifest_dir.h"
@@ -146,7 +146,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
     }
   }
   absl::StatusOr<std::unique_ptr<L2Announcer>> l2 =
-      L2Announcer::Start(agent->options_, *agent->maps_);
+      L2Announcer::Start({.node = agent->options_.node,
+                          .uplink = agent->options_.uplink,
+                          .lease_dir = agent->options_.lease_dir,
+                          .liveness = agent->options_.l2_liveness,
+                          .announcements = agent->options_.l2_announcements,
+                          .node_leases = agent->options_.node_leases},
+                         *agent->maps_);
   if (!l2.ok()) {
     return absl::Status(l2.status().code(),
                         absl::StrCat("starting L2 announcements: ", l2.status().message()));

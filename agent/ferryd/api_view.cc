@@ -3,8 +3,8 @@
 #include <netinet/in.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "agent/controllers/lb/plan.h"
 #include "agent/datapath/addr.h"
-#include "agent/ferryd/controller.h"
 
 namespace ferry::ferryd {
 namespace {
@@ -43,15 +43,6 @@ void SetUsage(const ipam::FamilyUsage& usage, api::FamilyUsage& out) {
 }
 
 }  // namespace
-
-api::Condition ConditionProto(const l2announce::Condition& condition) {
-  api::Condition out;
-  out.set_type(condition.type);
-  out.set_status(std::string(l2announce::StatusName(condition.status)));
-  out.set_reason(condition.reason);
-  out.set_message(condition.message);
-  return out;
-}
 
 api::PoolList ListPools(const IpamController& ipam) {
   api::PoolList list;

@@ -9,12 +9,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "agent/api/ferry_agent.pb.h"
+#include "agent/controllers/ipam/controller.h"
 #include "agent/ferryd/errors_file.h"
-#include "agent/ferryd/ipam_controller.h"
 #include "agent/lb/desired.h"
 #include "agent/lb/services.h"
 #include "agent/model/model.h"
-#include "l2announce/policy.h"
 
 namespace ferry::ferryd {
 
@@ -51,10 +50,6 @@ api::AgentErrors ErrorsOf(absl::string_view node, const AgentErrors& errors);
 api::PoolList ListPools(const IpamController& ipam);
 // Every Ferry Service's allocation, by namespace/name.
 api::AllocationList ListAllocations(const IpamController& ipam);
-
-// An L2AnnouncementPolicy's or BGP object's condition (no transition time:
-// those are not tracked).
-api::Condition ConditionProto(const l2announce::Condition& condition);
 
 api::ObjectCounts CountsOf(const model::Model& model, const lb::LbInput& input,
                            size_t local_endpoints);

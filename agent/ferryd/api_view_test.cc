@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "agent/ferryd/controller.h"
-#include "agent/ferryd/examples_testing.h"
+#include "agent/controllers/examples_testing.h"
+#include "agent/controllers/lb/plan.h"
 #include "agent/model/manifest_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

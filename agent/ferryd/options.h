@@ -41,7 +41,7 @@ struct Options {
   // (datapath::Datapath's object_dir); empty: the ones built into ferryd.
   std::filesystem::path bpf_object;
 
-  // L2 announcements (l2_announcer.h): liveness between the agents on the
+  // L2 announcements (agent/controllers/l2): liveness between the agents on the
   // uplink, the takeover frames, and the node leases in a directory every
   // node of the cluster shares (default /run/ferry/leases).
   l2announce::LivenessConfig l2_liveness;
@@ -49,7 +49,7 @@ struct Options {
   l2announce::LeaseConfig node_leases;
   std::filesystem::path lease_dir;
 
-  // BGP (agent/bgp_control): BGPPeer passwords are read from
+  // BGP (agent/controllers/bgp): BGPPeer passwords are read from
   // <secrets_dir>/<secret name>/<key>, the layout of a mounted Secret volume
   // (default /etc/ferry/secrets); the speaker accepts connections on this
   // port (179; 0: only connects out).

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/ferryd/controller.h"
-#include "agent/ferryd/ipam_controller.h"
+#include "agent/controllers/ipam/controller.h"
+#include "agent/controllers/lb/plan.h"
 #include "agent/ferryd/options.h"
 #include "agent/lb/services.h"
 #include "agent/model/manifest_dir.h"

@@ -1,9 +1,9 @@
-#include "agent/ferryd/bgp_view.h"
+#include "agent/controllers/bgp/view.h"
 
 #include <algorithm>
 
 #include "absl/time/time.h"
-#include "agent/ferryd/api_view.h"
+#include "agent/controllers/condition.h"
 #include "agent/model/bgp.h"
 
 namespace ferry::ferryd {

@@ -1,8 +1,8 @@
 // The agent API's BGP answers (ferry_agent.proto's BgpPeers, BgpRoutes),
 // from the plan (what this node should run) and the speaker's sessions.
 // Pure, so the shapes are unit-tested.
-#ifndef FERRY_AGENT_FERRYD_BGP_VIEW_H_
-#define FERRY_AGENT_FERRYD_BGP_VIEW_H_
+#ifndef FERRY_AGENT_CONTROLLERS_BGP_VIEW_H_
+#define FERRY_AGENT_CONTROLLERS_BGP_VIEW_H_
 
 #include <map>
 #include <span>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "agent/api/ferry_agent.pb.h"
-#include "agent/bgp_control/plan.h"
+#include "agent/controllers/bgp/plan.h"
 #include "bgp/speaker.h"
 
 namespace ferry::ferryd {
@@ -27,4 +27,4 @@ agent::v1::BgpRoutes BgpRoutesOf(absl::string_view node,
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_BGP_VIEW_H_
+#endif  // FERRY_AGENT_CONTROLLERS_BGP_VIEW_H_

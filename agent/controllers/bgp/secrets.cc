@@ -1,4 +1,4 @@
-#include "agent/bgp_control/secrets.h"
+#include "agent/controllers/bgp/secrets.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"

@@ -1,6 +1,6 @@
 // The BGP planner: which sessions this node runs and which routes each peer
 // gets, on typed models built in the tests.
-#include "agent/bgp_control/plan.h"
+#include "agent/controllers/bgp/plan.h"
 
 #include <map>
 

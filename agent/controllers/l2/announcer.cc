@@ -1,4 +1,4 @@
-#include "agent/ferryd/l2_announcer.h"
+#include "agent/controllers/l2/announcer.h"
 
 #include <net/if.h>
 #include <poll.h>
@@ -24,8 +24,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "agent/controllers/condition.h"
 #include "agent/datapath/fd.h"
-#include "agent/ferryd/api_view.h"
 #include "l2announce/announcer.h"
 #include "l2announce/failover.h"
 #include "l2announce/frames.h"
@@ -83,26 +83,26 @@ int TimeoutMs(absl::Time now, absl::Time deadline) {
 
 class L2Announcer::Impl {
  public:
-  Impl(const Options& options, datapath::LbMaps& maps, int ifindex, l2announce::MacAddress mac,
-       std::unique_ptr<l2announce::AdvertisementChannel> channel,
+  Impl(const L2AnnouncerConfig& config, datapath::LbMaps& maps, int ifindex,
+       l2announce::MacAddress mac, std::unique_ptr<l2announce::AdvertisementChannel> channel,
        std::unique_ptr<l2announce::FrameSender> frames, datapath::Fd wake)
-      : node_(options.node),
-        uplink_(options.uplink),
+      : node_(config.node),
+        uplink_(config.uplink),
         ifindex_(ifindex),
         mac_(mac),
         maps_(maps),
         channel_(std::move(channel)),
         frames_(std::move(frames)),
         wake_(std::move(wake)),
-        lease_dir_(options.lease_dir),
-        failover_({.node = options.node,
-                   .interfaces = {options.uplink},
+        lease_dir_(config.lease_dir),
+        failover_({.node = config.node,
+                   .interfaces = {config.uplink},
                    .incarnation = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())),
-                   .liveness = options.l2_liveness,
-                   .announcements = options.l2_announcements},
+                   .liveness = config.liveness,
+                   .announcements = config.announcements},
                   clock_),
-        leases_(options.lease_dir),
-        renewer_(options.node, options.node_leases) {}
+        leases_(config.lease_dir),
+        renewer_(config.node, config.node_leases) {}
 
   // Entries of another interface, or that name no address, are removed here;
   // the failover core decides about this interface's.
@@ -430,27 +430,27 @@ class L2Announcer::Impl {
   bool lease_stop_ ABSL_GUARDED_BY(lease_mu_) = false;
 };
 
-absl::StatusOr<std::unique_ptr<L2Announcer>> L2Announcer::Start(const Options& options,
-                                                               datapath::LbMaps& maps) {
-  const int ifindex = static_cast<int>(if_nametoindex(options.uplink.c_str()));
-  if (ifindex == 0) return absl::NotFoundError(absl::StrCat("uplink ", options.uplink));
-  absl::StatusOr<l2announce::MacAddress> mac = InterfaceMac(options.uplink);
+absl::StatusOr<std::unique_ptr<L2Announcer>> L2Announcer::Start(
+    const L2AnnouncerConfig& config, datapath::LbMaps& maps) {
+  const int ifindex = static_cast<int>(if_nametoindex(config.uplink.c_str()));
+  if (ifindex == 0) return absl::NotFoundError(absl::StrCat("uplink ", config.uplink));
+  absl::StatusOr<l2announce::MacAddress> mac = InterfaceMac(config.uplink);
   if (!mac.ok()) return mac.status();
   std::error_code error;
-  std::filesystem::create_directories(options.lease_dir, error);
+  std::filesystem::create_directories(config.lease_dir, error);
   if (error) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "creating the lease directory ", options.lease_dir.string(), ": ", error.message()));
+        "creating the lease directory ", config.lease_dir.string(), ": ", error.message()));
   }
   absl::StatusOr<std::unique_ptr<l2announce::UdpMulticastChannel>> channel =
-      l2announce::UdpMulticastChannel::Open({.interface = options.uplink});
+      l2announce::UdpMulticastChannel::Open({.interface = config.uplink});
   if (!channel.ok()) return channel.status();
   absl::StatusOr<std::unique_ptr<l2announce::PacketSocketSender>> frames =
       l2announce::PacketSocketSender::Open();
   if (!frames.ok()) return frames.status();
   datapath::Fd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake.valid()) return absl::ErrnoToStatus(errno, "eventfd");
-  auto impl = std::make_unique<Impl>(options, maps, ifindex, *mac, *std::move(channel),
+  auto impl = std::make_unique<Impl>(config, maps, ifindex, *mac, *std::move(channel),
                                      *std::move(frames), std::move(wake));
   impl->AdoptMap();
   impl->StartThread();

@@ -1,4 +1,4 @@
-#include "agent/ferryd/bgp_view.h"
+#include "agent/controllers/bgp/view.h"
 
 #include "gtest/gtest.h"
 

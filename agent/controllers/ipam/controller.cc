@@ -1,4 +1,4 @@
-#include "agent/ferryd/ipam_controller.h"
+#include "agent/controllers/ipam/controller.h"
 
 #include <sstream>
 #include <utility>

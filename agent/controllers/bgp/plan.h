@@ -34,8 +34,8 @@
 //    disagree.
 //  - Everything comes out in a fixed order: peers by name, routes by prefix,
 //    statuses by object, problems in the order found.
-#ifndef FERRY_AGENT_BGP_CONTROL_PLAN_H_
-#define FERRY_AGENT_BGP_CONTROL_PLAN_H_
+#ifndef FERRY_AGENT_CONTROLLERS_BGP_PLAN_H_
+#define FERRY_AGENT_CONTROLLERS_BGP_PLAN_H_
 
 #include <span>
 #include <string>
@@ -102,4 +102,4 @@ BgpPlan PlanBgp(const model::Model& model, absl::string_view this_node, VipsOf v
 
 }  // namespace ferry::bgp_control
 
-#endif  // FERRY_AGENT_BGP_CONTROL_PLAN_H_
+#endif  // FERRY_AGENT_CONTROLLERS_BGP_PLAN_H_

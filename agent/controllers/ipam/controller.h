@@ -9,8 +9,8 @@
 // are deterministic (oldest first, lowest free address), so nodes that saw
 // the same manifests agree. A node that restarts takes its own status back
 // first, so it keeps what it had even if the manifests changed meanwhile.
-#ifndef FERRY_AGENT_FERRYD_IPAM_CONTROLLER_H_
-#define FERRY_AGENT_FERRYD_IPAM_CONTROLLER_H_
+#ifndef FERRY_AGENT_CONTROLLERS_IPAM_CONTROLLER_H_
+#define FERRY_AGENT_CONTROLLERS_IPAM_CONTROLLER_H_
 
 #include <map>
 #include <string>
@@ -18,8 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "ipam/allocator.h"
 #include "agent/model/model.h"
+#include "ipam/allocator.h"
 #include "nlohmann/json.hpp"
 
 namespace ferry::ferryd {
@@ -70,4 +70,4 @@ class IpamController {
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_IPAM_CONTROLLER_H_
+#endif  // FERRY_AGENT_CONTROLLERS_IPAM_CONTROLLER_H_

@@ -17,19 +17,32 @@
 // this is its driver: the thread, the sockets, the lease store and the maps.
 // Its own thread, not the agent's loop: a reload of many Services takes
 // seconds, and the fence may not wait for it.
-#ifndef FERRY_AGENT_FERRYD_L2_ANNOUNCER_H_
-#define FERRY_AGENT_FERRYD_L2_ANNOUNCER_H_
+#ifndef FERRY_AGENT_CONTROLLERS_L2_ANNOUNCER_H_
+#define FERRY_AGENT_CONTROLLERS_L2_ANNOUNCER_H_
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "agent/api/ferry_agent.pb.h"
+#include "agent/controllers/l2/inputs.h"
 #include "agent/datapath/maps.h"
-#include "agent/ferryd/l2_inputs.h"
-#include "agent/ferryd/options.h"
+#include "l2announce/announcer.h"
+#include "l2announce/liveness.h"
+#include "l2announce/node_lease.h"
 
 namespace ferry::ferryd {
+
+// The agent's options (agent/ferryd/options.h) the announcer runs on.
+struct L2AnnouncerConfig {
+  std::string node;
+  std::string uplink;
+  std::filesystem::path lease_dir;
+  l2announce::LivenessConfig liveness;
+  l2announce::AnnouncementConfig announcements;
+  l2announce::LeaseConfig node_leases;
+};
 
 class L2Announcer {
  public:
@@ -37,7 +50,7 @@ class L2Announcer {
   // starts the thread. Until the first SetInputs and one hold time of
   // listening to the peers, the l2_announce map keeps what it holds (a
   // restarted agent moves nothing).
-  static absl::StatusOr<std::unique_ptr<L2Announcer>> Start(const Options& options,
+  static absl::StatusOr<std::unique_ptr<L2Announcer>> Start(const L2AnnouncerConfig& config,
                                                            datapath::LbMaps& maps);
   ~L2Announcer();  // Stop(kRestarting) unless stopped
   L2Announcer(const L2Announcer&) = delete;
@@ -64,4 +77,4 @@ class L2Announcer {
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_L2_ANNOUNCER_H_
+#endif  // FERRY_AGENT_CONTROLLERS_L2_ANNOUNCER_H_

@@ -1,4 +1,4 @@
-#include "agent/ferryd/controller.h"
+#include "agent/controllers/lb/plan.h"
 
 #include <netinet/in.h>
 
@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
-#include "agent/ferryd/examples_testing.h"
-#include "agent/ferryd/ipam_controller.h"
+#include "agent/controllers/examples_testing.h"
+#include "agent/controllers/ipam/controller.h"
 #include "agent/lb/desired.h"
 #include "agent/model/manifest_dir.h"
 #include "gmock/gmock.h"

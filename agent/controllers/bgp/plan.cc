@@ -1,4 +1,4 @@
-#include "agent/bgp_control/plan.h"
+#include "agent/controllers/bgp/plan.h"
 
 #include <linux/tcp.h>
 

@@ -2,8 +2,8 @@
 // desired-state input of agent/lb, and into this node's datapath config and
 // local endpoints. Pure: how this node reaches an address is asked of an
 // injected resolver (datapath::ResolveNode in the agent, a table in tests).
-#ifndef FERRY_AGENT_FERRYD_CONTROLLER_H_
-#define FERRY_AGENT_FERRYD_CONTROLLER_H_
+#ifndef FERRY_AGENT_CONTROLLERS_LB_PLAN_H_
+#define FERRY_AGENT_CONTROLLERS_LB_PLAN_H_
 
 #include <cstdint>
 #include <string>
@@ -49,7 +49,7 @@ struct ControllerOutput {
 // soon as the resolution the resolver requested is answered, and a later
 // pass writes the MACs (until then an IPv4 tunnel packet is lost:
 // bpf/lib/encap.h).
-// A Service's VIPs: what LB-IPAM granted it (ipam_controller.h).
+// A Service's VIPs: what LB-IPAM granted it (agent/controllers/ipam/controller.h).
 using VipsOf = absl::FunctionRef<std::vector<net::IpAddress>(const model::ObjectRef& service)>;
 
 ControllerOutput BuildLbInput(const model::Model& model, absl::string_view this_node,
@@ -92,4 +92,4 @@ EndpointPlan PlanEndpoints(const lb::LbInput& input, int uplink_ifindex, Resolve
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_CONTROLLER_H_
+#endif  // FERRY_AGENT_CONTROLLERS_LB_PLAN_H_

@@ -1,7 +1,7 @@
 // Secrets in manifest mode: a directory laid out as a mounted Secret volume
 // set, one subdirectory per Secret and one file per key.
-#ifndef FERRY_AGENT_BGP_CONTROL_SECRETS_H_
-#define FERRY_AGENT_BGP_CONTROL_SECRETS_H_
+#ifndef FERRY_AGENT_CONTROLLERS_BGP_SECRETS_H_
+#define FERRY_AGENT_CONTROLLERS_BGP_SECRETS_H_
 
 #include <filesystem>
 #include <string>
@@ -20,4 +20,4 @@ absl::StatusOr<std::string> ReadSecretFile(const std::filesystem::path& secrets_
 
 }  // namespace ferry::bgp_control
 
-#endif  // FERRY_AGENT_BGP_CONTROL_SECRETS_H_
+#endif  // FERRY_AGENT_CONTROLLERS_BGP_SECRETS_H_

@@ -1,16 +1,16 @@
-// What the L2 announcer (l2_announcer.h) needs from the model: the valid
+// What the L2 announcer (announcer.h) needs from the model: the valid
 // L2AnnouncementPolicies compiled, every LoadBalancer Service's addresses and
 // which nodes have its ready endpoints, every Node's labels; and each
 // policy's status conditions as this node sees them. Pure.
-#ifndef FERRY_AGENT_FERRYD_L2_INPUTS_H_
-#define FERRY_AGENT_FERRYD_L2_INPUTS_H_
+#ifndef FERRY_AGENT_CONTROLLERS_L2_INPUTS_H_
+#define FERRY_AGENT_CONTROLLERS_L2_INPUTS_H_
 
 #include <span>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "agent/ferryd/controller.h"
+#include "agent/controllers/lb/plan.h"
 #include "agent/model/manifest_dir.h"
 #include "agent/model/model.h"
 #include "l2announce/election.h"
@@ -41,4 +41,4 @@ L2Inputs BuildL2Inputs(const model::Model& model, std::span<const model::ObjectE
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_L2_INPUTS_H_
+#endif  // FERRY_AGENT_CONTROLLERS_L2_INPUTS_H_

@@ -1,4 +1,4 @@
-#include "agent/ferryd/l2_inputs.h"
+#include "agent/controllers/l2/inputs.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_replace.h"
-#include "agent/ferryd/examples_testing.h"
+#include "agent/controllers/examples_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -1,5 +1,5 @@
 // Reading a Secret's key from a directory laid out as mounted Secrets.
-#include "agent/bgp_control/secrets.h"
+#include "agent/controllers/bgp/secrets.h"
 
 #include <unistd.h>
 

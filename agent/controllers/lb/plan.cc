@@ -1,4 +1,4 @@
-#include "agent/ferryd/controller.h"
+#include "agent/controllers/lb/plan.h"
 
 #include <netinet/in.h>
 

@@ -1,6 +1,6 @@
 // The manifests shipped in deploy/examples, for the agent's unit tests.
-#ifndef FERRY_AGENT_FERRYD_EXAMPLES_TESTING_H_
-#define FERRY_AGENT_FERRYD_EXAMPLES_TESTING_H_
+#ifndef FERRY_AGENT_CONTROLLERS_EXAMPLES_TESTING_H_
+#define FERRY_AGENT_CONTROLLERS_EXAMPLES_TESTING_H_
 
 #include <filesystem>
 #include <fstream>
@@ -19,4 +19,4 @@ inline std::string ReadExample(const std::string& name) {
 
 }  // namespace ferry::ferryd
 
-#endif  // FERRY_AGENT_FERRYD_EXAMPLES_TESTING_H_
+#endif  // FERRY_AGENT_CONTROLLERS_EXAMPLES_TESTING_H_

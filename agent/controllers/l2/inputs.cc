@@ -1,4 +1,4 @@
-#include "agent/ferryd/l2_inputs.h"
+#include "agent/controllers/l2/inputs.h"
 
 #include <algorithm>
 #include <map>
