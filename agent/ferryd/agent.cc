@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "agent/controllers/bgp/secrets.h"
 #include "agent/controllers/bgp/view.h"
 #include "agent/datapath/fd.h"
 #include "agent/datapath/map_info.h"
@@ -68,19 +67,6 @@ bool SameNodes(const std::vector<lb::NodeInfo>& a, const std::vector<lb::NodeInf
                     });
 }
 
-// Whether two lists of {name or object, conditions} say the same.
-template <typename Status>
-bool SameStatus(const std::vector<Status>& a, const std::vector<Status>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Status& x, const Status& y) {
-    if constexpr (requires { x.name; }) {
-      if (x.name != y.name) return false;
-    } else {
-      if (x.object != y.object) return false;
-    }
-    return x.conditions == y.conditions;
-  });
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
@@ -130,60 +116,78 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                        : absl::StrCat(", programs from ", options.bpf_object.string())));
   for (const std::string& note : (*datapath)->load_notes()) Log(note);
   if (!xdp_note.empty()) Log(xdp_note);
-  auto agent = std::unique_ptr<Agent>(
-      new Agent(std::move(resolved), uplink, std::move(*datapath),
-                std::make_unique<datapath::LbMaps>(std::move(*maps))));
-  const std::filesystem::path status_file = agent->options_.state_dir / "status.json";
+  auto lb_maps = std::make_unique<datapath::LbMaps>(std::move(*maps));
+  const std::filesystem::path status_file = resolved.state_dir / "status.json";
+  std::optional<SavedStatus> saved_status;
   if (std::filesystem::exists(status_file)) {
     absl::StatusOr<std::string> text = model::ReadFile(status_file);
     absl::StatusOr<SavedStatus> saved =
         text.ok() ? ParseSavedStatus(*text) : absl::StatusOr<SavedStatus>(text.status());
     if (saved.ok()) {
-      agent->saved_status_ = *std::move(saved);
+      saved_status = *std::move(saved);
     } else {
       Log(absl::StrCat(status_file.string(), ": ", saved.status().message(),
                        "; addresses are allocated afresh"));
     }
   }
   absl::StatusOr<std::unique_ptr<L2Announcer>> l2 =
-      L2Announcer::Start({.node = agent->options_.node,
-                          .uplink = agent->options_.uplink,
-                          .lease_dir = agent->options_.lease_dir,
-                          .liveness = agent->options_.l2_liveness,
-                          .announcements = agent->options_.l2_announcements,
-                          .node_leases = agent->options_.node_leases},
-                         *agent->maps_);
+      L2Announcer::Start({.node = resolved.node,
+                          .uplink = resolved.uplink,
+                          .lease_dir = resolved.lease_dir,
+                          .liveness = resolved.l2_liveness,
+                          .announcements = resolved.l2_announcements,
+                          .node_leases = resolved.node_leases},
+                         *lb_maps);
   if (!l2.ok()) {
     return absl::Status(l2.status().code(),
                         absl::StrCat("starting L2 announcements: ", l2.status().message()));
   }
-  agent->l2_ = *std::move(l2);
   // A status.json from a previous run: this is a restart, and peers that
   // negotiated graceful restart still hold this node's routes.
   const bool restarting = std::filesystem::exists(status_file);
   absl::StatusOr<std::unique_ptr<bgp::Speaker>> speaker =
-      bgp::Speaker::Start({.listen_port = agent->options_.bgp_listen_port,
+      bgp::Speaker::Start({.listen_port = resolved.bgp_listen_port,
                            .restarting = restarting,
                            .log = [](absl::string_view line) { Log(absl::StrCat("bgp: ", line)); }});
   if (!speaker.ok()) {
     return absl::Status(speaker.status().code(),
                         absl::StrCat("starting the BGP speaker: ", speaker.status().message()));
   }
-  agent->bgp_ = *std::move(speaker);
+  auto agent = std::unique_ptr<Agent>(new Agent(std::move(resolved), uplink, std::move(*datapath),
+                                                std::move(lb_maps), *std::move(l2),
+                                                *std::move(speaker)));
+  if (saved_status) agent->ipam_->Restore(*std::move(saved_status));
   agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
-  agent->Publish(/*whole=*/false, {}, /*ipam=*/false, /*bgp=*/false);
+  agent->Publish(/*whole=*/false, {});
   return agent;
 }
 
 Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
-             std::unique_ptr<datapath::LbMaps> maps)
+             std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
+             std::unique_ptr<bgp::Speaker> speaker)
     : options_(std::move(options)),
       uplink_ifindex_(uplink_ifindex),
       datapath_(std::move(datapath)),
       maps_(std::move(maps)),
       store_(*maps_, options_.map_sizes.services),
-      reconciler_(store_) {}
+      reconciler_(store_) {
+  // The one declared order of a pass: a controller runs after those whose
+  // output it reads (every one reads LB-IPAM's VIPs).
+  auto ipam = std::make_unique<IpamDriver>(absl::Now, Log);
+  auto lb = std::make_unique<LbController>(*this);
+  auto l2_driver =
+      std::make_unique<L2Driver>(std::move(l2), options_.node, options_.uplink, ipam->ipam());
+  auto bgp_driver = std::make_unique<BgpDriver>(std::move(speaker), options_.node,
+                                                options_.secrets_dir, ipam->ipam());
+  ipam_ = ipam.get();
+  l2_ = l2_driver.get();
+  bgp_ = bgp_driver.get();
+  controllers_.push_back(std::move(ipam));
+  controllers_.push_back(std::move(lb));
+  controllers_.push_back(std::move(l2_driver));
+  controllers_.push_back(std::move(bgp_driver));
+}
 
 void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex) {
   agent::v1::AttachedProgram& attached = attached_.emplace_back();
@@ -209,110 +213,18 @@ absl::Time Agent::RetryAt() const {
   return retry_at_;
 }
 
-std::set<model::ObjectRef> Agent::VipChanges() {
-  std::map<model::ObjectRef, std::vector<net::IpAddress>> vips;
-  for (const auto& [ref, service] : model_.services()) {
-    std::vector<net::IpAddress> granted = ipam_.VipsOf(ref);
-    if (!granted.empty()) vips.emplace(ref, std::move(granted));
-  }
-  std::set<model::ObjectRef> changed;
-  auto a = vips.begin();
-  auto b = vips_.begin();
-  while (a != vips.end() || b != vips_.end()) {
-    if (b == vips_.end() || (a != vips.end() && a->first < b->first)) {
-      changed.insert((a++)->first);
-    } else if (a == vips.end() || b->first < a->first) {
-      changed.insert((b++)->first);
-    } else {
-      if (a->second != b->second) changed.insert(a->first);
-      ++a;
-      ++b;
-    }
-  }
-  vips_ = std::move(vips);
-  return changed;
-}
-
-void Agent::UpdateL2() {
-  const std::vector<std::string> interfaces = {options_.uplink};
-  auto inputs = std::make_shared<const L2Inputs>(BuildL2Inputs(
-      model_, source_problems_.objects, options_.node, interfaces,
-      [this](const model::ObjectRef& service) {
-        return ipam_.VipsOf(service);
-      }));
-  if (!SameStatus(inputs->policy_status, l2_policy_status_)) {
-    l2_policy_status_ = inputs->policy_status;
-    status_stale_ = true;
-  }
-  l2_->SetInputs(std::move(inputs));
-}
-
-bool Agent::UpdateBgp(std::vector<std::string>& problems) {
-  // A Secret's new value is read only when asked: a peer with one asks
-  // again on the retry timer.
-  bool settled = true;
-  bgp_control::BgpPlan plan = bgp_control::PlanBgp(
-      model_, options_.node,
-      [this](const model::ObjectRef& service) {
-        return ipam_.VipsOf(service);
-      },
-      [this, &problems, &settled](absl::string_view name,
-                        absl::string_view key)
-          -> absl::StatusOr<std::string> {
-        absl::StatusOr<std::string> read =
-            bgp_control::ReadSecretFile(options_.secrets_dir, name, key);
-        const std::pair<std::string, std::string> ref{std::string(name), std::string(key)};
-        settled = false;
-        if (read.ok()) {
-          secrets_[ref] = *read;
-          return read;
-        }
-        // A Secret being replaced, or a passing EMFILE, must not take a
-        // session down (and its routes with it) until the next pass.
-        auto known = secrets_.find(ref);
-        if (known == secrets_.end()) return read;
-        problems.push_back(absl::StrCat("bgp: Secret ", name, " key ", key, ": ",
-                                        read.status().message(), "; the last value read is used"));
-        return known->second;
-      },
-      source_problems_.objects);
-  if (!SameStatus(plan.statuses, bgp_plan_.statuses)) status_stale_ = true;
-  bgp_plan_ = std::move(plan);
-  for (const std::string& problem : bgp_plan_.problems) problems.push_back("bgp: " + problem);
-  for (const bgp_control::DownPeer& down : bgp_plan_.down) {
-    problems.push_back(absl::StrCat("bgp: peer ", down.name, " is down: ", down.reason));
-    settled = false;
-  }
-  if (const std::string error = bgp_->ListenError(); !error.empty()) {
-    problems.push_back(absl::StrCat("bgp: not accepting connections (retried): ", error));
-    settled = false;
-  }
-  BgpApplied wanted;
-  for (const bgp_control::PeerPlan& peer : bgp_plan_.peers) {
-    wanted.emplace_back(peer.config, peer.routes);
-  }
-  // Most passes change nothing: the speaker's thread is asked only then.
-  if (wanted == bgp_applied_) return settled;
-  if (absl::Status set = bgp_->SetPeersAndRoutes(wanted); !set.ok()) {
-    problems.push_back(absl::StrCat("bgp: ", set.message(), " (the previous routes stay)"));
-    bgp_applied_.clear();  // tried again on the next pass
-    return false;
-  }
-  bgp_applied_ = std::move(wanted);
-  return settled;
-}
-
 void Agent::Stop(Departure departure) {
   const bool leave = departure == Departure::kLeave;
-  l2_->Stop(leave ? L2Announcer::Stopping::kLeaving : L2Announcer::Stopping::kRestarting);
-  bgp_->Shutdown(leave ? bgp::ShutdownMode::kCease : bgp::ShutdownMode::kKeepRoutes);
+  l2_->announcer().Stop(leave ? L2Announcer::Stopping::kLeaving
+                              : L2Announcer::Stopping::kRestarting);
+  bgp_->speaker().Shutdown(leave ? bgp::ShutdownMode::kCease : bgp::ShutdownMode::kKeepRoutes);
 }
 
 bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
                      lb::ReconcileReport& report) {
   auto vips_of = [this](const model::ObjectRef& ref) {
-    auto vips = vips_.find(ref);
-    return vips == vips_.end() ? std::vector<net::IpAddress>{} : vips->second;
+    auto vips = ipam_->vips().find(ref);
+    return vips == ipam_->vips().end() ? std::vector<net::IpAddress>{} : vips->second;
   };
   // Re-plans one Service; its problems replace the ones it had.
   auto plan = [&](const model::ObjectRef& ref) {
@@ -368,58 +280,66 @@ bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
   return true;
 }
 
-void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry) {
-  const absl::Time start = absl::Now();
-  const bool first = !ids_;
-  bool settled = true;  // nothing waits for a retry
-  std::set<model::ObjectRef> services = delta.services;
-  const bool ipam_ran = first || delta.Changed(model::kServiceKind) ||
-                        delta.Changed(model::kLoadBalancerIPPoolKind);
-  if (ipam_ran) {
-    AllocateAddresses();
-    status_stale_ = true;
-    services.merge(VipChanges());
-  }
-  if (first || !delta.empty()) UpdateL2();
-
+void Agent::RunLb(ferryd::Pass& pass) {
+  const std::set<model::ObjectRef>& services = pass.services;
   bool unresolved = false;
   std::vector<std::string> node_problems;
   std::vector<lb::NodeInfo> nodes =
       NodeInfosOf(model_, options_.node, Resolve, node_problems, unresolved);
-  settled = settled && !unresolved;
+  pass.settled = pass.settled && !unresolved;
   const bool nodes_changed = !SameNodes(nodes, nodes_);
   nodes_ = std::move(nodes);
   node_problems_ = std::move(node_problems);
 
-  int config_writes = 0;
-  if (first || retry || delta.Changed(model::kNodeKind)) {
+  config_writes_ = 0;
+  if (pass.first || pass.retry || pass.delta.Changed(model::kNodeKind)) {
     config_problems_.clear();
-    config_writes = ApplyConfig(config_problems_);
+    config_writes_ = ApplyConfig(config_problems_);
   }
   // Re-planning most Services costs as much as planning them all.
-  const bool whole = first || nodes_changed || !lb_written_ ||
-                     services.size() > model_.services().size() / 2;
-  lb::ReconcileReport lb_report;
-  if (whole || !services.empty()) settled = UpdateLb(whole, services, lb_report) && settled;
-  const bool bgp_ran = first || retry || !delta.empty();
-  if (bgp_ran) {
-    bgp_problems_.clear();
-    settled = UpdateBgp(bgp_problems_) && settled;
+  lb_whole_ = pass.first || nodes_changed || !lb_written_ ||
+              services.size() > model_.services().size() / 2;
+  lb_report_ = {};
+  if (lb_whole_ || !services.empty()) {
+    pass.settled = UpdateLb(lb_whole_, services, lb_report_) && pass.settled;
   }
-  int endpoint_writes = 0;
-  if (first || retry || whole || !services.empty()) {
+  endpoint_writes_ = 0;
+  if (pass.first || pass.retry || lb_whole_ || !services.empty()) {
     EndpointPlan plan = PlanEndpoints(lb_.input(), uplink_ifindex_, Resolve);
     endpoint_problems_ = std::move(plan.problems);
-    endpoint_writes = ApplyEndpoints(plan, endpoint_problems_);
+    endpoint_writes_ = ApplyEndpoints(plan, endpoint_problems_);
     local_endpoints_ = plan.endpoints.size();
-    settled = settled && endpoint_problems_.empty();
+    pass.settled = pass.settled && endpoint_problems_.empty();
   }
+}
 
-  const int writes = lb_report.writes() + config_writes + endpoint_writes;
-  std::string detail = lb_report.writes() > 0 ? lb::ToString(lb_report) : "";
-  if (config_writes > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
-  if (endpoint_writes > 0) {
-    absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes);
+void Agent::LbController::AppendProblems(std::vector<std::string>& problems) const {
+  problems.insert(problems.end(), agent_.node_problems_.begin(), agent_.node_problems_.end());
+  for (const auto& [ref, service] : agent_.service_problems_) {
+    problems.insert(problems.end(), service.begin(), service.end());
+  }
+  for (const auto* part : {&agent_.config_problems_, &agent_.lb_problems_,
+                           &agent_.endpoint_problems_}) {
+    problems.insert(problems.end(), part->begin(), part->end());
+  }
+}
+
+void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry) {
+  const absl::Time start = absl::Now();
+  ferryd::Pass pass{.model = model_,
+                    .delta = delta,
+                    .object_errors = source_problems_.objects,
+                    .first = !ids_,
+                    .retry = retry,
+                    .services = delta.services};
+  for (const std::unique_ptr<Controller>& controller : controllers_) controller->Run(pass);
+  if (pass.status_changed) status_stale_ = true;
+
+  const int writes = lb_report_.writes() + config_writes_ + endpoint_writes_;
+  std::string detail = lb_report_.writes() > 0 ? lb::ToString(lb_report_) : "";
+  if (config_writes_ > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
+  if (endpoint_writes_ > 0) {
+    absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes_);
   }
   const absl::Duration took = absl::Now() - start;
   if (writes > 0 || trigger == "manifests") {
@@ -434,21 +354,17 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
   last_reconcile_.set_duration_ns(absl::ToInt64Nanoseconds(took));
   last_reconcile_.set_detail(detail);
 
-  std::vector<std::string> problems = node_problems_;
-  for (const auto& [ref, service] : service_problems_) {
-    problems.insert(problems.end(), service.begin(), service.end());
-  }
-  for (const auto* part : {&config_problems_, &lb_problems_, &bgp_problems_, &endpoint_problems_}) {
-    problems.insert(problems.end(), part->begin(), part->end());
+  std::vector<std::string> problems;
+  for (const std::unique_ptr<Controller>& controller : controllers_) {
+    controller->AppendProblems(problems);
   }
   PublishErrors(std::move(problems));
   if (status_stale_) WriteStatusFile();
-  Publish(whole, services, ipam_ran, bgp_ran);
-  retry_at_ = settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
+  Publish(lb_whole_, pass.services);
+  retry_at_ = pass.settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
 }
 
-void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services, bool ipam,
-                    bool bgp) {
+void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services) {
   const std::shared_ptr<const Snapshot> previous = snapshot_.load();
   auto next = std::make_shared<Snapshot>();
   for (const agent::v1::AttachedProgram& program : attached_) *next->status.add_programs() = program;
@@ -464,7 +380,7 @@ void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services, bool
     }
     service_views_.insert_or_assign(
         ref, std::make_shared<const std::vector<agent::v1::LbService>>(ServiceEntries(
-                 ref, service->second, ipam_,
+                 ref, service->second, ipam_->ipam(),
                  [this](absl::string_view name) { return lb_.Find(name); },
                  options_.maglev_size, *ids_,
                  [this](uint32_t id) { return reconciler_.SlotCounts(id); })));
@@ -479,13 +395,10 @@ void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services, bool
   next->services = fresh || whole || !services.empty()
                        ? std::make_shared<const Snapshot::ServiceViews>(service_views_)
                        : previous->services;
-  next->pools = fresh || ipam ? std::make_shared<const agent::v1::PoolList>(ListPools(ipam_))
-                              : previous->pools;
-  next->allocations = fresh || ipam ? std::make_shared<const agent::v1::AllocationList>(
-                                          ListAllocations(ipam_))
-                                    : previous->allocations;
-  next->bgp = fresh || bgp ? std::make_shared<const bgp_control::BgpPlan>(bgp_plan_)
-                           : previous->bgp;
+  if (!fresh) next->views = previous->views;
+  for (const std::unique_ptr<Controller>& controller : controllers_) {
+    controller->Publish(next->views);
+  }
   snapshot_.store(std::move(next));
 }
 
@@ -564,35 +477,10 @@ int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& pr
   return writes;
 }
 
-void Agent::AllocateAddresses() {
-  for (const std::string& line : ipam_.Update(model_, saved_status_)) Log(line);
-}
-
 void Agent::WriteStatusFile() {
-  nlohmann::json document = ipam_.StatusDocument();
-  auto conditions_json = [](const std::vector<l2announce::Condition>& conditions) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const l2announce::Condition& condition : conditions) {
-      out.push_back({{"type", condition.type},
-                     {"status", l2announce::StatusName(condition.status)},
-                     {"reason", condition.reason},
-                     {"message", condition.message}});
-    }
-    return out;
-  };
-  nlohmann::json& l2 = document["l2AnnouncementPolicies"] = nlohmann::json::array();
-  for (const L2PolicyStatus& policy : l2_policy_status_) {
-    l2.push_back({{"apiVersion", "ferry.dev/v1alpha1"},
-                  {"kind", model::kL2AnnouncementPolicyKind},
-                  {"metadata", {{"name", policy.name}}},
-                  {"status", {{"conditions", conditions_json(policy.conditions)}}}});
-  }
-  nlohmann::json& bgp = document["bgp"] = nlohmann::json::array();
-  for (const bgp_control::ObjectStatus& object : bgp_plan_.statuses) {
-    bgp.push_back({{"apiVersion", "ferry.dev/v1alpha1"},
-                   {"kind", object.object.kind},
-                   {"metadata", {{"name", object.object.name}}},
-                   {"status", {{"conditions", conditions_json(object.conditions)}}}});
+  nlohmann::json document = nlohmann::json::object();
+  for (const std::unique_ptr<Controller>& controller : controllers_) {
+    controller->AppendStatus(document);
   }
   std::string json = document.dump(2) + "\n";
   if (json == status_json_) return;
@@ -679,16 +567,16 @@ agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& req
   return list;
 }
 
-agent::v1::L2Announcements Agent::L2() const { return l2_->Snapshot(); }
+agent::v1::L2Announcements Agent::L2() const { return l2_->announcer().Snapshot(); }
 
 agent::v1::BgpPeers Agent::BgpPeers() const {
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
-  return BgpPeersOf(options_.node, snapshot ? *snapshot->bgp : bgp_control::BgpPlan{},
-                    bgp_->Peers());
+  return BgpPeersOf(options_.node, snapshot ? *snapshot->views.bgp : bgp_control::BgpPlan{},
+                    bgp_->speaker().Peers());
 }
 
 agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& request) const {
-  std::map<std::string, std::vector<bgp::Route>> sent = bgp_->AllSentRoutes();
+  std::map<std::string, std::vector<bgp::Route>> sent = bgp_->speaker().AllSentRoutes();
   if (!request.peer().empty()) {
     std::erase_if(sent, [&](const auto& entry) { return entry.first != request.peer(); });
   }
@@ -697,12 +585,12 @@ agent::v1::BgpRoutes Agent::BgpRoutes(const agent::v1::ListBgpRoutesRequest& req
 
 agent::v1::PoolList Agent::Pools() const {
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
-  return snapshot ? *snapshot->pools : agent::v1::PoolList{};
+  return snapshot ? *snapshot->views.pools : agent::v1::PoolList{};
 }
 
 agent::v1::AllocationList Agent::Allocations() const {
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
-  return snapshot ? *snapshot->allocations : agent::v1::AllocationList{};
+  return snapshot ? *snapshot->views.allocations : agent::v1::AllocationList{};
 }
 
 }  // namespace ferry::ferryd

@@ -16,9 +16,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/api/ferry_agent.pb.h"
-#include "agent/controllers/bgp/plan.h"
-#include "agent/controllers/ipam/controller.h"
-#include "agent/controllers/l2/announcer.h"
+#include "agent/controllers/bgp/driver.h"
+#include "agent/controllers/controller.h"
+#include "agent/controllers/ipam/driver.h"
+#include "agent/controllers/l2/driver.h"
 #include "agent/controllers/lb/plan.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps.h"
@@ -30,7 +31,6 @@
 #include "agent/lb/reconcile.h"
 #include "agent/model/change.h"
 #include "agent/model/model.h"
-#include "bgp/speaker.h"
 
 namespace ferry::ferryd {
 
@@ -79,12 +79,31 @@ class Agent : public AgentView {
 
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
-        std::unique_ptr<datapath::LbMaps> maps);
+        std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
+        std::unique_ptr<bgp::Speaker> speaker);
 
   // One pass over what `delta` changed; `retry`: also what waits for one.
   void Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry);
-  // The Services whose VIPs LB-IPAM changed, after AllocateAddresses.
-  std::set<model::ObjectRef> VipChanges();
+
+  // The load balancer, in its place in the controllers' order; its state is
+  // still the Agent's (its move into agent/controllers/lb is the next step).
+  class LbController : public Controller {
+   public:
+    explicit LbController(Agent& agent) : agent_(agent) {}
+    absl::string_view Name() const override { return "lb"; }
+    void Run(ferryd::Pass& pass) override { agent_.RunLb(pass); }
+    void AppendProblems(std::vector<std::string>& problems) const override;
+    void AppendStatus(nlohmann::json&) const override {}
+    // The Services' views are published by the Agent, which knows which
+    // Services the pass re-planned.
+    void Publish(ApiViews&) override {}
+
+   private:
+    Agent& agent_;
+  };
+  // Resolves the nodes, writes the config, plans the Services of `pass`
+  // (or all) and writes their difference and the local endpoints.
+  void RunLb(ferryd::Pass& pass);
   // Plans the load balancer, whole or for `services`, and writes the
   // difference; false when something must be retried.
   bool UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
@@ -95,16 +114,10 @@ class Agent : public AgentView {
   // returns the writes.
   int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems);
   void PublishErrors(std::vector<std::string> problems);
-  // Feeds LB-IPAM the model.
-  void AllocateAddresses();
-  // Writes <state-dir>/status.json if it changed: the Services' addresses,
-  // the pools', L2AnnouncementPolicies' and BGP objects' conditions.
+  // Writes <state-dir>/status.json if it changed: each controller's
+  // fragment (the Services' addresses, the pools', L2AnnouncementPolicies'
+  // and BGP objects' conditions).
   void WriteStatusFile();
-  // Hands the L2 announcer what the model now says.
-  void UpdateL2();
-  // Plans this node's BGP peers and routes and hands them to the speaker.
-  // false when something must be retried.
-  bool UpdateBgp(std::vector<std::string>& problems);
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex);
 
   const Options options_;
@@ -112,9 +125,14 @@ class Agent : public AgentView {
   const absl::Time started_ = absl::Now();
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::LbMaps> maps_;
-  // Their own threads and locks; set once in Start.
-  std::unique_ptr<L2Announcer> l2_;
-  std::unique_ptr<bgp::Speaker> bgp_;
+  // The controllers, in the one order a pass runs them: LB-IPAM first (the
+  // VIPs every other one starts from), then the load balancer, L2, BGP.
+  // Set once in the constructor; the typed pointers are for the API's
+  // questions that the announcer's and the speaker's threads answer.
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  IpamDriver* ipam_;
+  L2Driver* l2_;
+  BgpDriver* bgp_;
 
   // What the API's threads read: made by the loop thread after each pass
   // and swapped in whole, never changed once published, so that they take
@@ -125,14 +143,12 @@ class Agent : public AgentView {
     using ServiceViews =
         std::map<model::ObjectRef, std::shared_ptr<const std::vector<agent::v1::LbService>>>;
     std::shared_ptr<const ServiceViews> services;
-    std::shared_ptr<const agent::v1::PoolList> pools;
-    std::shared_ptr<const agent::v1::AllocationList> allocations;
-    std::shared_ptr<const bgp_control::BgpPlan> bgp;
+    ApiViews views;  // the controllers'
   };
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   // Publishes what changed in a pass: the views of `services` (of every
-  // Service when `whole`), LB-IPAM's, BGP's.
-  void Publish(bool whole, const std::set<model::ObjectRef>& services, bool ipam, bool bgp);
+  // Service when `whole`) and the controllers' that changed.
+  void Publish(bool whole, const std::set<model::ObjectRef>& services);
 
   // Everything below is the loop thread's own: only it reads or writes it.
   lb::LbMapsStore store_;
@@ -143,24 +159,18 @@ class Agent : public AgentView {
   model::Model model_;
   // What the source could not use, as it last said.
   model::SourceProblems source_problems_;
-  IpamController ipam_{absl::Now};
-  // What status.json said at start: the Services' addresses before a restart.
-  SavedStatus saved_status_;
   std::string status_json_;  // as last written
   // The LB's input and desired state, kept up to date Service by Service.
   lb::IncrementalDesired lb_;
   // The maps hold lb_'s desired state: the next pass may write changes only.
   bool lb_written_ = false;
   std::vector<lb::NodeInfo> nodes_;  // as last resolved
-  // The VIPs of each Service that has some.
-  std::map<model::ObjectRef, std::vector<net::IpAddress>> vips_;
   // What each part found wrong when it last ran: every pass reports them
   // all, whichever parts it ran.
   std::vector<std::string> node_problems_;
   std::map<model::ObjectRef, std::vector<std::string>> service_problems_;
   std::vector<std::string> lb_problems_;
   std::vector<std::string> config_problems_;
-  std::vector<std::string> bgp_problems_;
   std::vector<std::string> endpoint_problems_;
   absl::Time retry_at_ = absl::InfiniteFuture();
   // status.json's inputs changed since it was written.
@@ -172,13 +182,11 @@ class Agent : public AgentView {
   std::set<uint32_t> pod_veths_attached_;
   std::set<std::string> logged_;  // problems and errors already logged
   std::string errors_json_;       // as last written
-  bgp_control::BgpPlan bgp_plan_;  // of the last pass
-  // What the speaker was last given.
-  using BgpApplied = std::vector<std::pair<bgp::PeerConfig, std::vector<bgp::Advertisement>>>;
-  BgpApplied bgp_applied_;
-  // (Secret, key) -> the last value read.
-  std::map<std::pair<std::string, std::string>, std::string> secrets_;
-  std::vector<L2PolicyStatus> l2_policy_status_;
+  // What the last pass's load balancer run did, for its log line.
+  bool lb_whole_ = false;
+  lb::ReconcileReport lb_report_;
+  int config_writes_ = 0;
+  int endpoint_writes_ = 0;
 };
 
 }  // namespace ferry::ferryd

@@ -46,11 +46,6 @@ api::ServiceList ListServices(const model::Model& model, const IpamController& i
 
 api::AgentErrors ErrorsOf(absl::string_view node, const AgentErrors& errors);
 
-// Every pool the allocator knows, oldest first, with its blocks and status.
-api::PoolList ListPools(const IpamController& ipam);
-// Every Ferry Service's allocation, by namespace/name.
-api::AllocationList ListAllocations(const IpamController& ipam);
-
 api::ObjectCounts CountsOf(const model::Model& model, const lb::LbInput& input,
                            size_t local_endpoints);
 
