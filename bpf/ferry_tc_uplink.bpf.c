@@ -129,15 +129,21 @@ FERRY_INLINE int ferry_tc_uplink_steps(struct __sk_buff *skb)
 	const struct ferry_config *cfg = ferry_config();
 	struct ferry_packet pkt;
 	__u8 inner_family = FERRY_FAMILY_NONE;
+	void *data, *data_end;
 	int rc;
 
 	if (!cfg)
 		return TC_ACT_OK;
 	bpf_skb_pull_data(skb, skb->len < FERRY_TC_HEADROOM ? skb->len : FERRY_TC_HEADROOM);
-	if (ferry_parse_checked((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pkt) !=
-	    FERRY_PARSE_OK)
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	/* Most of what reaches the uplink is the stack's: the router's checks
+	 * wait until a packet is ours (the functions below check theirs). */
+	if (ferry_parse(data, data_end, &pkt) != FERRY_PARSE_OK)
 		return TC_ACT_OK;
 	if (ferry_is_tunnel_to_us(&pkt, cfg)) {
+		if (ferry_parse_valid(data, data_end, skb->len, &pkt) != FERRY_PARSE_OK)
+			return TC_ACT_OK;
 		rc = ferry_tc_decap(skb, &pkt, &inner_family);
 		if (rc != FERRY_CONTINUE)
 			return rc;

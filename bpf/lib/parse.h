@@ -319,16 +319,24 @@ FERRY_INLINE int ferry_parse_forwardable(void *data, void *data_end, struct ferr
 	return FERRY_PARSE_OK;
 }
 
-/* ferry_parse, ferry_parse_fits and ferry_parse_forwardable in one, for
- * hooks with no cheaper test to make first. */
+/* ferry_parse_fits and ferry_parse_forwardable: what a packet ferry_parse
+ * accepted must pass before a hook acts on it. */
+FERRY_INLINE int ferry_parse_valid(void *data, void *data_end, __u32 frame_len,
+				   struct ferry_packet *pkt)
+{
+	int rc = ferry_parse_fits(pkt, frame_len);
+
+	return rc == FERRY_PARSE_OK ? ferry_parse_forwardable(data, data_end, pkt) : rc;
+}
+
+/* ferry_parse and ferry_parse_valid in one, for hooks with no cheaper test
+ * to make first. */
 FERRY_INLINE int ferry_parse_checked(void *data, void *data_end, __u32 frame_len,
 				     struct ferry_packet *pkt)
 {
 	int rc = ferry_parse(data, data_end, pkt);
 
-	if (rc == FERRY_PARSE_OK)
-		rc = ferry_parse_fits(pkt, frame_len);
-	return rc == FERRY_PARSE_OK ? ferry_parse_forwardable(data, data_end, pkt) : rc;
+	return rc == FERRY_PARSE_OK ? ferry_parse_valid(data, data_end, frame_len, pkt) : rc;
 }
 
 #endif /* FERRY_BPF_LIB_PARSE_H */
