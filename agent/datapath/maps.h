@@ -8,6 +8,7 @@
 #define FERRY_AGENT_DATAPATH_MAPS_H_
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <span>
 #include "absl/strings/string_view.h"
@@ -27,6 +28,13 @@ namespace ferry::datapath {
 
 template <typename Key, typename Value>
 using Entries = std::vector<std::pair<Key, Value>>;
+
+// Map keys and values are plain bytes (layout.h's structs leave no padding
+// unnamed), so that is how two of them compare.
+template <typename T>
+bool SameBytes(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
 
 struct NamedCount {
   absl::string_view name;  // from layout.h's X-macros

@@ -35,6 +35,8 @@ void Log(absl::string_view line) {
 
 namespace {
 
+using datapath::SameBytes;
+
 absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
   datapath::Fd socket_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!socket_fd.valid()) return absl::ErrnoToStatus(errno, "opening a socket to ask the MTU");
@@ -54,7 +56,6 @@ absl::StatusOr<ferry_node> Resolve(const net::IpAddress& address) {
   return datapath::ResolveNode(address);
 }
 
-bool SameBytes(const auto& a, const auto& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
 
 // How long what could not be done waits before it is tried again.
 constexpr absl::Duration kRetryAfter = absl::Seconds(2);
@@ -96,10 +97,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   absl::StatusOr<datapath::LbMaps> maps = (*datapath)->OpenMaps();
   if (!maps.ok()) return maps.status();
   std::string xdp_note;
-  if (absl::StatusOr<datapath::XdpMode> attached = (*datapath)->AttachXdpPreferNative(uplink, xdp_note);
-      !attached.ok()) {
-    return attached.status();
-  }
+  const absl::StatusOr<datapath::XdpMode> xdp_mode =
+      (*datapath)->AttachXdpPreferNative(uplink, xdp_note);
+  if (!xdp_mode.ok()) return xdp_mode.status();
   if (absl::Status attached = (*datapath)->AttachTcIngress(uplink, datapath::Program::kTcUplink);
       !attached.ok()) {
     return attached;
@@ -157,7 +157,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                                                 std::move(lb_maps), *std::move(l2),
                                                 *std::move(speaker)));
   if (saved_status) agent->ipam_->Restore(*std::move(saved_status));
-  agent->RecordAttachment(datapath::Program::kXdpLb, "xdp (native)", uplink);
+  agent->RecordAttachment(datapath::Program::kXdpLb,
+                          *xdp_mode == datapath::XdpMode::kNative ? "xdp (native)" : "xdp (generic)",
+                          uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
   agent->Publish(/*whole=*/false, {});
   return agent;
@@ -282,14 +284,20 @@ bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
 
 void Agent::RunLb(ferryd::Pass& pass) {
   const std::set<model::ObjectRef>& services = pass.services;
-  bool unresolved = false;
-  std::vector<std::string> node_problems;
-  std::vector<lb::NodeInfo> nodes =
-      NodeInfosOf(model_, options_.node, Resolve, node_problems, unresolved);
-  pass.settled = pass.settled && !unresolved;
-  const bool nodes_changed = !SameNodes(nodes, nodes_);
-  nodes_ = std::move(nodes);
-  node_problems_ = std::move(node_problems);
+  // Next hops can only have moved when the Nodes changed or the kernel's
+  // routes and neighbours did (which wakes a retry): a Service edit does not
+  // ask the kernel about every node again.
+  bool nodes_changed = false;
+  if (pass.first || pass.retry || pass.delta.Changed(model::kNodeKind)) {
+    std::vector<std::string> node_problems;
+    nodes_unresolved_ = false;
+    std::vector<lb::NodeInfo> nodes =
+        NodeInfosOf(model_, options_.node, Resolve, node_problems, nodes_unresolved_);
+    nodes_changed = !SameNodes(nodes, nodes_);
+    nodes_ = std::move(nodes);
+    node_problems_ = std::move(node_problems);
+  }
+  pass.settled = pass.settled && !nodes_unresolved_;
 
   config_writes_ = 0;
   if (pass.first || pass.retry || pass.delta.Changed(model::kNodeKind)) {

@@ -165,6 +165,7 @@ class Agent : public AgentView {
   // The maps hold lb_'s desired state: the next pass may write changes only.
   bool lb_written_ = false;
   std::vector<lb::NodeInfo> nodes_;  // as last resolved
+  bool nodes_unresolved_ = false;     // some next hop of nodes_ waits for a retry
   // What each part found wrong when it last ran: every pass reports them
   // all, whichever parts it ran.
   std::vector<std::string> node_problems_;

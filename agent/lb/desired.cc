@@ -25,10 +25,6 @@ std::string FrontendText(const Frontend& frontend) {
                       datapath::ProtocolName(frontend.protocol));
 }
 
-bool SameKey(const ferry_frontend_key& a, const ferry_frontend_key& b) {
-  return std::memcmp(&a, &b, sizeof(a)) == 0;
-}
-
 bool ValidFamily(uint8_t family) {
   return family == FERRY_FAMILY_IPV4 || family == FERRY_FAMILY_IPV6;
 }
@@ -122,7 +118,7 @@ std::optional<PlannedService> PlanService(
       continue;
     }
     if (std::none_of(plan.frontends.begin(), plan.frontends.end(),
-                     [&](const ferry_frontend_key& k) { return SameKey(k, *key); })) {
+                     [&](const ferry_frontend_key& k) { return datapath::SameBytes(k, *key); })) {
       plan.frontends.push_back(*key);
     }
   }

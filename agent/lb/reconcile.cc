@@ -16,10 +16,7 @@ namespace ferry::lb {
 
 namespace {
 
-template <typename T>
-bool SameBytes(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
+using datapath::SameBytes;
 
 // Counts a write that worked; gives a failed one its context.
 absl::Status Count(absl::Status status, int& counter, absl::string_view what) {

@@ -118,10 +118,11 @@ model::ChangeSet ManifestDirSource::ReadAll() {
   relist_ = false;
   pending_.clear();
   model::ChangeSet changes = tracker_.Replace(*files);
-  if (listed_) return changes;
-  // The first list is the whole model.
+  // The first list is the whole model: against the empty tracker, Replace
+  // has just returned every object as added.
+  changes.replace_all = !listed_;
   listed_ = true;
-  return tracker_.List();
+  return changes;
 }
 
 model::ChangeSet ManifestDirSource::ReadPending() {

@@ -152,7 +152,8 @@ class LbEndToEndTest : public ::testing::Test {
     FERRY_ASSIGN_OR_RETURN(instance.datapath,
                            datapath::Datapath::Load({.node_name = node.name,
                                                      .pin_dir = PinDir(node.name),
-                                                     .sizes = sizes}));
+                                                     .sizes = sizes,
+                                                     .object_dir = {}}));
     FERRY_ASSIGN_OR_RETURN(datapath::LbMaps maps, instance.datapath->OpenMaps());
     instance.maps = std::make_unique<datapath::LbMaps>(std::move(maps));
     datapath::Datapath& dp = *instance.datapath;

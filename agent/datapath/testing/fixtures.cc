@@ -40,7 +40,8 @@ MapSizes SmallMapSizes() {
 
 absl::StatusOr<std::unique_ptr<Datapath>> LoadDatapath(const std::filesystem::path& pin_dir,
                                                        const MapSizes& sizes) {
-  return Datapath::Load({.node_name = "test", .pin_dir = pin_dir, .sizes = sizes});
+  return Datapath::Load(
+      {.node_name = "test", .pin_dir = pin_dir, .sizes = sizes, .object_dir = {}});
 }
 
 ferry_addr_key MapKeyOf(absl::string_view address) {
