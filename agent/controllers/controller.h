@@ -7,6 +7,7 @@
 #ifndef FERRY_AGENT_CONTROLLERS_CONTROLLER_H_
 #define FERRY_AGENT_CONTROLLERS_CONTROLLER_H_
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,6 +47,10 @@ struct Pass {
 // The API's views that the controllers publish; each replaces only its own,
 // and only when it changed.
 struct ApiViews {
+  // Per Service, its entries of the ListServices answer.
+  using ServiceViews =
+      std::map<model::ObjectRef, std::shared_ptr<const std::vector<agent::v1::LbService>>>;
+  std::shared_ptr<const ServiceViews> services;
   std::shared_ptr<const agent::v1::PoolList> pools;
   std::shared_ptr<const agent::v1::AllocationList> allocations;
   std::shared_ptr<const bgp_control::BgpPlan> bgp;

@@ -15,12 +15,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/controllers/bgp/view.h"
+#include "agent/controllers/lb/view.h"
 #include "agent/datapath/fd.h"
 #include "agent/datapath/map_info.h"
-#include "agent/datapath/netlink.h"
 #include "agent/ferryd/api_view.h"
 #include "agent/ferryd/errors_file.h"
-#include "agent/lb/recover.h"
 #include "agent/model/manifest_dir.h"
 
 namespace ferry::ferryd {
@@ -34,8 +33,6 @@ void Log(absl::string_view line) {
 }
 
 namespace {
-
-using datapath::SameBytes;
 
 absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
   datapath::Fd socket_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -52,21 +49,8 @@ absl::StatusOr<uint16_t> InterfaceMtu(const std::string& name) {
   return static_cast<uint16_t>(request.ifr_mtu);
 }
 
-absl::StatusOr<ferry_node> Resolve(const net::IpAddress& address) {
-  return datapath::ResolveNode(address);
-}
-
-
 // How long what could not be done waits before it is tried again.
 constexpr absl::Duration kRetryAfter = absl::Seconds(2);
-
-bool SameNodes(const std::vector<lb::NodeInfo>& a, const std::vector<lb::NodeInfo>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const lb::NodeInfo& x, const lb::NodeInfo& y) {
-                      return x.name == y.name && x.v4 == y.v4 && x.v6 == y.v6 &&
-                             SameBytes(x.route, y.route);
-                    });
-}
 
 }  // namespace
 
@@ -161,28 +145,35 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
                           *xdp_mode == datapath::XdpMode::kNative ? "xdp (native)" : "xdp (generic)",
                           uplink);
   agent->RecordAttachment(datapath::Program::kTcUplink, "tc ingress", uplink);
-  agent->Publish(/*whole=*/false, {});
+  agent->Publish();
   return agent;
 }
 
 Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
              std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
              std::unique_ptr<bgp::Speaker> speaker)
-    : options_(std::move(options)),
-      uplink_ifindex_(uplink_ifindex),
-      datapath_(std::move(datapath)),
-      maps_(std::move(maps)),
-      store_(*maps_, options_.map_sizes.services),
-      reconciler_(store_) {
+    : options_(std::move(options)), datapath_(std::move(datapath)), maps_(std::move(maps)) {
   // The one declared order of a pass: a controller runs after those whose
   // output it reads (every one reads LB-IPAM's VIPs).
   auto ipam = std::make_unique<IpamDriver>(absl::Now, Log);
-  auto lb = std::make_unique<LbController>(*this);
+  auto lb = std::make_unique<LbDriver>(
+      LbDriver::Settings{.node = options_.node,
+                         .maglev_size = options_.maglev_size,
+                         .flow_hash_seed = options_.flow_hash_seed,
+                         .tunnel_mtu = options_.tunnel_mtu,
+                         .map_sizes = options_.map_sizes,
+                         .uplink_ifindex = uplink_ifindex},
+      *maps_, *ipam, [this](int ifindex) {
+        absl::Status attached = datapath_->AttachTcIngress(ifindex, datapath::Program::kTcPod);
+        if (attached.ok()) RecordAttachment(datapath::Program::kTcPod, "tc ingress", ifindex);
+        return attached;
+      });
   auto l2_driver =
       std::make_unique<L2Driver>(std::move(l2), options_.node, options_.uplink, ipam->ipam());
   auto bgp_driver = std::make_unique<BgpDriver>(std::move(speaker), options_.node,
                                                 options_.secrets_dir, ipam->ipam());
   ipam_ = ipam.get();
+  lb_ = lb.get();
   l2_ = l2_driver.get();
   bgp_ = bgp_driver.get();
   controllers_.push_back(std::move(ipam));
@@ -222,137 +213,25 @@ void Agent::Stop(Departure departure) {
   bgp_->speaker().Shutdown(leave ? bgp::ShutdownMode::kCease : bgp::ShutdownMode::kKeepRoutes);
 }
 
-bool Agent::UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
-                     lb::ReconcileReport& report) {
-  auto vips_of = [this](const model::ObjectRef& ref) {
-    auto vips = ipam_->vips().find(ref);
-    return vips == ipam_->vips().end() ? std::vector<net::IpAddress>{} : vips->second;
-  };
-  // Re-plans one Service; its problems replace the ones it had.
-  auto plan = [&](const model::ObjectRef& ref) {
-    std::vector<std::string>& problems = service_problems_[ref];
-    problems.clear();
-    std::vector<lb::LbService> planned;
-    if (const auto service = model_.services().find(ref); service != model_.services().end()) {
-      planned = LbServicesOf(model_, service->second, vips_of(ref), options_.node, problems);
-    }
-    if (problems.empty()) service_problems_.erase(ref);
-    return planned;
-  };
-  lb_problems_.clear();
-  absl::StatusOr<lb::ReconcileReport> written;
-  if (whole) {
-    lb::LbInput input{.this_node = options_.node,
-                      .nodes = nodes_,
-                      .services = {},
-                      .maglev_size = options_.maglev_size};
-    service_problems_.clear();
-    for (const auto& [ref, service] : model_.services()) {
-      for (lb::LbService& planned : plan(ref)) input.services.push_back(std::move(planned));
-    }
-    if (!ids_) {
-      absl::StatusOr<lb::ActualState> actual = lb::ReadActual(store_);
-      if (!actual.ok()) {
-        lb_problems_.push_back(absl::StrCat("reading the maps: ", actual.status().message()));
-        return false;
-      }
-      ids_.emplace(lb::RecoverIds(input, *actual, lb::CapacityOf(options_.map_sizes)));
-    }
-    if (absl::Status reset = lb_.Reset(std::move(input), *ids_); !reset.ok()) {
-      lb_problems_.push_back(absl::StrCat("desired state: ", reset.message()));
-      lb_written_ = false;
-      return true;  // a Maglev size that is not a prime stays one
-    }
-    written = reconciler_.Reconcile(lb_.desired());
-  } else {
-    std::vector<lb::IncrementalDesired::Group> groups;
-    for (const model::ObjectRef& ref : services) groups.emplace_back(LbServicePrefix(ref), plan(ref));
-    lb::DesiredChange change;
-    lb_.Replace(std::move(groups), *ids_, change);
-    written = reconciler_.ReconcileChange(lb_.desired(), change);
-  }
-  lb_problems_ = lb_.desired().problems;
-  lb_written_ = written.ok();
-  if (!written.ok()) {
-    lb_problems_.push_back(absl::StrCat("writing the maps: ", written.status().message(),
-                                        " (retried)"));
-    return false;
-  }
-  report = *written;
-  return true;
-}
-
-void Agent::RunLb(ferryd::Pass& pass) {
-  const std::set<model::ObjectRef>& services = pass.services;
-  // Next hops can only have moved when the Nodes changed or the kernel's
-  // routes and neighbours did (which wakes a retry): a Service edit does not
-  // ask the kernel about every node again.
-  bool nodes_changed = false;
-  if (pass.first || pass.retry || pass.delta.Changed(model::kNodeKind)) {
-    std::vector<std::string> node_problems;
-    nodes_unresolved_ = false;
-    std::vector<lb::NodeInfo> nodes =
-        NodeInfosOf(model_, options_.node, Resolve, node_problems, nodes_unresolved_);
-    nodes_changed = !SameNodes(nodes, nodes_);
-    nodes_ = std::move(nodes);
-    node_problems_ = std::move(node_problems);
-  }
-  pass.settled = pass.settled && !nodes_unresolved_;
-
-  config_writes_ = 0;
-  if (pass.first || pass.retry || pass.delta.Changed(model::kNodeKind)) {
-    config_problems_.clear();
-    config_writes_ = ApplyConfig(config_problems_);
-  }
-  // Re-planning most Services costs as much as planning them all.
-  lb_whole_ = pass.first || nodes_changed || !lb_written_ ||
-              services.size() > model_.services().size() / 2;
-  lb_report_ = {};
-  if (lb_whole_ || !services.empty()) {
-    pass.settled = UpdateLb(lb_whole_, services, lb_report_) && pass.settled;
-  }
-  endpoint_writes_ = 0;
-  if (pass.first || pass.retry || lb_whole_ || !services.empty()) {
-    EndpointPlan plan = PlanEndpoints(lb_.input(), uplink_ifindex_, Resolve);
-    endpoint_problems_ = std::move(plan.problems);
-    endpoint_writes_ = ApplyEndpoints(plan, endpoint_problems_);
-    local_endpoints_ = plan.endpoints.size();
-    pass.settled = pass.settled && endpoint_problems_.empty();
-  }
-}
-
-void Agent::LbController::AppendProblems(std::vector<std::string>& problems) const {
-  problems.insert(problems.end(), agent_.node_problems_.begin(), agent_.node_problems_.end());
-  for (const auto& [ref, service] : agent_.service_problems_) {
-    problems.insert(problems.end(), service.begin(), service.end());
-  }
-  for (const auto* part : {&agent_.config_problems_, &agent_.lb_problems_,
-                           &agent_.endpoint_problems_}) {
-    problems.insert(problems.end(), part->begin(), part->end());
-  }
-}
-
 void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry) {
   const absl::Time start = absl::Now();
   ferryd::Pass pass{.model = model_,
                     .delta = delta,
                     .object_errors = source_problems_.objects,
-                    .first = !ids_,
+                    .first = !passed_,
                     .retry = retry,
                     .services = delta.services};
   for (const std::unique_ptr<Controller>& controller : controllers_) controller->Run(pass);
+  passed_ = true;
   if (pass.status_changed) status_stale_ = true;
 
-  const int writes = lb_report_.writes() + config_writes_ + endpoint_writes_;
-  std::string detail = lb_report_.writes() > 0 ? lb::ToString(lb_report_) : "";
-  if (config_writes_ > 0) absl::StrAppend(&detail, detail.empty() ? "" : " ", "config=1");
-  if (endpoint_writes_ > 0) {
-    absl::StrAppend(&detail, detail.empty() ? "" : " ", "endpoint_writes=", endpoint_writes_);
-  }
+  const int writes = lb_->writes();
+  const std::string detail = lb_->WritesDetail();
   const absl::Duration took = absl::Now() - start;
   if (writes > 0 || trigger == "manifests") {
-    Log(absl::StrCat("reconcile (", trigger, "): ", lb_.input().services.size(),
-                     " service ports, ", lb_.input().nodes.size(), " nodes, ", local_endpoints_,
+    Log(absl::StrCat("reconcile (", trigger, "): ", lb_->input().services.size(),
+                     " service ports, ", lb_->input().nodes.size(), " nodes, ",
+                     lb_->local_endpoints(),
                      " local endpoints; ", writes, " writes (", detail.empty() ? "none" : detail,
                      ") in ", absl::FormatDuration(took)));
   }
@@ -368,121 +247,22 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
   }
   PublishErrors(std::move(problems));
   if (status_stale_) WriteStatusFile();
-  Publish(lb_whole_, pass.services);
+  Publish();
   retry_at_ = pass.settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
 }
 
-void Agent::Publish(bool whole, const std::set<model::ObjectRef>& services) {
+void Agent::Publish() {
   const std::shared_ptr<const Snapshot> previous = snapshot_.load();
   auto next = std::make_shared<Snapshot>();
   for (const agent::v1::AttachedProgram& program : attached_) *next->status.add_programs() = program;
-  *next->status.mutable_counts() = CountsOf(model_, lb_.input(), local_endpoints_);
+  *next->status.mutable_counts() = CountsOf(model_, lb_->input(), lb_->local_endpoints());
   *next->status.mutable_errors() = ErrorsOf(options_.node, errors_);
   *next->status.mutable_last_reconcile() = last_reconcile_;
-
-  auto view = [this](const model::ObjectRef& ref) {
-    const auto service = model_.services().find(ref);
-    if (service == model_.services().end() || !ids_) {
-      service_views_.erase(ref);
-      return;
-    }
-    service_views_.insert_or_assign(
-        ref, std::make_shared<const std::vector<agent::v1::LbService>>(ServiceEntries(
-                 ref, service->second, ipam_->ipam(),
-                 [this](absl::string_view name) { return lb_.Find(name); },
-                 options_.maglev_size, *ids_,
-                 [this](uint32_t id) { return reconciler_.SlotCounts(id); })));
-  };
-  if (whole) {
-    service_views_.clear();
-    for (const auto& [ref, service] : model_.services()) view(ref);
-  } else {
-    for (const model::ObjectRef& ref : services) view(ref);
-  }
-  const bool fresh = previous == nullptr;
-  next->services = fresh || whole || !services.empty()
-                       ? std::make_shared<const Snapshot::ServiceViews>(service_views_)
-                       : previous->services;
-  if (!fresh) next->views = previous->views;
+  if (previous != nullptr) next->views = previous->views;
   for (const std::unique_ptr<Controller>& controller : controllers_) {
     controller->Publish(next->views);
   }
   snapshot_.store(std::move(next));
-}
-
-int Agent::ApplyConfig(std::vector<std::string>& problems) {
-  absl::StatusOr<ferry_config> config =
-      ConfigOf(model_, options_.node, options_.flow_hash_seed, options_.tunnel_mtu.value_or(0));
-  if (!config.ok()) {
-    problems.push_back(absl::StrCat("config: ", config.status().message(),
-                                    "; no tunnel to this node is decapsulated"));
-    return 0;
-  }
-  absl::StatusOr<ferry_config> current = maps_->GetConfig();
-  if (current.ok() && SameBytes(*current, *config)) return 0;
-  if (absl::Status set = maps_->SetConfig(*config); !set.ok()) {
-    problems.push_back(absl::StrCat("writing the config: ", set.message()));
-    return 0;
-  }
-  return 1;
-}
-
-int Agent::ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems) {
-  auto problem = [&](absl::string_view what, const ferry_addr_key& pod,
-                     const absl::Status& status) {
-    problems.push_back(absl::StrCat(what, " endpoint ",
-                                    datapath::FormatAddress(pod.addr, pod.family), ": ",
-                                    status.message()));
-  };
-  absl::StatusOr<datapath::Entries<ferry_addr_key, ferry_endpoint>> current =
-      maps_->ListEndpoints();
-  if (!current.ok()) {
-    problems.push_back(absl::StrCat("reading endpoints: ", current.status().message()));
-    return 0;
-  }
-  int writes = 0;
-  for (const LocalEndpoint& local : plan.endpoints) {
-    const ferry_addr_key key = datapath::ToMapKey(local.pod);
-    // The program must be on the veth before the endpoint sends traffic
-    // there, or the pod's replies would leave un-rev-NATed.
-    if (!pod_veths_attached_.contains(local.endpoint.ifindex)) {
-      absl::Status attached = datapath_->AttachTcIngress(static_cast<int>(local.endpoint.ifindex),
-                                                         datapath::Program::kTcPod);
-      if (!attached.ok()) {
-        problem("attaching ferry_tc_pod for", key, attached);
-        continue;
-      }
-      pod_veths_attached_.insert(local.endpoint.ifindex);
-      RecordAttachment(datapath::Program::kTcPod, "tc ingress",
-                       static_cast<int>(local.endpoint.ifindex));
-    }
-    auto existing = std::find_if(current->begin(), current->end(), [&](const auto& entry) {
-      return SameBytes(entry.first, key);
-    });
-    if (existing != current->end() && SameBytes(existing->second, local.endpoint)) continue;
-    if (absl::Status written = maps_->UpsertEndpoint(key, local.endpoint); !written.ok()) {
-      problem("writing", key, written);
-      continue;
-    }
-    ++writes;
-  }
-  auto listed = [](const auto& list, const ferry_addr_key& pod, auto pod_of) {
-    return std::any_of(list.begin(), list.end(), [&](const auto& item) {
-      return SameBytes(datapath::ToMapKey(pod_of(item)), pod);
-    });
-  };
-  for (const auto& [pod, endpoint] : *current) {
-    if (listed(plan.endpoints, pod, [](const LocalEndpoint& l) { return l.pod; }) ||
-        listed(plan.unresolved, pod, [](const net::IpAddress& a) { return a; })) {
-      continue;
-    }
-    if (absl::Status deleted = maps_->DeleteEndpoint(pod); !deleted.ok()) {
-      problem("deleting", pod, deleted);
-      continue;
-    }
-    ++writes;
-  }
-  return writes;
 }
 
 void Agent::WriteStatusFile() {
@@ -567,8 +347,8 @@ agent::v1::AgentStatus Agent::Status() const {
 agent::v1::ServiceList Agent::Services(const agent::v1::ListServicesRequest& request) const {
   const std::shared_ptr<const Snapshot> snapshot = snapshot_.load();
   agent::v1::ServiceList list;
-  if (!snapshot || !snapshot->services) return list;
-  for (const auto& [ref, entries] : *snapshot->services) {
+  if (!snapshot || !snapshot->views.services) return list;
+  for (const auto& [ref, entries] : *snapshot->views.services) {
     if (!Requested(request, ref)) continue;
     for (const agent::v1::LbService& entry : *entries) *list.add_services() = entry;
   }

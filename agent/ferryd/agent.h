@@ -20,15 +20,12 @@
 #include "agent/controllers/controller.h"
 #include "agent/controllers/ipam/driver.h"
 #include "agent/controllers/l2/driver.h"
-#include "agent/controllers/lb/plan.h"
+#include "agent/controllers/lb/driver.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps.h"
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/options.h"
-#include "agent/lb/desired.h"
-#include "agent/lb/lb_maps_store.h"
-#include "agent/lb/reconcile.h"
 #include "agent/model/change.h"
 #include "agent/model/model.h"
 
@@ -85,34 +82,6 @@ class Agent : public AgentView {
   // One pass over what `delta` changed; `retry`: also what waits for one.
   void Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry);
 
-  // The load balancer, in its place in the controllers' order; its state is
-  // still the Agent's (its move into agent/controllers/lb is the next step).
-  class LbController : public Controller {
-   public:
-    explicit LbController(Agent& agent) : agent_(agent) {}
-    absl::string_view Name() const override { return "lb"; }
-    void Run(ferryd::Pass& pass) override { agent_.RunLb(pass); }
-    void AppendProblems(std::vector<std::string>& problems) const override;
-    void AppendStatus(nlohmann::json&) const override {}
-    // The Services' views are published by the Agent, which knows which
-    // Services the pass re-planned.
-    void Publish(ApiViews&) override {}
-
-   private:
-    Agent& agent_;
-  };
-  // Resolves the nodes, writes the config, plans the Services of `pass`
-  // (or all) and writes their difference and the local endpoints.
-  void RunLb(ferryd::Pass& pass);
-  // Plans the load balancer, whole or for `services`, and writes the
-  // difference; false when something must be retried.
-  bool UpdateLb(bool whole, const std::set<model::ObjectRef>& services,
-                lb::ReconcileReport& report);
-  // Writes the config when it differs from the map's; returns the writes.
-  int ApplyConfig(std::vector<std::string>& problems);
-  // Attaches ferry_tc_pod to new veths and writes the endpoints that differ;
-  // returns the writes.
-  int ApplyEndpoints(const EndpointPlan& plan, std::vector<std::string>& problems);
   void PublishErrors(std::vector<std::string> problems);
   // Writes <state-dir>/status.json if it changed: each controller's
   // fragment (the Services' addresses, the pools', L2AnnouncementPolicies'
@@ -121,16 +90,17 @@ class Agent : public AgentView {
   void RecordAttachment(datapath::Program program, absl::string_view hook, int ifindex);
 
   const Options options_;
-  const int uplink_ifindex_;
   const absl::Time started_ = absl::Now();
   std::unique_ptr<datapath::Datapath> datapath_;
   std::unique_ptr<datapath::LbMaps> maps_;
   // The controllers, in the one order a pass runs them: LB-IPAM first (the
   // VIPs every other one starts from), then the load balancer, L2, BGP.
-  // Set once in the constructor; the typed pointers are for the API's
-  // questions that the announcer's and the speaker's threads answer.
+  // Set once in the constructor; the typed pointers are for the counts and
+  // log line, and the API's questions that the announcer's and the
+  // speaker's threads answer.
   std::vector<std::unique_ptr<Controller>> controllers_;
   IpamDriver* ipam_;
+  LbDriver* lb_;
   L2Driver* l2_;
   BgpDriver* bgp_;
 
@@ -139,55 +109,26 @@ class Agent : public AgentView {
   // no lock the loop holds and the loop takes none of theirs.
   struct Snapshot {
     agent::v1::AgentStatus status;  // programs, counts, errors, last pass
-    // Per Service, its entries of the ListServices answer.
-    using ServiceViews =
-        std::map<model::ObjectRef, std::shared_ptr<const std::vector<agent::v1::LbService>>>;
-    std::shared_ptr<const ServiceViews> services;
-    ApiViews views;  // the controllers'
+    ApiViews views;                 // the controllers'
   };
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
-  // Publishes what changed in a pass: the views of `services` (of every
-  // Service when `whole`) and the controllers' that changed.
-  void Publish(bool whole, const std::set<model::ObjectRef>& services);
+  // Publishes the agent's status and the controllers' views that changed.
+  void Publish();
 
   // Everything below is the loop thread's own: only it reads or writes it.
-  lb::LbMapsStore store_;
-  lb::Reconciler reconciler_;
-  Snapshot::ServiceViews service_views_;
-  // Recovered from the maps on the first pass.
-  std::optional<lb::Ids> ids_;
   model::Model model_;
   // What the source could not use, as it last said.
   model::SourceProblems source_problems_;
+  bool passed_ = false;  // a pass has run
   std::string status_json_;  // as last written
-  // The LB's input and desired state, kept up to date Service by Service.
-  lb::IncrementalDesired lb_;
-  // The maps hold lb_'s desired state: the next pass may write changes only.
-  bool lb_written_ = false;
-  std::vector<lb::NodeInfo> nodes_;  // as last resolved
-  bool nodes_unresolved_ = false;     // some next hop of nodes_ waits for a retry
-  // What each part found wrong when it last ran: every pass reports them
-  // all, whichever parts it ran.
-  std::vector<std::string> node_problems_;
-  std::map<model::ObjectRef, std::vector<std::string>> service_problems_;
-  std::vector<std::string> lb_problems_;
-  std::vector<std::string> config_problems_;
-  std::vector<std::string> endpoint_problems_;
   absl::Time retry_at_ = absl::InfiniteFuture();
   // status.json's inputs changed since it was written.
   bool status_stale_ = true;
-  size_t local_endpoints_ = 0;
   AgentErrors errors_;
   agent::v1::Reconcile last_reconcile_;
   std::vector<agent::v1::AttachedProgram> attached_;
-  std::set<uint32_t> pod_veths_attached_;
   std::set<std::string> logged_;  // problems and errors already logged
   std::string errors_json_;       // as last written
-  // What the last pass's load balancer run did, for its log line.
-  bool lb_whole_ = false;
-  lb::ReconcileReport lb_report_;
-  int config_writes_ = 0;
-  int endpoint_writes_ = 0;
 };
 
 }  // namespace ferry::ferryd

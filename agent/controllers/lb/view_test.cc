@@ -1,8 +1,4 @@
-#include "agent/ferryd/api_view.h"
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include "agent/controllers/lb/view.h"
 
 #include "agent/controllers/examples_testing.h"
 #include "agent/controllers/lb/plan.h"
@@ -13,6 +9,7 @@
 namespace ferry::ferryd {
 namespace {
 
+namespace api = ::ferry::agent::v1;
 using ::testing::ElementsAre;
 
 absl::StatusOr<ferry_node> OnLink(const net::IpAddress& to) {
@@ -24,7 +21,7 @@ absl::StatusOr<ferry_node> OnLink(const net::IpAddress& to) {
   return node;
 }
 
-class ApiViewTest : public ::testing::Test {
+class LbViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
     loaded_ = model::LoadManifests({{"service.yaml", ReadExample("service.yaml")},
@@ -45,14 +42,27 @@ class ApiViewTest : public ::testing::Test {
     }
   }
 
+  // ListServices' answer, as the driver's views make it.
   api::ServiceList List(api::ListServicesRequest request = {}) {
-    return ListServices(
-        loaded_.model, ipam_, input_, ids_,
-        [&](uint32_t id) -> const absl::flat_hash_map<uint32_t, uint32_t>* {
-          auto found = slots_.find(id);
-          return found == slots_.end() ? nullptr : &found->second;
-        },
-        request);
+    auto named = [&](absl::string_view name) -> const lb::LbService* {
+      for (const lb::LbService& service : input_.services) {
+        if (service.name == name) return &service;
+      }
+      return nullptr;
+    };
+    auto slot_counts = [&](uint32_t id) -> const absl::flat_hash_map<uint32_t, uint32_t>* {
+      auto found = slots_.find(id);
+      return found == slots_.end() ? nullptr : &found->second;
+    };
+    api::ServiceList list;
+    for (const auto& [ref, service] : loaded_.model.services()) {
+      if (!Requested(request, ref)) continue;
+      for (api::LbService& entry :
+           ServiceEntries(ref, service, ipam_, named, input_.maglev_size, ids_, slot_counts)) {
+        *list.add_services() = std::move(entry);
+      }
+    }
+    return list;
   }
 
   model::LoadResult loaded_;
@@ -62,7 +72,7 @@ class ApiViewTest : public ::testing::Test {
   absl::flat_hash_map<uint32_t, absl::flat_hash_map<uint32_t, uint32_t>> slots_;
 };
 
-TEST_F(ApiViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
+TEST_F(LbViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
   const api::ServiceList list = List();
   ASSERT_EQ(list.services_size(), 2);
   const api::LbService& v4 = list.services(0);
@@ -94,7 +104,7 @@ TEST_F(ApiViewTest, EveryServicePortAndFamilyWithVipsBackendsAndShares) {
   EXPECT_NEAR(share, 1.0, 1e-9);
 }
 
-TEST_F(ApiViewTest, ARequestForOneServiceListsOnlyIt) {
+TEST_F(LbViewTest, ARequestForOneServiceListsOnlyIt) {
   api::ListServicesRequest request;
   request.set_namespace_("default");
   request.set_name("web");
@@ -103,7 +113,7 @@ TEST_F(ApiViewTest, ARequestForOneServiceListsOnlyIt) {
   EXPECT_EQ(List(request).services_size(), 0);
 }
 
-TEST_F(ApiViewTest, AServiceNotProgrammedYetSaysSo) {
+TEST_F(LbViewTest, AServiceNotProgrammedYetSaysSo) {
   slots_.clear();
   ids_ = lb::Ids(lb::IdCapacity{.services = 16, .backends = 64, .nodes = 16});
   const api::ServiceList list = List();
