@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "agent/controllers/lb/view.h"
 #include "agent/datapath/addr.h"
@@ -167,9 +169,18 @@ int LbDriver::ApplyEndpoints(const EndpointPlan& plan) {
         absl::StrCat("reading endpoints: ", current.status().message()));
     return 0;
   }
+  // By key bytes, so that a pass costs O(n) in local endpoints.
+  auto bytes = [](const ferry_addr_key& key) {
+    return std::string(reinterpret_cast<const char*>(&key), sizeof(key));
+  };
+  absl::flat_hash_map<std::string, const ferry_endpoint*> held;
+  for (const auto& [pod, endpoint] : *current) held[bytes(pod)] = &endpoint;
+  absl::flat_hash_set<std::string> kept;
+  for (const net::IpAddress& pod : plan.unresolved) kept.insert(bytes(datapath::ToMapKey(pod)));
   int writes = 0;
   for (const LocalEndpoint& local : plan.endpoints) {
     const ferry_addr_key key = datapath::ToMapKey(local.pod);
+    kept.insert(bytes(key));
     // The program must be on the veth before the endpoint sends traffic
     // there, or the pod's replies would leave un-rev-NATed.
     if (!pod_veths_attached_.contains(local.endpoint.ifindex)) {
@@ -180,26 +191,18 @@ int LbDriver::ApplyEndpoints(const EndpointPlan& plan) {
       }
       pod_veths_attached_.insert(local.endpoint.ifindex);
     }
-    auto existing = std::find_if(current->begin(), current->end(), [&](const auto& entry) {
-      return SameBytes(entry.first, key);
-    });
-    if (existing != current->end() && SameBytes(existing->second, local.endpoint)) continue;
+    if (auto existing = held.find(bytes(key));
+        existing != held.end() && SameBytes(*existing->second, local.endpoint)) {
+      continue;
+    }
     if (absl::Status written = maps_.UpsertEndpoint(key, local.endpoint); !written.ok()) {
       problem("writing", key, written);
       continue;
     }
     ++writes;
   }
-  auto listed = [](const auto& list, const ferry_addr_key& pod, auto pod_of) {
-    return std::any_of(list.begin(), list.end(), [&](const auto& item) {
-      return SameBytes(datapath::ToMapKey(pod_of(item)), pod);
-    });
-  };
   for (const auto& [pod, endpoint] : *current) {
-    if (listed(plan.endpoints, pod, [](const LocalEndpoint& l) { return l.pod; }) ||
-        listed(plan.unresolved, pod, [](const net::IpAddress& a) { return a; })) {
-      continue;
-    }
+    if (kept.contains(bytes(pod))) continue;
     if (absl::Status deleted = maps_.DeleteEndpoint(pod); !deleted.ok()) {
       problem("deleting", pod, deleted);
       continue;
