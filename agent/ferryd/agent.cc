@@ -215,6 +215,7 @@ void Agent::Stop(Departure departure) {
 
 void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry) {
   const absl::Time start = absl::Now();
+  health_.PassStarted(start);
   ferryd::Pass pass{.model = model_,
                     .delta = delta,
                     .object_errors = source_problems_.objects,
@@ -249,6 +250,7 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
   if (status_stale_) WriteStatusFile();
   Publish();
   retry_at_ = pass.settled ? absl::InfiniteFuture() : absl::Now() + kRetryAfter;
+  health_.PassEnded();
 }
 
 void Agent::Publish() {

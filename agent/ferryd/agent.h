@@ -25,6 +25,7 @@
 #include "agent/datapath/maps.h"
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/errors_file.h"
+#include "agent/ferryd/health.h"
 #include "agent/ferryd/options.h"
 #include "agent/model/change.h"
 #include "agent/model/model.h"
@@ -74,6 +75,9 @@ class Agent : public AgentView {
   // Before exiting: tells the L2 and BGP peers how this node's VIPs go.
   void Stop(Departure departure);
 
+  // For the health server's thread (agent/ferryd/health.h).
+  const LoopHealth& health() const { return health_; }
+
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
         std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
@@ -112,6 +116,7 @@ class Agent : public AgentView {
     ApiViews views;                 // the controllers'
   };
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  LoopHealth health_;
   // Publishes the agent's status and the controllers' views that changed.
   void Publish();
 

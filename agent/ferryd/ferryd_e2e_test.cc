@@ -453,6 +453,42 @@ TEST_F(FerrydEndToEndTest, ServesWhileStoppedAndRestartsWithoutRewriting) {
   ExpectServed(kVipV6, 100);
 }
 
+// The kubelet's probes, asked by curl as a probe would ask: a restarted
+// agent is alive at once and ready once its first pass has programmed the
+// node (the restart adopts the maps, so that is its first reconcile).
+TEST_F(FerrydEndToEndTest, HealthProbesAnswerOnTheAddressGiven) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  const Node& node1 = *topology_->node("node1");
+  ASSERT_TRUE(agents_[0]->Stop().ok());
+  agent_args_ = {"--health-listen", "127.0.0.1:0"};
+  absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(node1);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  agents_[0] = std::move(*restarted);
+  std::string port;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string log = agents_[0]->ReadLog();
+        const size_t at = log.find("/readyz on 127.0.0.1:");
+        if (at == std::string::npos) return false;
+        const size_t start = at + std::strlen("/readyz on 127.0.0.1:");
+        port = log.substr(start, log.find('\n', start) - start);
+        return true;
+      },
+      kProgrammingTimeout))
+      << agents_[0]->ReadLog();
+  auto ask = [&](absl::string_view path) {
+    absl::StatusOr<std::string> answer = netns::RunCommand(
+        node1.ns.get(), {"curl", "-sS", "--max-time", "5", "-w", " %{http_code}",
+                         absl::StrCat("http://127.0.0.1:", port, path)});
+    return answer.ok() ? *answer : answer.status().ToString();
+  };
+  EXPECT_TRUE(WaitFor([&] { return ask("/readyz") == "ok: datapath programmed\n 200"; },
+                      kProgrammingTimeout))
+      << ask("/readyz") << "\n" << agents_[0]->ReadLog();
+  EXPECT_EQ(ask("/healthz"), "ok: waiting for changes\n 200");
+  EXPECT_EQ(ask("/elsewhere"), "ferryd serves /healthz and /readyz\n 404");
+}
+
 // A long transfer through each VIP while something happens to the agents:
 // it must neither reset nor stall for a second, and one pod must serve it
 // from start to end (another pod would answer the next segment with a reset).

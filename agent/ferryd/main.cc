@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "agent/ferryd/agent.h"
 #include "agent/ferryd/api_server.h"
+#include "agent/ferryd/health_server.h"
 #include "agent/ferryd/loop.h"
 #include "agent/sources/manifest_dir_source.h"
 #include "agent/ferryd/options.h"
@@ -57,6 +59,24 @@ int main(int argc, char** argv) {
   if (!api.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", api.status().ToString().c_str());
     return 1;
+  }
+  std::unique_ptr<ferry::ferryd::HealthServer> health;
+  if (options->health_listen) {
+    absl::StatusOr<std::unique_ptr<ferry::ferryd::HealthServer>> started =
+        ferry::ferryd::HealthServer::Start(options->health_listen->address,
+                                           options->health_listen->port, (*agent)->health());
+    if (!started.ok()) {
+      std::fprintf(stderr, "ferryd: %s\n", started.status().ToString().c_str());
+      (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
+      return 1;
+    }
+    health = *std::move(started);
+    ferry::ferryd::Log(absl::StrCat("health probes: GET /healthz and /readyz on ",
+                                    options->health_listen->address.family ==
+                                            ferry::net::IpFamily::kIPv6
+                                        ? absl::StrCat("[", options->health_listen->address.ToString(), "]")
+                                        : options->health_listen->address.ToString(),
+                                    ":", health->port()));
   }
   absl::StatusOr<std::unique_ptr<ferry::sources::ManifestDirSource>> source =
       ferry::sources::ManifestDirSource::Open(options->manifests, {}, ferry::ferryd::Log);

@@ -137,6 +137,24 @@ absl::Status SetMapSizes(Options& options, absl::string_view value) {
   return absl::OkStatus();
 }
 
+// "127.0.0.1:9878" or "[::1]:9878".
+absl::Status SetHealthListen(Options& options, absl::string_view value) {
+  const size_t colon = value.rfind(':');
+  absl::string_view host = value.substr(0, colon);
+  const bool bracketed = absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]");
+  absl::StatusOr<net::IpAddress> address = net::IpAddress::Parse(host);
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos || !address.ok() ||
+      bracketed != (address->family == net::IpFamily::kIPv6) ||
+      !absl::SimpleAtoi(value.substr(colon + 1), &port) || port > UINT16_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--health-listen must be ADDRESS:PORT such as 127.0.0.1:9878 or [::1]:9878, not \"",
+        value, "\""));
+  }
+  options.health_listen = Options::Listen{.address = *address, .port = static_cast<uint16_t>(port)};
+  return absl::OkStatus();
+}
+
 const std::map<std::string, Setter, std::less<>>& Setters() {
   static const auto* setters = new std::map<std::string, Setter, std::less<>>{
       TextFlag("node", &Options::node),
@@ -147,6 +165,7 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
       TextFlag("api-socket", &Options::api_socket),
       TextFlag("bpf-object", &Options::bpf_object),
       {"map-sizes", SetMapSizes},
+      {"health-listen", SetHealthListen},
       TextFlag("lease-dir", &Options::lease_dir),
       TextFlag("secrets-dir", &Options::secrets_dir),
       {"bgp-listen-port", SetBgpListenPort},
@@ -202,6 +221,8 @@ std::string Usage() {
          "  --bpf-object DIR        load this build of ferry_xdp.bpf.o, ferry_tc_uplink.bpf.o and\n"
          "                          ferry_tc_pod.bpf.o instead of the built-in ones (maps and flows\n"
          "                          are kept, programs replaced)\n"
+         "  --health-listen A:P     serve GET /healthz and /readyz for probes on A:P, e.g.\n"
+         "                          127.0.0.1:9878 (default: not served)\n"
          "L2 announcements (ARP/NDP for VIPs an L2AnnouncementPolicy selects):\n"
          "  --l2-interval D         liveness advertisement interval (default 100ms)\n"
          "  --l2-dead-intervals X   a peer silent this many intervals is dead (default 3.5)\n"

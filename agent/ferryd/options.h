@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/datapath/datapath.h"
+#include "net/address.h"
 #include "l2announce/announcer.h"
 #include "l2announce/liveness.h"
 #include "l2announce/node_lease.h"
@@ -40,6 +41,12 @@ struct Options {
   // A directory with another build of the datapath's objects to load
   // (datapath::Datapath's object_dir); empty: the ones built into ferryd.
   std::filesystem::path bpf_object;
+  // Where the kubelet's probes ask (agent/ferryd/health.h); unset: nowhere.
+  struct Listen {
+    net::IpAddress address;
+    uint16_t port = 0;  // 0: one the kernel picks (tests)
+  };
+  std::optional<Listen> health_listen;
 
   // L2 announcements (agent/controllers/l2): liveness between the agents on the
   // uplink, the takeover frames, and the node leases in a directory every

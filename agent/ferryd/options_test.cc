@@ -109,6 +109,29 @@ TEST(OptionsTest, BadL2FlagsAreNamed) {
   EXPECT_THAT(error_with({"--l2-takeover-count=0"}), HasSubstr("--l2-takeover-count must be"));
 }
 
+TEST(OptionsTest, HealthListenTakesAnAddressOfEitherFamilyAndAPort) {
+  const char* kRequired[] = {"--node=n", "--manifests=m", "--uplink=u"};
+  auto parse = [&](absl::string_view flag) {
+    return Parse({kRequired[0], kRequired[1], kRequired[2], flag});
+  };
+  EXPECT_FALSE(Parse({kRequired[0], kRequired[1], kRequired[2]})->health_listen.has_value());
+  absl::StatusOr<Options> v4 = parse("--health-listen=127.0.0.1:9878");
+  ASSERT_TRUE(v4.ok()) << v4.status();
+  EXPECT_EQ(v4->health_listen->address.ToString(), "127.0.0.1");
+  EXPECT_EQ(v4->health_listen->port, 9878);
+  absl::StatusOr<Options> v6 = parse("--health-listen=[::1]:0");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(v6->health_listen->address.ToString(), "::1");
+  EXPECT_EQ(v6->health_listen->port, 0);
+  for (absl::string_view bad : {"--health-listen=127.0.0.1", "--health-listen=::1:9878",
+                                "--health-listen=[127.0.0.1]:1", "--health-listen=1.2.3.4:65536",
+                                "--health-listen=localhost:9878"}) {
+    absl::StatusOr<Options> options = parse(bad);
+    ASSERT_FALSE(options.ok()) << bad;
+    EXPECT_THAT(options.status().message(), HasSubstr("--health-listen")) << bad;
+  }
+}
+
 TEST(OptionsTest, HelpIsRecognised) {
   std::vector<absl::string_view> help = {"--node", "n", "--help"};
   EXPECT_TRUE(WantsHelp(help));
