@@ -40,9 +40,10 @@ struct FileError {
 
 struct ObjectError {
   std::string file;
-  int line = 0;
+  int line = 0;  // 0 for an object from the API, which has no file
   ValidationError error;
-  // "web.yaml:12: Service default/web: spec.ports[1].port: ..."
+  // "web.yaml:12: Service default/web: spec.ports[1].port: ...", or
+  // "/api/v1/services: Service default/web: ..." from the API.
   std::string ToString() const;
   bool operator==(const ObjectError&) const = default;
 };

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -792,6 +793,66 @@ constexpr KindEntry kKinds[] = {
      &DecodeAs<BgpAdvertisement, DecodeBgpAdvertisement>},
 };
 
+// The object, or nullopt with its problems in `problems`. The items of a
+// List go to `list_item`; without one, a List is not ours.
+std::optional<Object> DecodeOne(const YAML::Node& doc, std::vector<ValidationError>& problems,
+                                const std::function<void(const YAML::Node&)>& list_item) {
+  // Name the object as well as can be done before its fields are read,
+  // so that even "kind: required" says which object it is about.
+  const YAML::Node meta = Child(doc, "metadata");
+  auto scalar = [](const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : ""; };
+  ObjectRef ref{scalar(Child(doc, "kind")), scalar(Child(meta, "namespace")),
+                scalar(Child(meta, "name"))};
+  FieldReader read(ref, problems);
+  if (!doc.IsMap()) {
+    read.Report("", "a manifest document must be a map of fields, not a list or a string");
+    return std::nullopt;
+  }
+  const std::string api_version =
+      read.String(Child(doc, "apiVersion"), "apiVersion").value_or("");
+  if (api_version.empty()) read.Report("apiVersion", "required");
+  if (ref.kind.empty()) read.Report("kind", "required");
+  if (read.failed()) return std::nullopt;
+
+  if (ref.kind == "List" && list_item) {
+    read.List(Child(doc, "items"), "items",
+              [&](const YAML::Node& item, const std::string&) { list_item(item); });
+    return std::nullopt;
+  }
+  const KindEntry* known = std::find_if(std::begin(kKinds), std::end(kKinds),
+                                        [&](const KindEntry& k) { return k.kind == ref.kind; });
+  if (known == std::end(kKinds)) {
+    read.Report("kind", absl::StrCat(api_version, " ", ref.kind, " is not ours; ignored"),
+                Severity::kInfo);
+    return std::nullopt;
+  }
+  // The reference problems are reported against, from here on.
+  ref.namespace_ = known->namespaced ? (ref.namespace_.empty() ? "default" : ref.namespace_) : "";
+  FieldReader fields(ref, problems);
+  if (api_version != known->api_version) {
+    fields.Report("apiVersion", absl::StrCat("\"", api_version, "\" is not supported for ",
+                                             ref.kind, "; use ", known->api_version));
+    return std::nullopt;
+  }
+  if (std::optional<KeyProblem> problem = FindKeyProblem(doc, "")) {
+    fields.Report(std::move(problem->field), std::move(problem->reason));
+    return std::nullopt;
+  }
+  std::optional<Object> object = known->decode(doc, fields);
+  if (fields.failed()) return std::nullopt;
+  return object;
+}
+
+// The object with its validation's problems added.
+std::optional<Object> DecodeValid(const YAML::Node& doc, std::vector<ValidationError>& problems,
+                                  const std::function<void(const YAML::Node&)>& list_item) {
+  std::optional<Object> object = DecodeOne(doc, problems, list_item);
+  if (!object) return std::nullopt;
+  for (ValidationError& error : Validate(*object)) problems.push_back(std::move(error));
+  if (!problems.empty()) return std::nullopt;
+  return object;
+}
+
 class ManifestDecoder {
  public:
   // `line_offset`: lines of the stream before the document's text.
@@ -808,61 +869,13 @@ class ManifestDecoder {
     if (Absent(doc)) return;
     const int line = line_offset_ + doc.Mark().line + 1;
     std::vector<ValidationError> problems;
-    if (std::optional<Object> object = Decode(doc, problems)) {
-      for (ValidationError& error : Validate(*object)) problems.push_back(std::move(error));
-      if (problems.empty()) out_.objects.push_back({.object = *std::move(object), .line = line});
+    if (std::optional<Object> object =
+            DecodeValid(doc, problems, [this](const YAML::Node& item) { Add(item); })) {
+      out_.objects.push_back({.object = *std::move(object), .line = line});
     }
     for (ValidationError& problem : problems) {
       out_.problems.push_back({.error = std::move(problem), .line = line});
     }
-  }
-
-  // The object, or nullopt with its problems in `problems`.
-  std::optional<Object> Decode(const YAML::Node& doc, std::vector<ValidationError>& problems) {
-    // Name the object as well as can be done before its fields are read,
-    // so that even "kind: required" says which object it is about.
-    const YAML::Node meta = Child(doc, "metadata");
-    auto scalar = [](const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : ""; };
-    ObjectRef ref{scalar(Child(doc, "kind")), scalar(Child(meta, "namespace")),
-                  scalar(Child(meta, "name"))};
-    FieldReader read(ref, problems);
-    if (!doc.IsMap()) {
-      read.Report("", "a manifest document must be a map of fields, not a list or a string");
-      return std::nullopt;
-    }
-    const std::string api_version =
-        read.String(Child(doc, "apiVersion"), "apiVersion").value_or("");
-    if (api_version.empty()) read.Report("apiVersion", "required");
-    if (ref.kind.empty()) read.Report("kind", "required");
-    if (read.failed()) return std::nullopt;
-
-    if (ref.kind == "List") {
-      read.List(Child(doc, "items"), "items",
-                [&](const YAML::Node& item, const std::string&) { Add(item); });
-      return std::nullopt;
-    }
-    const KindEntry* known = std::find_if(std::begin(kKinds), std::end(kKinds),
-                                          [&](const KindEntry& k) { return k.kind == ref.kind; });
-    if (known == std::end(kKinds)) {
-      read.Report("kind", absl::StrCat(api_version, " ", ref.kind, " is not ours; ignored"),
-                  Severity::kInfo);
-      return std::nullopt;
-    }
-    // The reference problems are reported against, from here on.
-    ref.namespace_ = known->namespaced ? (ref.namespace_.empty() ? "default" : ref.namespace_) : "";
-    FieldReader fields(ref, problems);
-    if (api_version != known->api_version) {
-      fields.Report("apiVersion", absl::StrCat("\"", api_version, "\" is not supported for ",
-                                               ref.kind, "; use ", known->api_version));
-      return std::nullopt;
-    }
-    if (std::optional<KeyProblem> problem = FindKeyProblem(doc, "")) {
-      fields.Report(std::move(problem->field), std::move(problem->reason));
-      return std::nullopt;
-    }
-    std::optional<Object> object = known->decode(doc, fields);
-    if (fields.failed()) return std::nullopt;
-    return object;
   }
 
   int line_offset_ = 0;
@@ -885,6 +898,12 @@ absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text) {
     decoder.Document(node, document.first_line - 1);
   }
   return decoder.Take();
+}
+
+DecodedApiObject DecodeObject(const YAML::Node& doc) {
+  DecodedApiObject out;
+  out.object = DecodeValid(doc, out.problems, nullptr);
+  return out;
 }
 
 }  // namespace ferry::model

@@ -3,7 +3,10 @@
 #ifndef FERRY_AGENT_MODEL_DECODE_H_
 #define FERRY_AGENT_MODEL_DECODE_H_
 
+#include <optional>
 #include <vector>
+
+#include <yaml-cpp/node/node.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,6 +65,19 @@ struct DecodedManifest {
 //  - Durations are Go's (metav1.Duration): "90s", "1m30s"; a bare number
 //    has no unit and is an error, as it is for the API server.
 absl::StatusOr<DecodedManifest> DecodeManifest(absl::string_view text);
+
+struct DecodedApiObject {
+  // nullopt when the object is invalid or not Ferry's.
+  std::optional<Object> object;
+  // Named by object and field; they carry no line, which would be the
+  // line of a serialization nobody wrote (the API server's JSON).
+  std::vector<ValidationError> problems;
+};
+
+// One object as the API server serves it (JSON, turned into a node by the
+// caller), through the same kind table and decoders as a manifest, with the
+// same decisions; a List is not an object here.
+DecodedApiObject DecodeObject(const YAML::Node& doc);
 
 }  // namespace ferry::model
 

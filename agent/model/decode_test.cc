@@ -2,6 +2,8 @@
 // reads lands in the model, the many it does not read are ignored.
 #include "agent/model/decode.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -450,6 +452,40 @@ endpoints: [{addresses: [web.example.com]}]
        Decode("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n").problems) {
     EXPECT_EQ(problem.error.severity, Severity::kInfo);
   }
+}
+
+}  // namespace
+}  // namespace ferry::model
+
+namespace ferry::model {
+namespace {
+
+TEST(DecodeObjectTest, OneObjectThroughTheKindTable) {
+  const DecodedApiObject decoded = DecodeObject(YAML::Load(
+      R"({"apiVersion": "v1", "kind": "Service",
+          "metadata": {"name": "web", "namespace": "shop"},
+          "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})"));
+  ASSERT_TRUE(decoded.object.has_value());
+  EXPECT_EQ(RefOf(*decoded.object), (ObjectRef{"Service", "shop", "web"}));
+  EXPECT_TRUE(decoded.problems.empty());
+}
+
+TEST(DecodeObjectTest, ErrorsNameTheObjectAndField) {
+  const DecodedApiObject decoded = DecodeObject(YAML::Load(
+      R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+          "spec": {"type": "LoadBalancer", "ports": [{"port": 70000}]}})"));
+  EXPECT_FALSE(decoded.object.has_value());
+  ASSERT_EQ(decoded.problems.size(), 1u);
+  EXPECT_EQ(decoded.problems[0].ToString(),
+            "Service default/web: spec.ports[0].port: 70000 is not a port (1-65535)");
+}
+
+TEST(DecodeObjectTest, AListIsNotAnObject) {
+  const DecodedApiObject decoded =
+      DecodeObject(YAML::Load(R"({"apiVersion": "v1", "kind": "List", "items": []})"));
+  EXPECT_FALSE(decoded.object.has_value());
+  ASSERT_EQ(decoded.problems.size(), 1u);
+  EXPECT_EQ(decoded.problems[0].severity, Severity::kInfo);
 }
 
 }  // namespace

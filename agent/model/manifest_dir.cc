@@ -63,6 +63,8 @@ void AddRefs(const FileState& state, std::set<ObjectRef>& refs) {
 std::string FileError::ToString() const { return absl::StrCat(file, ": ", reason); }
 
 std::string ObjectError::ToString() const {
+  // Objects from the API have no line: the JSON they came as was never a file.
+  if (line == 0) return absl::StrCat(file, ": ", error.ToString());
   return absl::StrCat(file, ":", line, ": ", error.ToString());
 }
 
