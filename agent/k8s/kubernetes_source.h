@@ -1,0 +1,50 @@
+// The Kubernetes API as a Source (agent/sources/source.h): ApiTracker's
+// reflectors driven over one Transport. Thin: what it decides is
+// ApiTracker's and Reflector's; this moves bytes between them and curl.
+#ifndef FERRY_AGENT_K8S_KUBERNETES_SOURCE_H_
+#define FERRY_AGENT_K8S_KUBERNETES_SOURCE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/k8s/api_tracker.h"
+#include "agent/k8s/config.h"
+#include "agent/k8s/transport.h"
+#include "agent/sources/source.h"
+
+namespace ferry::k8s {
+
+class KubernetesSource : public sources::Source {
+ public:
+  // `random`: the reflectors' jitter; null for a seeded generator.
+  static absl::StatusOr<std::unique_ptr<KubernetesSource>> Open(
+      const ClusterConfig& config, const ApiTrackerOptions& options,
+      Reflector::Random random = nullptr);
+
+  int fd() const override { return transport_->fd(); }
+  absl::Time Deadline() const override;
+  model::ChangeSet Read(absl::Time now) override;
+
+  const ApiTracker& tracker() const { return tracker_; }
+  const TransportStats& transport_stats() const { return transport_->stats(); }
+
+ private:
+  KubernetesSource(std::unique_ptr<Transport> transport, const ApiTrackerOptions& options,
+                   Reflector::Random random);
+  void Deliver(absl::Time now);
+  void StartAndDrop(absl::Time now);
+  void Cancel(Reflector* reflector);
+
+  std::unique_ptr<Transport> transport_;
+  ApiTracker tracker_;
+  // Each reflector's request in flight.
+  std::map<uint64_t, Reflector*> requests_;
+  std::map<Reflector*, uint64_t> request_of_;
+};
+
+}  // namespace ferry::k8s
+
+#endif  // FERRY_AGENT_K8S_KUBERNETES_SOURCE_H_
