@@ -193,7 +193,9 @@ void Reflector::EndList(absl::Time now) {
       if (Upsert(std::move(item), EventType::kAdded)) listed_.insert(std::move(key));
     }
   }
-  failures_ = 0;
+  // A list that works after 410s is no proof the watch will: the count
+  // goes on until a watch delivers (a 410 storm backs off).
+  if (gone_in_a_row_ == 0) failures_ = 0;
   failure_.clear();
   continue_ = StringAt(page, "metadata", "continue");
   if (!continue_.empty()) {
@@ -213,7 +215,6 @@ void Reflector::EndList(absl::Time now) {
   listed_.clear();
   resource_version_ = StringAt(page, "metadata", "resourceVersion");
   synced_ = true;
-  gone_in_a_row_ = 0;
   list_next_ = false;
   due_ = now;
 }

@@ -228,6 +228,27 @@ TEST_F(ReflectorTest, BackoffGrowsWithinItsBoundsAndResetsOnSuccess) {
   EXPECT_EQ(reflector_.Deadline() - now_, s);
 }
 
+TEST_F(ReflectorTest, AStormOf410BacksOffUntilAWatchDelivers) {
+  ListThree();
+  std::vector<absl::Duration> waits;
+  for (int round = 0; round < 5; ++round) {
+    Answer(410, R"({"kind":"Status","code":410})");
+    waits.push_back(reflector_.Deadline() - now_);
+    now_ = reflector_.Deadline();
+    ASSERT_THAT(reflector_.NextRequest(now_), Optional(HasSubstr("limit=2")));
+    Answer(200, Page({Service("a", "1"), Service("b", "2"), Service("c", "3")}, "3"));
+    ASSERT_THAT(reflector_.NextRequest(now_), Optional(HasSubstr("watch=1")));
+  }
+  const auto s = absl::Seconds(1);
+  // The first relist at once, then growing: the lists work, the watches not.
+  EXPECT_THAT(waits, ElementsAre(absl::ZeroDuration(), 0.75 * s, 1.5 * s, 3 * s, 6 * s));
+  EXPECT_EQ(reflector_.relists(), 5);
+  // A watch that delivers ends the storm.
+  reflector_.OnData(now_, 200, Bookmark("4"));
+  Answer(410, R"({"kind":"Status","code":410})");
+  EXPECT_EQ(reflector_.Deadline(), now_);
+}
+
 TEST_F(ReflectorTest, AStalledWatchIsDroppedAndResumed) {
   ListThree();
   // Bytes (a bookmark) keep it alive.

@@ -167,8 +167,11 @@ void Transport::Remove(uint64_t id) {
 
 void Transport::Cancel(uint64_t id) { Remove(id); }
 
-void Transport::Count(Request& request) {
-  if (request.counted) return;
+void Transport::Count(Request& request, bool ended) {
+  // Known once the response's headers came, or the request ended.
+  long status = 0;
+  curl_easy_getinfo(request.easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 0 && !ended) return;
   request.counted = true;
   long connects = 0;
   curl_easy_getinfo(request.easy, CURLINFO_NUM_CONNECTS, &connects);
@@ -208,8 +211,8 @@ std::vector<TransportEvent> Transport::Perform() {
   std::vector<TransportEvent> events;
   for (auto& [id, request] : requests_) {
     const bool done = ended.contains(id);
+    if (!request->counted) Count(*request, done);
     if (request->data.empty() && !done) continue;
-    Count(*request);
     TransportEvent event{.id = id, .data = std::exchange(request->data, {})};
     curl_easy_getinfo(request->easy, CURLINFO_RESPONSE_CODE, &event.status);
     if (done) {

@@ -75,7 +75,7 @@ class Transport {
 
   explicit Transport(const ClusterConfig& config);
   absl::StatusOr<std::string> Token();
-  void Count(Request& request);
+  void Count(Request& request, bool ended);
   void Remove(uint64_t id);
 
   static int OnSocket(void* easy, int socket, int what, void* self, void* socket_data);

@@ -462,12 +462,23 @@ absl::Status AddVethPair(const Namespace& a, const std::string& name_a, const Na
 absl::StatusOr<std::unique_ptr<Process>> Process::Start(const Namespace& ns,
                                                         const std::vector<std::string>& argv,
                                                         const std::string& log_path) {
-  UniqueFd log_fd(open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (log_fd.get() < 0) return absl::InternalError(ErrnoText(absl::StrCat("opening ", log_path)));
   absl::StatusOr<int> netns_fd = OpenNetns(ns);
   if (!netns_fd.ok()) return netns_fd.status();
   UniqueFd netns(*netns_fd);
-  absl::StatusOr<pid_t> pid = Spawn(argv, {.netns_fd = netns.get(),
+  return StartIn(netns.get(), argv, log_path);
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Process::StartOnLoopback(
+    const std::vector<std::string>& argv, const std::string& log_path) {
+  return StartIn(-1, argv, log_path);
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Process::StartIn(int netns_fd,
+                                                          const std::vector<std::string>& argv,
+                                                          const std::string& log_path) {
+  UniqueFd log_fd(open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (log_fd.get() < 0) return absl::InternalError(ErrnoText(absl::StrCat("opening ", log_path)));
+  absl::StatusOr<pid_t> pid = Spawn(argv, {.netns_fd = netns_fd,
                                            .stdout_fd = log_fd.get(),
                                            .stderr_fd = log_fd.get(),
                                            .own_process_group = true});

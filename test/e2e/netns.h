@@ -119,6 +119,10 @@ class Process {
   static absl::StatusOr<std::unique_ptr<Process>> Start(const Namespace& ns,
                                                         const std::vector<std::string>& argv,
                                                         const std::string& log_path);
+  // In the test's own network namespace, for a server that listens on
+  // loopback only (127.0.0.1 / ::1) and needs no topology.
+  static absl::StatusOr<std::unique_ptr<Process>> StartOnLoopback(
+      const std::vector<std::string>& argv, const std::string& log_path);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -134,6 +138,10 @@ class Process {
 
  private:
   Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  // netns_fd -1: the caller's namespace.
+  static absl::StatusOr<std::unique_ptr<Process>> StartIn(int netns_fd,
+                                                          const std::vector<std::string>& argv,
+                                                          const std::string& log_path);
   // Sends `signal` to the process group, then SIGKILL after `grace`.
   absl::StatusOr<int> Signal(int signal, absl::Duration grace);
   pid_t pid_;

@@ -1,0 +1,215 @@
+// KubernetesSource over libcurl against the stand-in API server
+// (testing/mini_apiserver.py) on 127.0.0.1, with TLS, a bearer token from a
+// file and HTTP/2.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "agent/k8s/config.h"
+#include "agent/k8s/kubernetes_source.h"
+#include "agent/k8s/testing/api_server.h"
+
+namespace ferry::k8s {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::ApiServer;
+using testing::LoadBalancer;
+using testing::SourceLoop;
+
+constexpr char kServices[] = "/api/v1/services";
+
+const ApiTrackerOptions kOptions{
+    .timing = {.page_size = 500,
+               .watch_timeout = absl::Seconds(300),
+               // The server bookmarks every 250 ms: 4 intervals of 500 ms
+               // without a byte is a stall.
+               .bookmark_interval = absl::Milliseconds(500),
+               .stall_intervals = 4,
+               .backoff_initial = absl::Milliseconds(100),
+               .backoff_max = absl::Seconds(1)},
+    .secrets_namespace = "ferry-system"};
+
+std::vector<std::string> Shown(const model::ChangeSet& changes) {
+  std::vector<std::string> shown;
+  for (const model::ObjectChange& change : changes.changes) {
+    const char* type = change.type == model::ChangeType::kAdded     ? "added"
+                       : change.type == model::ChangeType::kUpdated ? "updated"
+                                                                    : "deleted";
+    shown.push_back(absl::StrCat(type, " ", change.ref.ToString()));
+  }
+  return shown;
+}
+
+class KubernetesSourceE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char name[] = "/tmp/ferry-k8s-XXXXXX";
+    ASSERT_NE(mkdtemp(name), nullptr);
+    directory_ = name;
+    absl::StatusOr<std::unique_ptr<ApiServer>> server = ApiServer::Start(directory_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  void TearDown() override {
+    source_.reset();
+    if (server_) server_->Stop().IgnoreError();
+    std::filesystem::remove_all(directory_);
+  }
+
+  // Opens the source from the server's kubeconfig and reads its first list.
+  void Sync() {
+    absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "");
+    ASSERT_TRUE(config.ok()) << config.status();
+    absl::StatusOr<std::unique_ptr<KubernetesSource>> source =
+        KubernetesSource::Open(*config, kOptions, [] { return 0.5; });
+    ASSERT_TRUE(source.ok()) << source.status();
+    source_ = *std::move(source);
+    loop_ = std::make_unique<SourceLoop>(*source_);
+    ASSERT_TRUE(loop_->RunUntil([&] { return !loop_->reads().empty(); }));
+    ASSERT_TRUE(loop_->reads().front().replace_all);
+  }
+
+  nlohmann::json Stats() {
+    absl::StatusOr<nlohmann::json> stats = server_->Admin("stats");
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    return stats.ok() ? *stats : nlohmann::json::object();
+  }
+
+  int Count(const nlohmann::json& stats, const char* what, const char* path) {
+    return stats[what].value(path, 0);
+  }
+
+  // Runs the source until every resource is being watched.
+  void UntilAllWatch() {
+    ASSERT_TRUE(loop_->RunUntil(
+        [&] { return Stats()["open"].size() == FerryResources().size(); }));
+  }
+
+  // Reads from index `from` on, as one list of changes.
+  std::vector<std::string> ChangesSince(size_t from) {
+    std::vector<std::string> all;
+    for (size_t i = from; i < loop_->reads().size(); ++i) {
+      for (std::string& change : Shown(loop_->reads()[i])) all.push_back(std::move(change));
+    }
+    return all;
+  }
+
+  std::filesystem::path directory_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<KubernetesSource> source_;
+  std::unique_ptr<SourceLoop> loop_;
+};
+
+TEST_F(KubernetesSourceE2eTest, InitialListIsPagedAndEveryWatchSharesOneHttp2Connection) {
+  std::vector<nlohmann::json> services;
+  for (int i = 0; i < 1200; ++i) services.push_back(LoadBalancer(absl::StrCat("svc-", i)));
+  ASSERT_TRUE(server_->Put(kServices, services).ok());
+  Sync();
+  EXPECT_EQ(loop_->model().services().size(), 1200u);
+  ASSERT_TRUE(loop_->reads().front().problems.has_value());
+  EXPECT_THAT(loop_->reads().front().problems->objects, IsEmpty());
+  UntilAllWatch();
+  const nlohmann::json stats = Stats();
+  EXPECT_EQ(Count(stats, "lists", kServices), 3);  // pages of 500
+  EXPECT_EQ(stats["connections"], 1) << stats.dump();
+  for (const nlohmann::json& watch : stats["open"]) EXPECT_EQ(watch["http_version"], "2");
+  // curl's own count agrees: every request (once its response began) over
+  // HTTP/2, on the one connection made.
+  const TransportStats& transport = source_->transport_stats();
+  EXPECT_TRUE(loop_->RunUntil([&] { return transport.http2_requests == transport.requests; }))
+      << transport.http2_requests << " of " << transport.requests << " requests over HTTP/2";
+  EXPECT_EQ(transport.connections, 1);
+}
+
+TEST_F(KubernetesSourceE2eTest, WatchEventsBecomeIncrementalChangeSets) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web")}).ok());
+  Sync();
+  UntilAllWatch();
+  const size_t first = loop_->reads().size();
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("api")}).ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "api"); }));
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web", 8080)}).ok());
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] { return loop_->model().FindService("default", "web")->ports[0].port == 8080; }));
+  ASSERT_TRUE(server_->Delete(kServices, "default", "api").ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return !loop_->model().FindService("default", "api"); }));
+  EXPECT_THAT(ChangesSince(first),
+              ElementsAre("added Service default/api", "updated Service default/web",
+                          "deleted Service default/api"));
+  for (size_t i = first; i < loop_->reads().size(); ++i) EXPECT_FALSE(loop_->reads()[i].replace_all);
+}
+
+TEST_F(KubernetesSourceE2eTest, GoneAfterCompactionGivesOnlyTheDifferences) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a"), LoadBalancer("b"), LoadBalancer("c")}).ok());
+  Sync();
+  UntilAllWatch();
+  const size_t first = loop_->reads().size();
+  // Changes the watches do not deliver, then a compaction past them: the
+  // watches end with 410 and the source lists again.
+  ASSERT_TRUE(server_->Admin("stall").ok());
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("b", 81), LoadBalancer("d")}).ok());
+  ASSERT_TRUE(server_->Delete(kServices, "default", "c").ok());
+  ASSERT_TRUE(server_->Admin("compact").ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "d"); }));
+  EXPECT_THAT(ChangesSince(first),
+              ElementsAre("updated Service default/b", "deleted Service default/c",
+                          "added Service default/d"));
+  EXPECT_EQ(Count(Stats(), "lists", kServices), 2);
+  EXPECT_EQ(loop_->model().services().size(), 3u);
+}
+
+TEST_F(KubernetesSourceE2eTest, AStalledWatchIsDroppedAndResumed) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a")}).ok());
+  Sync();
+  UntilAllWatch();
+  const int watches = Count(Stats(), "watches", kServices);
+  // The open watches go silent, bookmarks too, but stay open.
+  ASSERT_TRUE(server_->Admin("stall").ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return Count(Stats(), "watches", kServices) > watches; }));
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("after-stall")}).ok());
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return loop_->model().FindService("default", "after-stall"); }));
+  // Resumed from where it was, not listed again.
+  EXPECT_EQ(Count(Stats(), "lists", kServices), 1);
+  EXPECT_EQ(source_->transport_stats().connections, 1);
+}
+
+TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumesAfter) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a"), LoadBalancer("b")}).ok());
+  Sync();
+  UntilAllWatch();
+  const size_t first = loop_->reads().size();
+  const int port = server_->port();
+  ASSERT_TRUE(server_->Stop().ok());
+  // The source says it lost the server...
+  ASSERT_TRUE(loop_->RunUntil([&] {
+    return !loop_->reads().empty() && loop_->reads().back().problems &&
+           loop_->reads().back().problems->files.size() == FerryResources().size();
+  }));
+  // ...and keeps the model as it was, over a few retries.
+  const absl::Time until = absl::Now() + absl::Seconds(2);
+  loop_->RunUntil([&] { return absl::Now() > until; });
+  EXPECT_THAT(ChangesSince(first), IsEmpty());
+  EXPECT_EQ(loop_->model().services().size(), 2u);
+
+  absl::StatusOr<std::unique_ptr<ApiServer>> again = ApiServer::Start(directory_, port);
+  ASSERT_TRUE(again.ok()) << again.status();
+  server_ = *std::move(again);
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("c")}).ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "c"); }));
+  EXPECT_THAT(ChangesSince(first), ElementsAre("added Service default/c"));
+  // Resumed by watching from the last version: no list after the restart.
+  EXPECT_EQ(Count(Stats(), "lists", kServices), 0);
+  // Recovered: the problems are gone.
+  ASSERT_TRUE(loop_->RunUntil([&] {
+    return loop_->reads().back().problems && loop_->reads().back().problems->files.empty();
+  }));
+}
+
+}  // namespace
+}  // namespace ferry::k8s
