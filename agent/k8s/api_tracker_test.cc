@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "agent/k8s/testing/changes.h"
 
 namespace ferry::k8s {
 namespace {
@@ -14,7 +15,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
-using model::ChangeType;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
@@ -49,14 +49,7 @@ std::string Event(const std::string& type, const nlohmann::json& object) {
 }
 
 std::vector<std::string> Shown(const model::ChangeSet& changes) {
-  std::vector<std::string> shown;
-  for (const model::ObjectChange& change : changes.changes) {
-    const char* type = change.type == ChangeType::kAdded     ? "added"
-                       : change.type == ChangeType::kUpdated ? "updated"
-                                                             : "deleted";
-    shown.push_back(absl::StrCat(type, " ", change.ref.ToString(), " ", change.version));
-  }
-  return shown;
+  return testing::Shown(changes, /*versions=*/true);
 }
 
 class ApiTrackerTest : public ::testing::Test {

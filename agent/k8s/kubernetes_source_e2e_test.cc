@@ -10,6 +10,7 @@
 #include "agent/k8s/config.h"
 #include "agent/k8s/kubernetes_source.h"
 #include "agent/k8s/testing/api_server.h"
+#include "agent/k8s/testing/changes.h"
 
 namespace ferry::k8s {
 namespace {
@@ -32,17 +33,6 @@ const ApiTrackerOptions kOptions{
                .backoff_initial = absl::Milliseconds(100),
                .backoff_max = absl::Seconds(1)},
     .secrets_namespace = "ferry-system"};
-
-std::vector<std::string> Shown(const model::ChangeSet& changes) {
-  std::vector<std::string> shown;
-  for (const model::ObjectChange& change : changes.changes) {
-    const char* type = change.type == model::ChangeType::kAdded     ? "added"
-                       : change.type == model::ChangeType::kUpdated ? "updated"
-                                                                    : "deleted";
-    shown.push_back(absl::StrCat(type, " ", change.ref.ToString()));
-  }
-  return shown;
-}
 
 class KubernetesSourceE2eTest : public ::testing::Test {
  protected:
@@ -94,7 +84,7 @@ class KubernetesSourceE2eTest : public ::testing::Test {
   std::vector<std::string> ChangesSince(size_t from) {
     std::vector<std::string> all;
     for (size_t i = from; i < loop_->reads().size(); ++i) {
-      for (std::string& change : Shown(loop_->reads()[i])) all.push_back(std::move(change));
+      for (std::string& change : testing::Shown(loop_->reads()[i], /*versions=*/false)) all.push_back(std::move(change));
     }
     return all;
   }
