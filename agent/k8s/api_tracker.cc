@@ -90,9 +90,7 @@ std::vector<Reflector*> ApiTracker::reflectors() {
 
 bool ApiTracker::synced() const {
   return std::all_of(reflectors_.begin(), reflectors_.end(),
-                     [](const auto& reflector) { return reflector->synced(); }) &&
-         std::all_of(secrets_.begin(), secrets_.end(),
-                     [](const auto& entry) { return entry.second.reflector->synced(); });
+                     [](const auto& reflector) { return reflector->synced(); });
 }
 
 void ApiTracker::Changed(absl::Time now) {
@@ -141,7 +139,9 @@ void ApiTracker::Apply(absl::Time now, const Reflector& from, ObjectEvent event)
     const bool invalid = std::any_of(
         decoded.problems.begin(), decoded.problems.end(),
         [](const model::ValidationError& error) { return error.severity == model::Severity::kError; });
-    for (model::ValidationError& error : decoded.problems) problem(std::move(error));
+    for (model::ValidationError& error : decoded.problems) {
+      if (error.severity == model::Severity::kError) problem(std::move(error));
+    }
     if (decoded.object) {
       pending_[ref] = {std::move(decoded.object), event.resource_version};
     } else if (invalid && in_use) {
@@ -240,6 +240,15 @@ absl::StatusOr<std::string> ApiTracker::Secret(const std::string& name,
 absl::Time ApiTracker::ReadyAt() const {
   if (!synced()) return absl::InfiniteFuture();
   return listed_ ? ready_at_ : absl::InfinitePast();
+}
+
+absl::Time ApiTracker::Deadline() const {
+  absl::Time deadline = ReadyAt();
+  for (const auto& reflector : reflectors_) deadline = std::min(deadline, reflector->Deadline());
+  for (const auto& [name, watch] : secrets_) {
+    deadline = std::min(deadline, watch.reflector->Deadline());
+  }
+  return deadline;
 }
 
 model::SourceProblems ApiTracker::Problems() const {

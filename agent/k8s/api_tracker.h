@@ -9,7 +9,9 @@
 //  - An object that turns invalid keeps its last valid version in the
 //    model, and its error says so; one never valid is left out.
 //  - An object that stops being Ferry's (a Service no longer of type
-//    LoadBalancer) leaves the model.
+//    LoadBalancer) leaves the model. Objects that are not Ferry's are not
+//    problems here (the manifest directory lists them as info entries): a
+//    cluster's ClusterIP Services are the many, not a mistake.
 //  - Secrets are read only where a BGPPeer names them (its
 //    passwordSecretRef), in the agent's namespace: a watch per name, by
 //    field selector, since field selectors cannot say "one of these names"
@@ -17,7 +19,9 @@
 //    not model objects (the model has no Secret kind, and the values must
 //    not reach its logs or the agent API): Secret() reads them, the BGP
 //    driver's SecretReader in a cluster, and secrets_generation() says when
-//    one changed so the caller re-plans BGP.
+//    one changed so the caller re-plans BGP. The first full list does not
+//    wait for them: a Secret the agent may not read must not hold back
+//    every Service; its peer stays down (the password is unavailable).
 #ifndef FERRY_AGENT_K8S_API_TRACKER_H_
 #define FERRY_AGENT_K8S_API_TRACKER_H_
 
@@ -69,9 +73,12 @@ class ApiTracker {
   void Collect(absl::Time now);
   // When Take has something to give.
   absl::Time ReadyAt() const;
+  // The earliest of ReadyAt and the reflectors' deadlines.
+  absl::Time Deadline() const;
   // The changes that are due; empty before every initial list is complete.
   model::ChangeSet Take(absl::Time now);
 
+  // Every resource but the Secrets was listed whole once.
   bool synced() const;
   // The value of `key` in the Secret `name` (of the agent's namespace).
   absl::StatusOr<std::string> Secret(const std::string& name, const std::string& key) const;

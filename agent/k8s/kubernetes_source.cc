@@ -24,13 +24,7 @@ KubernetesSource::KubernetesSource(std::unique_ptr<Transport> transport,
                                    const ApiTrackerOptions& options, Reflector::Random random)
     : transport_(std::move(transport)), tracker_(options, std::move(random)) {}
 
-absl::Time KubernetesSource::Deadline() const {
-  absl::Time deadline = tracker_.ReadyAt();
-  for (Reflector* reflector : const_cast<ApiTracker&>(tracker_).reflectors()) {
-    deadline = std::min(deadline, reflector->Deadline());
-  }
-  return deadline;
-}
+absl::Time KubernetesSource::Deadline() const { return tracker_.Deadline(); }
 
 void KubernetesSource::Cancel(Reflector* reflector) {
   auto it = request_of_.find(reflector);

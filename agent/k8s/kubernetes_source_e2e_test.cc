@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "agent/k8s/config.h"
@@ -199,6 +200,40 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
   ASSERT_TRUE(loop_->RunUntil([&] {
     return loop_->reads().back().problems && loop_->reads().back().problems->files.empty();
   }));
+}
+
+TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a")}).ok());
+  Sync();
+  UntilAllWatch();
+  const std::filesystem::path token = directory_ / "token";
+  std::string good;
+  std::getline(std::ifstream(token), good);
+  // Replaced as the kubelet does (a new file renamed over the old one).
+  auto rotate = [&](const std::string& value) {
+    std::ofstream(directory_ / "token.new") << value << "\n";
+    std::filesystem::rename(directory_ / "token.new", token);
+  };
+  auto services_problem = [&]() -> std::string {
+    for (auto it = loop_->reads().rbegin(); it != loop_->reads().rend(); ++it) {
+      if (!it->problems) continue;
+      for (const model::FileError& error : it->problems->files) {
+        if (error.file == "kubernetes API /api/v1/services") return error.reason;
+      }
+      return "";
+    }
+    return "";
+  };
+  rotate("not-the-token");
+  // The watches end (410), and the lists that follow carry the new token.
+  ASSERT_TRUE(server_->Admin("compact").ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().find("HTTP 401") != std::string::npos; }))
+      << services_problem();
+  EXPECT_EQ(loop_->model().services().size(), 1u);
+  rotate(good);
+  ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().empty(); })) << services_problem();
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("b")}).ok());
+  ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "b"); }));
 }
 
 }  // namespace
