@@ -98,13 +98,12 @@ void Reflector::OnData(absl::Time now, long status, absl::string_view bytes) {
     return;
   }
   for (const nlohmann::json& event : *events) {
-    WatchEvent(event);
-    if (in_flight_ == InFlight::kNone) {
-      // An ERROR event ended this watch.
-      drop_ = true;
-      Forget(now);
-      return;
-    }
+    if (WatchEvent(event)) continue;
+    // An ERROR event ends the watch; its Status says what to do, as a
+    // response's would.
+    drop_ = true;
+    OnDone(now, status_, status_ == kHttpGone ? "" : absl::StrCat("ERROR event: ", StatusMessage(body_)));
+    return;
   }
   // A watch that delivers is a connection that works.
   failures_ = 0;
@@ -112,22 +111,23 @@ void Reflector::OnData(absl::Time now, long status, absl::string_view bytes) {
   failure_.clear();
 }
 
-void Reflector::WatchEvent(const nlohmann::json& event) {
-  const std::string type = event.value("type", "");
+bool Reflector::WatchEvent(const nlohmann::json& event) {
+  const auto type_at = event.find("type");
+  const std::string type =
+      type_at != event.end() && type_at->is_string() ? type_at->get<std::string>() : "";
   const auto object = event.find("object");
-  if (object == event.end() || !object->is_object()) return;
+  if (object == event.end() || !object->is_object()) return true;
   if (type == "BOOKMARK") {
     if (std::string version = StringAt(*object, "metadata", "resourceVersion"); !version.empty()) {
       resource_version_ = std::move(version);
     }
-    return;
+    return true;
   }
   if (type == "ERROR") {
-    const long code = object->value("code", 0L);
-    in_flight_ = InFlight::kNone;
-    status_ = code == kHttpGone ? kHttpGone : 0;
+    const auto code = object->find("code");
+    status_ = code != object->end() && *code == kHttpGone ? kHttpGone : 0;
     body_ = object->dump();
-    return;
+    return false;
   }
   std::string version = StringAt(*object, "metadata", "resourceVersion");
   if (type == "ADDED" || type == "MODIFIED") {
@@ -140,6 +140,7 @@ void Reflector::WatchEvent(const nlohmann::json& event) {
     }
   }
   if (!version.empty()) resource_version_ = std::move(version);
+  return true;
 }
 
 bool Reflector::Upsert(nlohmann::json object, EventType type_if_new) {
@@ -241,13 +242,6 @@ void Reflector::Failed(absl::Time now, std::string why) {
     listed_.clear();
   }
   due_ = now + Backoff();
-}
-
-void Reflector::Forget(absl::Time now) {
-  // The ERROR event's status says what to do, as a response's would.
-  in_flight_ = InFlight::kWatch;
-  OnDone(now, status_ == kHttpGone ? kHttpGone : 0,
-         status_ == kHttpGone ? "" : absl::StrCat("ERROR event: ", StatusMessage(body_)));
 }
 
 absl::Duration Reflector::Backoff() {

@@ -119,12 +119,12 @@ class Reflector {
   std::string ListRequest() const;
   std::string WatchRequest() const;
   void EndList(absl::Time now);
-  void WatchEvent(const nlohmann::json& event);
+  // False when the event ends the watch (ERROR).
+  bool WatchEvent(const nlohmann::json& event);
   // Upsert of an object from a list or a watch; false when it has no name.
   bool Upsert(nlohmann::json object, EventType type_if_new);
   void Gone(absl::Time now, absl::string_view what);
   void Failed(absl::Time now, std::string why);
-  void Forget(absl::Time now);
   absl::Duration Backoff();
 
   const Resource resource_;

@@ -278,6 +278,31 @@ TEST_F(ReflectorTest, ALineThatIsNotJsonDropsTheWatch) {
   EXPECT_THAT(reflector_.NextRequest(now_), Optional(HasSubstr("resourceVersion=3&")));
 }
 
+TEST_F(ReflectorTest, AnotherErrorEventBacksOffAndResumes) {
+  ListThree();
+  reflector_.OnData(now_, 200, Event("MODIFIED", Service("a", "11")) +
+                                   Event("ERROR", {{"kind", "Status"}, {"code", 500},
+                                                   {"message", "internal error"}}));
+  EXPECT_TRUE(reflector_.Drop(now_));
+  EXPECT_THAT(reflector_.failure(), HasSubstr("ERROR event: internal error"));
+  EXPECT_EQ(reflector_.NextRequest(now_), std::nullopt);
+  now_ = reflector_.Deadline();
+  EXPECT_THAT(reflector_.NextRequest(now_), Optional(HasSubstr("resourceVersion=11&")));
+  EXPECT_EQ(reflector_.relists(), 0);
+}
+
+TEST_F(ReflectorTest, EventsOfTheWrongShapeAreSkipped) {
+  ListThree();
+  reflector_.OnData(now_, 200,
+                    R"({"type": 7, "object": {}})" "\n"
+                    R"({"type": "ADDED", "object": "web"})" "\n"
+                    R"({"type": "ERROR", "object": {"code": "410"}})" "\n");
+  // The last one still ends the watch; its code is not 410 (a string).
+  EXPECT_TRUE(reflector_.Drop(now_));
+  EXPECT_THAT(reflector_.TakeEvents(), IsEmpty());
+  EXPECT_EQ(reflector_.relists(), 0);
+}
+
 TEST_F(ReflectorTest, AWatchThatEndsAtOnceWithNothingBacksOff) {
   ListThree();
   reflector_.OnDone(now_, 200, "");
