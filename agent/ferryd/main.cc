@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +15,35 @@
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/health_server.h"
 #include "agent/ferryd/loop.h"
-#include "agent/sources/manifest_dir_source.h"
 #include "agent/ferryd/options.h"
+#include "agent/k8s/kubernetes_source.h"
+#include "agent/sources/manifest_dir_source.h"
 
 namespace {
 constexpr int kExitBadFlags = 2;
+
+std::optional<std::string> Environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::nullopt : std::optional<std::string>(value);
+}
+
+absl::StatusOr<std::unique_ptr<ferry::sources::Source>> OpenSource(
+    const ferry::ferryd::Options& options) {
+  if (!options.from_api()) {
+    return ferry::sources::ManifestDirSource::Open(options.manifests, {}, ferry::ferryd::Log);
+  }
+  absl::StatusOr<ferry::k8s::ClusterConfig> config =
+      options.kubeconfig.empty()
+          ? ferry::k8s::InClusterConfig({.service_host = Environment("KUBERNETES_SERVICE_HOST"),
+                                         .service_port = Environment("KUBERNETES_SERVICE_PORT"),
+                                         .server_override = options.api_server})
+          : ferry::k8s::LoadKubeconfig(options.kubeconfig, options.kube_context);
+  if (!config.ok()) return config.status();
+  if (!options.api_server.empty()) config->server = options.api_server;
+  return ferry::k8s::KubernetesSource::Open(
+      *config, {.timing = {}, .secrets_namespace = options.kube_namespace});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,7 +59,7 @@ int main(int argc, char** argv) {
     return kExitBadFlags;
   }
   // Flags that name things which do not exist are bad flags too.
-  if (!std::filesystem::is_directory(options->manifests)) {
+  if (!options->from_api() && !std::filesystem::is_directory(options->manifests)) {
     std::fprintf(stderr, "ferryd: --manifests %s is not a directory\n",
                  options->manifests.c_str());
     return kExitBadFlags;
@@ -78,8 +104,7 @@ int main(int argc, char** argv) {
                                         : options->health_listen->address.ToString(),
                                     ":", health->port()));
   }
-  absl::StatusOr<std::unique_ptr<ferry::sources::ManifestDirSource>> source =
-      ferry::sources::ManifestDirSource::Open(options->manifests, {}, ferry::ferryd::Log);
+  absl::StatusOr<std::unique_ptr<ferry::sources::Source>> source = OpenSource(*options);
   if (!source.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", source.status().ToString().c_str());
     (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);

@@ -159,6 +159,10 @@ const std::map<std::string, Setter, std::less<>>& Setters() {
   static const auto* setters = new std::map<std::string, Setter, std::less<>>{
       TextFlag("node", &Options::node),
       TextFlag("manifests", &Options::manifests),
+      TextFlag("kubeconfig", &Options::kubeconfig),
+      TextFlag("kube-context", &Options::kube_context),
+      TextFlag("api-server", &Options::api_server),
+      TextFlag("namespace", &Options::kube_namespace),
       TextFlag("uplink", &Options::uplink),
       TextFlag("pin-dir", &Options::pin_dir),
       TextFlag("state-dir", &Options::state_dir),
@@ -205,9 +209,17 @@ bool WantsHelp(std::span<const absl::string_view> args) {
 }
 
 std::string Usage() {
-  return "usage: ferryd --node NAME --manifests DIR --uplink IFNAME [options]\n"
+  return "usage: ferryd --node NAME (--manifests DIR | --kubeconfig FILE | --in-cluster)\n"
+         "              --uplink IFNAME [options]\n"
          "  --node NAME             this node's name, as in its Node manifest (required)\n"
-         "  --manifests DIR         directory of Kubernetes YAML manifests, watched (required)\n"
+         "  --manifests DIR         directory of Kubernetes YAML manifests, watched\n"
+         "  --kubeconfig FILE       list and watch the Kubernetes API as FILE says\n"
+         "  --kube-context NAME     the kubeconfig's context to use (default: current-context)\n"
+         "  --in-cluster            the Kubernetes API with the pod's service account\n"
+         "  --api-server URL        the API server (instead of the kubernetes Service in-cluster,\n"
+         "                          e.g. Talos' KubePrism https://localhost:7445)\n"
+         "  --namespace NAME        the agent's namespace, of the Secrets BGPPeers name\n"
+         "                          (default ferry-system)\n"
          "  --uplink IFNAME         the node's uplink: XDP and TC attach here (required)\n"
          "  --pin-dir DIR           BPF pin directory (default /sys/fs/bpf/ferry/<node>)\n"
          "  --state-dir DIR         where errors.json is written (default /run/ferry/<node>/state)\n"
@@ -249,6 +261,11 @@ absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
     }
     absl::string_view name = arg;
     absl::string_view value;
+    // The one flag with no value.
+    if (arg == "in-cluster") {
+      options.in_cluster = true;
+      continue;
+    }
     if (const size_t equals = arg.find('='); equals != absl::string_view::npos) {
       name = arg.substr(0, equals);
       value = arg.substr(equals + 1);
@@ -264,10 +281,25 @@ absl::StatusOr<Options> ParseOptions(std::span<const absl::string_view> args) {
     if (absl::Status set = setter->second(options, value); !set.ok()) return set;
   }
   for (auto [flag, missing] : {std::pair{"node", options.node.empty()},
-                               std::pair{"manifests", options.manifests.empty()},
                                std::pair{"uplink", options.uplink.empty()}}) {
     if (missing) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is required"));
   }
+  if (options.manifests.empty() && !options.from_api()) {
+    return absl::InvalidArgumentError(
+        "a source is required: --manifests, or the Kubernetes API (--kubeconfig, --in-cluster, "
+        "--api-server)");
+  }
+  if (!options.manifests.empty() && options.from_api()) {
+    return absl::InvalidArgumentError(
+        "--manifests and the Kubernetes API (--kubeconfig, --in-cluster, --api-server): use one");
+  }
+  if (!options.kubeconfig.empty() && options.in_cluster) {
+    return absl::InvalidArgumentError("--kubeconfig and --in-cluster: use one");
+  }
+  if (!options.kube_context.empty() && options.kubeconfig.empty()) {
+    return absl::InvalidArgumentError("--kube-context needs --kubeconfig");
+  }
+  if (options.kube_namespace.empty()) options.kube_namespace = "ferry-system";
   // The node name also names the default state directory: it must be one
   // path component whatever --pin-dir says.
   absl::StatusOr<std::filesystem::path> default_pin_dir = datapath::DefaultPinDir(options.node);

@@ -27,7 +27,19 @@ inline constexpr uint32_t kDefaultFlowHashSeed = 0x5eedf00d;
 
 struct Options {
   std::string node;
+  // The source of the objects: a directory of manifests, or the Kubernetes
+  // API (agent/k8s) when --kubeconfig, --in-cluster or --api-server is
+  // given; one of the two.
   std::filesystem::path manifests;
+  std::filesystem::path kubeconfig;
+  std::string kube_context;  // empty: the kubeconfig's current-context
+  bool in_cluster = false;
+  // The API server's URL: with --in-cluster instead of the kubernetes
+  // Service (KubePrism on Talos: https://localhost:7445), with
+  // --kubeconfig instead of its server.
+  std::string api_server;
+  // The agent's namespace: where the Secrets that BGPPeers name are.
+  std::string kube_namespace;
   std::string uplink;
   std::filesystem::path pin_dir;    // default /sys/fs/bpf/ferry/<node>
   std::filesystem::path state_dir;  // default /run/ferry/<node>/state
@@ -62,6 +74,8 @@ struct Options {
   // port (179; 0: only connects out).
   std::filesystem::path secrets_dir;
   uint16_t bgp_listen_port = 179;
+
+  bool from_api() const { return !kubeconfig.empty() || in_cluster || !api_server.empty(); }
 };
 
 // `args` excludes the program name. Accepts "--flag value" and

@@ -34,6 +34,31 @@ TEST(OptionsTest, RequiredFlagsAndDefaults) {
   EXPECT_FALSE(options->tunnel_mtu.has_value());
 }
 
+TEST(OptionsTest, TheKubernetesApiIsTheOtherSource) {
+  absl::StatusOr<Options> options = Parse({"--node=n", "--uplink=u", "--kubeconfig=/k",
+                                           "--kube-context=lab", "--namespace=ferry"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->from_api());
+  EXPECT_EQ(options->kubeconfig, "/k");
+  EXPECT_EQ(options->kube_context, "lab");
+  EXPECT_EQ(options->kube_namespace, "ferry");
+  options = Parse({"--node=n", "--uplink=u", "--in-cluster", "--api-server",
+                   "https://localhost:7445"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->in_cluster);
+  EXPECT_EQ(options->api_server, "https://localhost:7445");
+  EXPECT_EQ(options->kube_namespace, "ferry-system");
+}
+
+TEST(OptionsTest, ExactlyOneSource) {
+  EXPECT_THAT(ErrorOf({"--node=n", "--uplink=u", "--manifests=m", "--in-cluster"}),
+              HasSubstr("--manifests and the Kubernetes API"));
+  EXPECT_THAT(ErrorOf({"--node=n", "--uplink=u", "--kubeconfig=k", "--in-cluster"}),
+              HasSubstr("--kubeconfig and --in-cluster: use one"));
+  EXPECT_THAT(ErrorOf({"--node=n", "--uplink=u", "--in-cluster", "--kube-context=x"}),
+              HasSubstr("--kube-context needs --kubeconfig"));
+}
+
 TEST(OptionsTest, EveryFlagIsTaken) {
   absl::StatusOr<Options> options =
       Parse({"--node=n", "--manifests=m", "--uplink=u", "--pin-dir=/p", "--state-dir=/s",
@@ -55,7 +80,8 @@ TEST(OptionsTest, EveryFlagIsTaken) {
 
 TEST(OptionsTest, BadFlagsAreNamed) {
   EXPECT_EQ(ErrorOf({"--manifests", "m", "--uplink", "u"}), "--node is required");
-  EXPECT_EQ(ErrorOf({"--node", "n", "--uplink", "u"}), "--manifests is required");
+  EXPECT_THAT(ErrorOf({"--node", "n", "--uplink", "u"}),
+              HasSubstr("a source is required: --manifests, or the Kubernetes API"));
   EXPECT_EQ(ErrorOf({"--node", "n", "--manifests", "m"}), "--uplink is required");
   EXPECT_EQ(ErrorOf({"--node"}), "--node needs a value");
   EXPECT_EQ(ErrorOf({"--colour", "red"}), "unknown flag --colour");
