@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "agent/datapath/maps.h"
+#include "agent/k8s/testing/api_server.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "test/e2e/examples.h"
@@ -101,6 +102,8 @@ class FerrydEndToEndTest : public ::testing::Test {
       std::filesystem::copy_file(std::filesystem::path(FERRY_SOURCE_DIR) / "deploy/examples" / file,
                                  manifests_ / file);
     }
+    source_args_ = {"--manifests", manifests_.string()};
+    ASSERT_NO_FATAL_FAILURE(StartSource());
     for (Node& node : topology_->nodes()) {
       absl::StatusOr<std::unique_ptr<Process>> agent = StartAgent(node);
       ASSERT_TRUE(agent.ok()) << agent.status();
@@ -108,10 +111,13 @@ class FerrydEndToEndTest : public ::testing::Test {
     }
   }
 
+  // Another source for the agents than the manifest directory.
+  virtual void StartSource() {}
+
   // Each start logs to its own file, so a restart's log stands alone.
   absl::StatusOr<std::unique_ptr<Process>> StartAgent(const Node& node) {
-    return netns::StartFerryd(node, FERRYD_PATH, manifests_.string(),
-                              absl::StrCat("ferryd-", node.name, "-", ++starts_), agent_args_);
+    return netns::StartFerrydFrom(node, FERRYD_PATH, source_args_,
+                                  absl::StrCat("ferryd-", node.name, "-", ++starts_), agent_args_);
   }
 
   void TearDown() override {
@@ -188,6 +194,7 @@ class FerrydEndToEndTest : public ::testing::Test {
   std::vector<std::unique_ptr<Process>> servers_;
   std::vector<std::unique_ptr<Process>> agents_;
   std::filesystem::path manifests_;
+  std::vector<std::string> source_args_;
   int starts_ = 0;
   std::vector<std::string> agent_args_;  // for every ferryd started
 };
@@ -249,6 +256,49 @@ spec:
   EXPECT_TRUE(WaitFor([&] { return Count(node1, /*frontends=*/true) == 3; }, absl::Seconds(5)))
       << "the fixed Service's frontend is not programmed";
   ExpectServed(kVipV6, 100);
+}
+
+// The same cluster with the Kubernetes API as the source: the stand-in API
+// server (agent/k8s/testing) on the gw's LAN address, holding the objects of
+// the same manifests, and every agent started with --kubeconfig.
+class FerrydFromApiTest : public FerrydEndToEndTest {
+ protected:
+  void StartSource() override {
+    const std::filesystem::path directory = std::filesystem::path(ScratchDir()) / "apiserver";
+    std::filesystem::create_directories(directory);
+    std::vector<std::string> manifests;
+    for (const auto& entry : std::filesystem::directory_iterator(manifests_)) {
+      manifests.push_back(entry.path().string());
+    }
+    absl::StatusOr<std::unique_ptr<k8s::testing::ApiServer>> server =
+        k8s::testing::ApiServer::Start(directory, {.ns = &topology_->gw(),
+                                                   .address = topology_->gw_lan_v4().ToString(),
+                                                   .load = manifests});
+    ASSERT_TRUE(server.ok()) << server.status();
+    source_args_ = {"--kubeconfig", (*server)->kubeconfig().string()};
+    api_ = *std::move(server);
+    // Stopped with the pods' servers, after the agents.
+    servers_.push_back(api_->TakeProcess());
+  }
+
+  std::unique_ptr<k8s::testing::ApiServer> api_;
+};
+
+TEST_F(FerrydFromApiTest, ServesTheExampleServiceFromTheApiAndFollowsItsWatch) {
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  ExpectServed(kVipV4, kConnections);
+  ExpectServed(kVipV6, kConnections);
+  // Deleted through the API: every node withdraws its frontends.
+  ASSERT_TRUE(api_->Delete("/api/v1/services", "default", "web").ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (Node& node : topology_->nodes()) {
+          if (Count(node, /*frontends=*/true) != 0) return false;
+        }
+        return true;
+      },
+      kProgrammingTimeout))
+      << "the deleted Service's frontends are still programmed";
 }
 
 TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {

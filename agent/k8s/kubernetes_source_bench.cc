@@ -39,7 +39,7 @@ TEST(KubernetesSourceBench, ListAndDecodeTenThousandServicesAndSlices) {
   ASSERT_NE(mkdtemp(name), nullptr);
   const std::filesystem::path directory = name;
   absl::StatusOr<std::unique_ptr<testing::ApiServer>> server =
-      testing::ApiServer::Start(directory, 0, absl::Seconds(1));
+      testing::ApiServer::Start(directory, {.bookmark_interval = absl::Seconds(1)});
   ASSERT_TRUE(server.ok()) << server.status();
   for (int batch = 0; batch < kServices; batch += 2000) {
     std::vector<nlohmann::json> services;

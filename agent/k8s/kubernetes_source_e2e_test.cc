@@ -188,7 +188,7 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
   EXPECT_THAT(ChangesSince(first), IsEmpty());
   EXPECT_EQ(loop_->model().services().size(), 2u);
 
-  absl::StatusOr<std::unique_ptr<ApiServer>> again = ApiServer::Start(directory_, port);
+  absl::StatusOr<std::unique_ptr<ApiServer>> again = ApiServer::Start(directory_, {.port = port});
   ASSERT_TRUE(again.ok()) << again.status();
   server_ = *std::move(again);
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("c")}).ok());

@@ -223,11 +223,17 @@ absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std
                                                      const std::string& manifests,
                                                      const std::string& log_name,
                                                      const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {ferryd, "--node", node.name, "--manifests", manifests,
-                                   "--uplink", node.uplink.name, "--pin-dir", PinDir(node.name),
-                                   "--state-dir", FerrydStateDir(node), "--api-socket",
-                                   FerrydSocket(node), "--lease-dir",
-                                   absl::StrCat(ScratchDir(), "/leases")};
+  return StartFerrydFrom(node, ferryd, {"--manifests", manifests}, log_name, extra_args);
+}
+
+absl::StatusOr<std::unique_ptr<Process>> StartFerrydFrom(
+    const Node& node, const std::string& ferryd, const std::vector<std::string>& source_args,
+    const std::string& log_name, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {ferryd, "--node", node.name};
+  argv.insert(argv.end(), source_args.begin(), source_args.end());
+  argv.insert(argv.end(), {"--uplink", node.uplink.name, "--pin-dir", PinDir(node.name),
+                           "--state-dir", FerrydStateDir(node), "--api-socket", FerrydSocket(node),
+                           "--lease-dir", absl::StrCat(ScratchDir(), "/leases")});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return Process::Start(*node.ns, argv, absl::StrCat(ScratchDir(), "/", log_name, ".log"));
 }

@@ -60,6 +60,11 @@ absl::StatusOr<std::unique_ptr<Process>> StartFerryd(const Node& node, const std
                                                      const std::string& manifests,
                                                      const std::string& log_name,
                                                      const std::vector<std::string>& extra_args = {});
+// The same with another source than a manifest directory: `source_args`
+// ("--kubeconfig", path).
+absl::StatusOr<std::unique_ptr<Process>> StartFerrydFrom(
+    const Node& node, const std::string& ferryd, const std::vector<std::string>& source_args,
+    const std::string& log_name, const std::vector<std::string>& extra_args = {});
 std::string FerrydStateDir(const Node& node);
 std::string FerrydSocket(const Node& node);
 

@@ -21,15 +21,22 @@ size_t Append(char* data, size_t size, size_t count, void* out) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesystem::path& directory,
-                                                            int port,
-                                                            absl::Duration bookmark_interval) {
+                                                            const ApiServerOptions& options) {
   const std::filesystem::path ready = directory / "ready";
   std::filesystem::remove(ready);
-  absl::StatusOr<std::unique_ptr<netns::Process>> process = netns::Process::StartOnLoopback(
-      {"/usr/bin/python3", FERRY_MINI_APISERVER, "--state-dir", directory.string(), "--port",
-       std::to_string(port), "--bookmark-interval",
-       absl::StrCat(absl::ToDoubleSeconds(bookmark_interval))},
-      (directory / absl::StrCat("server-", absl::ToUnixNanos(absl::Now()), ".log")).string());
+  std::vector<std::string> argv = {
+      "/usr/bin/python3", FERRY_MINI_APISERVER, "--state-dir", directory.string(), "--port",
+      std::to_string(options.port), "--bookmark-interval",
+      absl::StrCat(absl::ToDoubleSeconds(options.bookmark_interval)), "--address", options.address};
+  if (!options.load.empty()) {
+    argv.push_back("--load");
+    argv.insert(argv.end(), options.load.begin(), options.load.end());
+  }
+  const std::string log =
+      (directory / absl::StrCat("server-", absl::ToUnixNanos(absl::Now()), ".log")).string();
+  absl::StatusOr<std::unique_ptr<netns::Process>> process =
+      options.ns ? netns::Process::Start(*options.ns, argv, log)
+                 : netns::Process::StartOnLoopback(argv, log);
   if (!process.ok()) return process.status();
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (!std::filesystem::exists(ready)) {
@@ -42,13 +49,26 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesyste
   std::ifstream in(ready);
   int bound = 0;
   in >> bound;
-  return std::unique_ptr<ApiServer>(new ApiServer(directory, *std::move(process), bound));
+  return std::unique_ptr<ApiServer>(
+      new ApiServer(directory, *std::move(process), options.ns, options.address, bound));
 }
 
 absl::StatusOr<nlohmann::json> ApiServer::Admin(const std::string& what, const nlohmann::json& body) {
+  if (ns_ == nullptr) return Post(what, body);
+  absl::StatusOr<nlohmann::json> reply = absl::UnknownError("not run");
+  const absl::Status ran = netns::RunIn(*ns_, [&] {
+    reply = Post(what, body);
+    return absl::OkStatus();
+  });
+  if (!ran.ok()) return ran;
+  return reply;
+}
+
+absl::StatusOr<nlohmann::json> ApiServer::Post(const std::string& what,
+                                               const nlohmann::json& body) const {
   CURL* easy = curl_easy_init();
   std::string reply;
-  const std::string url = absl::StrCat("https://127.0.0.1:", port_, "/admin/", what);
+  const std::string url = absl::StrCat("https://", address_, ":", port_, "/admin/", what);
   const std::string text = body.dump();
   const std::string ca = (directory_ / "ca.crt").string();
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());

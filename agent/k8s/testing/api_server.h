@@ -19,14 +19,23 @@
 
 namespace ferry::k8s::testing {
 
+struct ApiServerOptions {
+  int port = 0;  // 0: any
+  absl::Duration bookmark_interval = absl::Milliseconds(250);
+  // Where it runs and listens: the test's own loopback by default, or an
+  // address of a namespace the test made.
+  const netns::Namespace* ns = nullptr;
+  std::string address = "127.0.0.1";
+  // Manifests (YAML) whose objects it starts with.
+  std::vector<std::string> load;
+};
+
 class ApiServer {
  public:
-  // On 127.0.0.1; `port` 0 for any. The state and credentials are kept in
-  // `directory`, so a server started again on it carries on.
+  // The state and credentials are kept in `directory`, so a server started
+  // again on it carries on.
   static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const std::filesystem::path& directory,
-                                                          int port = 0,
-                                                          absl::Duration bookmark_interval =
-                                                              absl::Milliseconds(250));
+                                                          const ApiServerOptions& options = {});
   int port() const { return port_; }
   std::filesystem::path kubeconfig() const { return directory_ / "kubeconfig"; }
   // POST /admin/<what> with `body`; the reply.
@@ -35,12 +44,21 @@ class ApiServer {
   absl::Status Delete(const std::string& path, const std::string& namespace_,
                       const std::string& name);
   absl::Status Stop();
+  // The server's process, to stop with others; Admin still works.
+  std::unique_ptr<netns::Process> TakeProcess() { return std::move(process_); }
 
  private:
-  ApiServer(std::filesystem::path directory, std::unique_ptr<netns::Process> process, int port)
-      : directory_(std::move(directory)), process_(std::move(process)), port_(port) {}
+  ApiServer(std::filesystem::path directory, std::unique_ptr<netns::Process> process,
+            const netns::Namespace* ns, std::string address, int port)
+      : directory_(std::move(directory)), process_(std::move(process)), ns_(ns),
+        address_(std::move(address)), port_(port) {}
+  // Admin's request, from the calling thread's namespace.
+  absl::StatusOr<nlohmann::json> Post(const std::string& what, const nlohmann::json& body) const;
+
   std::filesystem::path directory_;
   std::unique_ptr<netns::Process> process_;
+  const netns::Namespace* ns_;
+  std::string address_;
   int port_;
 };
 

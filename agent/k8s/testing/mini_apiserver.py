@@ -10,7 +10,9 @@ connections open watches use. The state is kept in <state-dir>/state.json,
 so a server started again on the same directory and port carries on.
 
 Writes <state-dir>/{ca.crt,server.crt,server.key,token,kubeconfig} and,
-once it accepts connections, <state-dir>/ready holding its port.
+once it accepts connections, <state-dir>/ready holding its port. Listens
+on --address (127.0.0.1, or an address of a test's namespace); --load
+creates the objects of YAML manifests at start.
 """
 
 import argparse
@@ -227,16 +229,38 @@ def gone():
     return {"type": "ERROR", "object": status(410, "too old resource version")}
 
 
-def credentials(directory):
+# Where `--load` puts each kind.
+COLLECTIONS = {
+    "Service": "/api/v1/services",
+    "EndpointSlice": "/apis/discovery.k8s.io/v1/endpointslices",
+    "Node": "/api/v1/nodes",
+    "LoadBalancerIPPool": "/apis/ferry.dev/v1alpha1/loadbalancerippools",
+    "L2AnnouncementPolicy": "/apis/ferry.dev/v1alpha1/l2announcementpolicies",
+    "BGPPeer": "/apis/ferry.dev/v1alpha1/bgppeers",
+    "BGPAdvertisement": "/apis/ferry.dev/v1alpha1/bgpadvertisements",
+}
+
+
+def load(state, files):
+    import yaml  # only --load needs it
+    for name in files:
+        with open(name) as f:
+            for obj in yaml.safe_load_all(f):
+                if obj:
+                    state.write(COLLECTIONS[obj["kind"]], "ADDED", obj)
+    state.save()
+
+
+def credentials(directory, address):
     if os.path.exists(os.path.join(directory, "server.crt")):
         return
     run = lambda *args: subprocess.run(args, check=True, capture_output=True, cwd=directory)
     run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
         "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=test-ca")
     run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+        "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={address}")
     with open(os.path.join(directory, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
+        f.write(f"subjectAltName=IP:{address}\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
     with open(os.path.join(directory, "token"), "w") as f:
@@ -248,14 +272,17 @@ def main():
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--bookmark-interval", type=float, default=1.0)
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--load", nargs="*", default=[],
+                        help="YAML manifests to create at start")
     args = parser.parse_args()
     directory = args.state_dir
-    credentials(directory)
+    credentials(directory, args.address)
     with open(os.path.join(directory, "token")) as f:
         token = f.read().strip()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", args.port))
+    listener.bind((args.address, args.port))
     listener.listen(128)
     port = listener.getsockname()[1]
     with open(os.path.join(directory, "kubeconfig"), "w") as f:
@@ -268,7 +295,7 @@ contexts:
 clusters:
 - name: test
   cluster:
-    server: https://127.0.0.1:{port}
+    server: https://{args.address}:{port}
     certificate-authority: ca.crt
 users:
 - name: test
@@ -281,7 +308,9 @@ users:
     config.keyfile = os.path.join(directory, "server.key")
     config.keep_alive_timeout = 3600
     config.accesslog = None
-    server = Server(State(os.path.join(directory, "state.json")), token, args.bookmark_interval)
+    state = State(os.path.join(directory, "state.json"))
+    load(state, args.load)
+    server = Server(state, token, args.bookmark_interval)
 
     async def run():
         with open(os.path.join(directory, "ready.tmp"), "w") as f:
