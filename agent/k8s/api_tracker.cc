@@ -13,35 +13,51 @@
 namespace ferry::k8s {
 namespace {
 
-// JSON to the node the model's decoders read. Strings are tagged as quoted
-// scalars, so "80" stays a string as it is in JSON.
-YAML::Node ToYaml(const nlohmann::json& value) {
+// Fills `node` (null, and part of a tree) with `value`, as the model's
+// decoders read it: strings are tagged as quoted scalars, so "80" stays a
+// string as it is in JSON. Built from the root down, every node in the
+// root's memory: yaml-cpp merges the memory of a node built on its own into
+// its parent's on assignment, which bottom-up would do at every level.
+void Fill(YAML::Node node, const nlohmann::json& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::object: {
-      YAML::Node map(YAML::NodeType::Map);
-      for (const auto& [key, item] : value.items()) map[key] = ToYaml(item);
-      return map;
-    }
-    case nlohmann::json::value_t::array: {
-      YAML::Node list(YAML::NodeType::Sequence);
-      for (const nlohmann::json& item : value) list.push_back(ToYaml(item));
-      return list;
-    }
-    case nlohmann::json::value_t::string: {
-      YAML::Node text(value.get_ref<const std::string&>());
-      text.SetTag("!");
-      return text;
-    }
+    case nlohmann::json::value_t::object:
+      if (value.empty()) {
+        node = YAML::Node(YAML::NodeType::Map);
+        return;
+      }
+      for (const auto& [key, item] : value.items()) {
+        // Bookkeeping of server-side apply, often half an object, that no
+        // decoder reads.
+        if (key == "managedFields") continue;
+        Fill(node[key], item);
+      }
+      return;
+    case nlohmann::json::value_t::array:
+      node = YAML::Node(YAML::NodeType::Sequence);
+      for (const nlohmann::json& item : value) {
+        node.push_back(YAML::Node());
+        Fill(node[node.size() - 1], item);
+      }
+      return;
+    case nlohmann::json::value_t::string:
+      node = value.get_ref<const std::string&>();
+      node.SetTag("!");
+      return;
     case nlohmann::json::value_t::boolean:
-      return YAML::Node(value.get<bool>());
+      node = value.get<bool>();
+      return;
     case nlohmann::json::value_t::number_integer:
-      return YAML::Node(value.get<int64_t>());
+      node = value.get<int64_t>();
+      return;
     case nlohmann::json::value_t::number_unsigned:
-      return YAML::Node(value.get<uint64_t>());
+      node = value.get<uint64_t>();
+      return;
     case nlohmann::json::value_t::number_float:
-      return YAML::Node(value.get<double>());
+      node = value.get<double>();
+      return;
     default:
-      return YAML::Node(YAML::NodeType::Null);
+      node = YAML::Node(YAML::NodeType::Null);
+      return;
   }
 }
 
@@ -71,7 +87,11 @@ std::vector<Resource> FerryResources() {
 }
 
 model::DecodedApiObject DecodeApiObject(const nlohmann::json& object) {
-  return model::DecodeObject(ToYaml(object));
+  // Made, not default-constructed: a default Node has no node yet, and
+  // Fill's copy of it would make its own.
+  YAML::Node root(YAML::NodeType::Null);
+  Fill(root, object);
+  return model::DecodeObject(root);
 }
 
 ApiTracker::ApiTracker(const ApiTrackerOptions& options, Reflector::Random random)

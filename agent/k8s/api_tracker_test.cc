@@ -51,6 +51,32 @@ std::vector<std::string> Shown(const model::ChangeSet& changes) {
   return testing::Shown(changes, /*versions=*/true);
 }
 
+TEST(DecodeApiObjectTest, JsonThroughTheModelsDecoder) {
+  nlohmann::json peer = Peer("gw", "8", "gw-password");
+  peer["kind"] = "BGPPeer";
+  peer["apiVersion"] = "ferry.dev/v1alpha1";
+  peer["metadata"]["managedFields"] = {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", {}}}}}};
+  const model::DecodedApiObject decoded = DecodeApiObject(peer);
+  ASSERT_TRUE(decoded.object.has_value());
+  for (const model::ValidationError& error : decoded.problems) ADD_FAILURE() << error;
+  const auto& spec = std::get<model::BgpPeer>(*decoded.object).spec;
+  ASSERT_TRUE(spec.password_secret_ref.has_value());
+  EXPECT_EQ(spec.password_secret_ref->name, "gw-password");
+  EXPECT_EQ(spec.peer_asn, 64512u);
+}
+
+TEST(DecodeApiObjectTest, AJsonStringIsNotANumber) {
+  nlohmann::json service = Service("web", "1");
+  service["kind"] = "Service";
+  service["apiVersion"] = "v1";
+  service["spec"]["ports"][0]["port"] = "80";
+  const model::DecodedApiObject decoded = DecodeApiObject(service);
+  EXPECT_FALSE(decoded.object.has_value());
+  ASSERT_EQ(decoded.problems.size(), 1u);
+  EXPECT_EQ(decoded.problems[0].ToString(),
+            "Service default/web: spec.ports[0].port: must be a number, not the string \"80\"");
+}
+
 class ApiTrackerTest : public ::testing::Test {
  protected:
   ApiTrackerTest() : tracker_({.timing = {}, .secrets_namespace = "ferry-system"}, [] { return 0.5; }) {}
