@@ -60,10 +60,12 @@ std::string Reflector::ListRequest() const {
 }
 
 std::string Reflector::WatchRequest() const {
+  // Between one and two watch_timeouts, as client-go does: the agents of a
+  // cluster started together do not all come back at the same moment.
+  const absl::Duration timeout = timing_.watch_timeout * (1 + std::clamp(random_(), 0.0, 1.0));
   std::string request = absl::StrCat(
       resource_.path, "?watch=1&resourceVersion=", QueryValue(resource_version_),
-      "&allowWatchBookmarks=true&timeoutSeconds=",
-      absl::ToInt64Seconds(timing_.watch_timeout));
+      "&allowWatchBookmarks=true&timeoutSeconds=", absl::ToInt64Seconds(timeout));
   if (!resource_.field_selector.empty()) {
     absl::StrAppend(&request, "&fieldSelector=", QueryValue(resource_.field_selector));
   }

@@ -53,7 +53,8 @@ struct Resource {
 
 struct ReflectorTiming {
   int page_size = 500;
-  // timeoutSeconds of a watch: the server ends it then, and it is resumed.
+  // timeoutSeconds of a watch, between this and twice this (jitter): the
+  // server ends it then, and it is resumed.
   absl::Duration watch_timeout = absl::Minutes(5);
   // How often the server sends a bookmark on a quiet watch (about a minute
   // for kube-apiserver).

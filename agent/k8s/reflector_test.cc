@@ -110,7 +110,7 @@ TEST_F(ReflectorTest, ListsPageByPageThenWatchesFromTheListsVersion) {
   EXPECT_TRUE(reflector_.synced());
   EXPECT_THAT(reflector_.NextRequest(now_),
               Optional(std::string("/api/v1/services?watch=1&resourceVersion=3&"
-                                   "allowWatchBookmarks=true&timeoutSeconds=300")));
+                                   "allowWatchBookmarks=true&timeoutSeconds=450")));
 }
 
 TEST_F(ReflectorTest, FieldSelectorIsEncoded) {
