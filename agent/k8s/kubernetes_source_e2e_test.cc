@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "agent/k8s/config.h"
 #include "agent/k8s/kubernetes_source.h"
@@ -200,6 +201,43 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
   ASSERT_TRUE(loop_->RunUntil([&] {
     return loop_->reads().back().problems && loop_->reads().back().problems->files.empty();
   }));
+}
+
+TEST_F(KubernetesSourceE2eTest, SecretsArePerNameWatchesOnTheSameConnection) {
+  const char* peers = "/apis/ferry.dev/v1alpha1/bgppeers";
+  const char* secrets = "/api/v1/namespaces/ferry-system/secrets";
+  auto secret = [](const std::string& name, const std::string& password) {
+    return nlohmann::json{{"apiVersion", "v1"},
+                          {"kind", "Secret"},
+                          {"metadata", {{"name", name}, {"namespace", "ferry-system"}}},
+                          {"data", {{"password", absl::Base64Escape(password)}}}};
+  };
+  ASSERT_TRUE(server_->Put(peers, {{{"apiVersion", "ferry.dev/v1alpha1"},
+                                    {"kind", "BGPPeer"},
+                                    {"metadata", {{"name", "gw"}}},
+                                    {"spec",
+                                     {{"peerAddress", "198.18.0.1"},
+                                      {"peerASN", 64512},
+                                      {"localASN", 64513},
+                                      {"passwordSecretRef",
+                                       {{"name", "gw-password"}, {"key", "password"}}}}}}})
+                  .ok());
+  // Another Secret of the namespace, which the agent must not read.
+  ASSERT_TRUE(server_->Put(secrets, {secret("gw-password", "s3cret"), secret("other", "x")}).ok());
+  Sync();
+  ASSERT_TRUE(loop_->RunUntil([&] { return source_->tracker().Secret("gw-password", "password").ok(); }));
+  EXPECT_EQ(*source_->tracker().Secret("gw-password", "password"), "s3cret");
+  ASSERT_TRUE(server_->Put(secrets, {secret("gw-password", "rotated")}).ok());
+  ASSERT_TRUE(loop_->RunUntil(
+      [&] { return *source_->tracker().Secret("gw-password", "password") == "rotated"; }));
+  // Every resource's watch and the Secret's, on one connection.
+  nlohmann::json stats;
+  EXPECT_TRUE(loop_->RunUntil([&] {
+    stats = Stats();
+    return stats["open"].size() == FerryResources().size() + 1;
+  })) << stats.dump();
+  EXPECT_EQ(stats["connections"], 1);
+  EXPECT_FALSE(source_->tracker().Secret("other", "password").ok());
 }
 
 TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
