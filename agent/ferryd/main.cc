@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<ferry::sources::Source>> OpenSource(
   if (!config.ok()) return config.status();
   if (!options.api_server.empty()) config->server = options.api_server;
   return ferry::k8s::KubernetesSource::Open(
-      *config, {.timing = {}, .secrets_namespace = options.kube_namespace});
+      *config, {.timing = {}, .secrets_namespace = options.kube_namespace}, ferry::ferryd::Log);
 }
 
 }  // namespace

@@ -126,8 +126,11 @@ void ApiTracker::Collect(absl::Time now) {
     if ((it == failures_.end() ? std::string() : it->second) == failure) return;
     if (failure.empty()) {
       failures_.erase(it);
+      log_.push_back(absl::StrCat("kubernetes API ", name, ": working again"));
     } else {
       failures_[name] = failure;
+      log_.push_back(absl::StrCat("kubernetes API ", name, ": ", failure,
+                                  "; retrying, the last objects stay in use"));
     }
     problems_changed_ = true;
     Changed(now);

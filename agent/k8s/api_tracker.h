@@ -82,6 +82,10 @@ class ApiTracker {
   bool synced() const;
   // The value of `key` in the Secret `name` (of the agent's namespace).
   absl::StatusOr<std::string> Secret(const std::string& name, const std::string& key) const;
+  // What a person should read in the agent's log since the last call: a
+  // resource that fails (once per new reason) or works again. Problems say
+  // it too, but not before the first full list, which a source gives first.
+  std::vector<std::string> TakeLog() { return std::exchange(log_, {}); }
   // Counts changes of the Secrets' data.
   uint64_t secrets_generation() const { return secrets_generation_; }
 
@@ -117,6 +121,7 @@ class ApiTracker {
   std::set<model::ObjectRef> given_;
   std::map<model::ObjectRef, std::vector<model::ObjectError>> object_problems_;
   std::map<std::string, std::string> failures_;  // by resource path
+  std::vector<std::string> log_;
   bool problems_changed_ = false;
   bool listed_ = false;  // the full list was given
   std::optional<absl::Time> first_change_;

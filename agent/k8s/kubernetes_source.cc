@@ -8,7 +8,8 @@
 namespace ferry::k8s {
 
 absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Open(
-    const ClusterConfig& config, const ApiTrackerOptions& options, Reflector::Random random) {
+    const ClusterConfig& config, const ApiTrackerOptions& options, Log log,
+    Reflector::Random random) {
   absl::StatusOr<std::unique_ptr<Transport>> transport = Transport::Create(config);
   if (!transport.ok()) return transport.status();
   if (!random) {
@@ -17,12 +18,13 @@ absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Open(
     };
   }
   return std::unique_ptr<KubernetesSource>(
-      new KubernetesSource(*std::move(transport), options, std::move(random)));
+      new KubernetesSource(*std::move(transport), options, std::move(log), std::move(random)));
 }
 
 KubernetesSource::KubernetesSource(std::unique_ptr<Transport> transport,
-                                   const ApiTrackerOptions& options, Reflector::Random random)
-    : transport_(std::move(transport)), tracker_(options, std::move(random)) {}
+                                   const ApiTrackerOptions& options, Log log,
+                                   Reflector::Random random)
+    : transport_(std::move(transport)), log_(std::move(log)), tracker_(options, std::move(random)) {}
 
 absl::Time KubernetesSource::Deadline() const { return tracker_.Deadline(); }
 
@@ -69,6 +71,7 @@ void KubernetesSource::StartAndDrop(absl::Time now) {
 model::ChangeSet KubernetesSource::Read(absl::Time now) {
   Deliver(now);
   tracker_.Collect(now);
+  for (const std::string& line : tracker_.TakeLog()) log_(line);
   for (const std::unique_ptr<Reflector>& retired : tracker_.TakeRetired()) Cancel(retired.get());
   // After Collect, which may have added the watches of new Secrets.
   StartAndDrop(now);

@@ -5,10 +5,12 @@
 #define FERRY_AGENT_K8S_KUBERNETES_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/k8s/api_tracker.h"
 #include "agent/k8s/config.h"
@@ -19,9 +21,11 @@ namespace ferry::k8s {
 
 class KubernetesSource : public sources::Source {
  public:
+  using Log = std::function<void(absl::string_view)>;
+
   // `random`: the reflectors' jitter; null for a seeded generator.
   static absl::StatusOr<std::unique_ptr<KubernetesSource>> Open(
-      const ClusterConfig& config, const ApiTrackerOptions& options,
+      const ClusterConfig& config, const ApiTrackerOptions& options, Log log,
       Reflector::Random random = nullptr);
 
   int fd() const override { return transport_->fd(); }
@@ -32,13 +36,14 @@ class KubernetesSource : public sources::Source {
   const TransportStats& transport_stats() const { return transport_->stats(); }
 
  private:
-  KubernetesSource(std::unique_ptr<Transport> transport, const ApiTrackerOptions& options,
+  KubernetesSource(std::unique_ptr<Transport> transport, const ApiTrackerOptions& options, Log log,
                    Reflector::Random random);
   void Deliver(absl::Time now);
   void StartAndDrop(absl::Time now);
   void Cancel(Reflector* reflector);
 
   std::unique_ptr<Transport> transport_;
+  const Log log_;
   ApiTracker tracker_;
   // Each reflector's request in flight.
   std::map<uint64_t, Reflector*> requests_;

@@ -62,7 +62,8 @@ TEST(KubernetesSourceBench, ListAndDecodeTenThousandServicesAndSlices) {
   const absl::Duration cpu_before = CpuTime();
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<KubernetesSource>> source =
-      KubernetesSource::Open(*config, {.timing = {}, .secrets_namespace = "ferry-system"});
+      KubernetesSource::Open(*config, {.timing = {}, .secrets_namespace = "ferry-system"},
+                             [](absl::string_view line) { std::cout << line << "\n"; });
   ASSERT_TRUE(source.ok()) << source.status();
   model::ChangeSet first;
   while (first.empty() && absl::Now() - start < absl::Minutes(5)) {

@@ -4,11 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/k8s/config.h"
 #include "agent/k8s/kubernetes_source.h"
 #include "agent/k8s/testing/api_server.h"
@@ -57,8 +59,9 @@ class KubernetesSourceE2eTest : public ::testing::Test {
   void Sync() {
     absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "");
     ASSERT_TRUE(config.ok()) << config.status();
-    absl::StatusOr<std::unique_ptr<KubernetesSource>> source =
-        KubernetesSource::Open(*config, kOptions, [] { return 0.5; });
+    absl::StatusOr<std::unique_ptr<KubernetesSource>> source = KubernetesSource::Open(
+        *config, kOptions, [this](absl::string_view line) { log_.emplace_back(line); },
+        [] { return 0.5; });
     ASSERT_TRUE(source.ok()) << source.status();
     source_ = *std::move(source);
     loop_ = std::make_unique<SourceLoop>(*source_);
@@ -95,6 +98,7 @@ class KubernetesSourceE2eTest : public ::testing::Test {
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<KubernetesSource> source_;
   std::unique_ptr<SourceLoop> loop_;
+  std::vector<std::string> log_;
 };
 
 TEST_F(KubernetesSourceE2eTest, InitialListIsPagedAndEveryWatchSharesOneHttp2Connection) {
@@ -183,6 +187,14 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
     return !loop_->reads().empty() && loop_->reads().back().problems &&
            loop_->reads().back().problems->files.size() == FerryResources().size();
   }));
+  // ...once per resource in the log...
+  EXPECT_EQ(std::count_if(log_.begin(), log_.end(),
+                          [](const std::string& line) {
+                            return line.find("kubernetes API /api/v1/services: ") == 0 &&
+                                   line.find("retrying") != std::string::npos;
+                          }),
+            1)
+      << absl::StrJoin(log_, "\n");
   // ...and keeps the model as it was, over a few retries.
   const absl::Time until = absl::Now() + absl::Seconds(2);
   loop_->RunUntil([&] { return absl::Now() > until; });
@@ -272,6 +284,39 @@ TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
   ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().empty(); })) << services_problem();
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("b")}).ok());
   ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "b"); }));
+}
+
+TEST_F(KubernetesSourceE2eTest, AClientCertificateFromTheKubeconfigsData) {
+  // A server that takes only certificates its CA signed.
+  ASSERT_TRUE(server_->Stop().ok());
+  std::filesystem::remove(directory_ / "kubeconfig");
+  absl::StatusOr<std::unique_ptr<ApiServer>> server =
+      ApiServer::Start(directory_, {.client_certificates = true});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web")}).ok());
+  absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_FALSE(config->client_certificate.data.empty());
+  ASSERT_TRUE(config->token.empty() && config->token_file.empty());
+  Sync();
+  EXPECT_EQ(loop_->model().services().size(), 1u);
+
+  // Without it the server refuses: the certificate is what let the source
+  // in. Before any list there are no changes to give: the log says why.
+  config->client_certificate = {};
+  config->client_key = {};
+  std::vector<std::string> refusals;
+  absl::StatusOr<std::unique_ptr<KubernetesSource>> refused = KubernetesSource::Open(
+      *config, kOptions, [&](absl::string_view line) { refusals.emplace_back(line); },
+      [] { return 0.5; });
+  ASSERT_TRUE(refused.ok());
+  SourceLoop refused_loop(**refused);
+  EXPECT_TRUE(refused_loop.RunUntil([&] { return refusals.size() >= FerryResources().size(); }));
+  EXPECT_THAT(refused_loop.reads(), IsEmpty());
+  ASSERT_FALSE(refusals.empty());
+  EXPECT_THAT(refusals[0], ::testing::HasSubstr("; retrying, the last objects stay in use"));
+  std::printf("without the certificate: %s\n", refusals[0].c_str());
 }
 
 }  // namespace

@@ -25,6 +25,9 @@ struct Transport::Request {
   curl_slist* headers = nullptr;
   std::string data;  // received since the last Perform
   bool counted = false;
+  // curl's detail of a failure, which its code's text alone often hides
+  // ("Transferred a partial file" for a refused client certificate).
+  char error[CURL_ERROR_SIZE] = {};
   ~Request() {
     curl_easy_cleanup(easy);
     curl_slist_free_all(headers);
@@ -136,6 +139,7 @@ absl::StatusOr<uint64_t> Transport::Get(const std::string& path) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transport::OnWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, request.get());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, request.get());
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, request->error);
   SetPem(easy, config_.certificate_authority, CURLOPT_CAINFO_BLOB, CURLOPT_CAINFO);
   SetPem(easy, config_.client_certificate, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERT);
   SetPem(easy, config_.client_key, CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEY);
@@ -218,7 +222,7 @@ std::vector<TransportEvent> Transport::Perform() {
     if (done) {
       event.done = true;
       if (const CURLcode result = ended[id]; result != CURLE_OK) {
-        event.error = curl_easy_strerror(result);
+        event.error = request->error[0] != '\0' ? request->error : curl_easy_strerror(result);
       }
     }
     events.push_back(std::move(event));

@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesyste
       "/usr/bin/python3", FERRY_MINI_APISERVER, "--state-dir", directory.string(), "--port",
       std::to_string(options.port), "--bookmark-interval",
       absl::StrCat(absl::ToDoubleSeconds(options.bookmark_interval)), "--address", options.address};
+  if (options.client_certificates) argv.push_back("--client-certificates");
   if (!options.load.empty()) {
     argv.push_back("--load");
     argv.insert(argv.end(), options.load.begin(), options.load.end());
@@ -73,6 +74,10 @@ absl::StatusOr<nlohmann::json> ApiServer::Post(const std::string& what,
   const std::string ca = (directory_ / "ca.crt").string();
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_CAINFO, ca.c_str());
+  const std::string certificate = (directory_ / "client.crt").string();
+  const std::string key = (directory_ / "client.key").string();
+  curl_easy_setopt(easy, CURLOPT_SSLCERT, certificate.c_str());
+  curl_easy_setopt(easy, CURLOPT_SSLKEY, key.c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, text.c_str());
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Append);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &reply);

@@ -28,6 +28,9 @@ struct ApiServerOptions {
   std::string address = "127.0.0.1";
   // Manifests (YAML) whose objects it starts with.
   std::vector<std::string> load;
+  // Clients prove who they are with a certificate instead of a token; the
+  // kubeconfig carries one inline.
+  bool client_certificates = false;
 };
 
 class ApiServer {

@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import subprocess
 import urllib.parse
 
@@ -71,9 +72,10 @@ class Watcher:
 
 
 class Server:
-    def __init__(self, state, token, bookmark_interval):
+    def __init__(self, state, token, bookmark_interval, client_certificates):
         self.state = state
         self.token = token
+        self.client_certificates = client_certificates
         self.bookmark_interval = bookmark_interval
         self.watchers = set()
         self.stats = {"lists": {}, "watches": {}}
@@ -98,7 +100,10 @@ class Server:
                     break
             return await self.admin(path, json.loads(body or b"{}"), send)
         headers = dict(scope["headers"])
-        if headers.get(b"authorization") != b"Bearer " + self.token.encode():
+        # With client certificates required, TLS has already proven who
+        # the client is.
+        if not self.client_certificates and \
+                headers.get(b"authorization") != b"Bearer " + self.token.encode():
             return await self.reply(send, 401, status(401, "Unauthorized"))
         if query.get("watch") in ("1", "true"):
             return await self.watch(scope, path, query, receive, send)
@@ -263,6 +268,10 @@ def credentials(directory, address):
         f.write(f"subjectAltName=IP:{address}\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=ferryd/O=ferry")
+    run("openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "client.crt", "-days", "2")
     with open(os.path.join(directory, "token"), "w") as f:
         f.write(base64.b16encode(os.urandom(16)).decode().lower() + "\n")
 
@@ -275,6 +284,9 @@ def main():
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--load", nargs="*", default=[],
                         help="YAML manifests to create at start")
+    parser.add_argument("--client-certificates", action="store_true",
+                        help="require a client certificate the CA signed instead of the token; "
+                        "the kubeconfig then carries it inline (client-certificate-data)")
     args = parser.parse_args()
     directory = args.state_dir
     credentials(directory, args.address)
@@ -285,6 +297,13 @@ def main():
     listener.bind((args.address, args.port))
     listener.listen(128)
     port = listener.getsockname()[1]
+    def inline(name):
+        with open(os.path.join(directory, name), "rb") as f:
+            return base64.b64encode(f.read()).decode()
+
+    user = (f"    client-certificate-data: {inline('client.crt')}\n"
+            f"    client-key-data: {inline('client.key')}" if args.client_certificates
+            else "    tokenFile: token")
     with open(os.path.join(directory, "kubeconfig"), "w") as f:
         f.write(f"""apiVersion: v1
 kind: Config
@@ -300,7 +319,7 @@ clusters:
 users:
 - name: test
   user:
-    tokenFile: token
+{user}
 """)
     config = Config()
     config.bind = [f"fd://{listener.fileno()}"]
@@ -308,9 +327,12 @@ users:
     config.keyfile = os.path.join(directory, "server.key")
     config.keep_alive_timeout = 3600
     config.accesslog = None
+    if args.client_certificates:
+        config.ca_certs = os.path.join(directory, "ca.crt")
+        config.verify_mode = ssl.CERT_REQUIRED
     state = State(os.path.join(directory, "state.json"))
     load(state, args.load)
-    server = Server(state, token, args.bookmark_interval)
+    server = Server(state, token, args.bookmark_interval, args.client_certificates)
 
     async def run():
         with open(os.path.join(directory, "ready.tmp"), "w") as f:
