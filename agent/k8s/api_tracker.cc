@@ -97,7 +97,8 @@ model::DecodedApiObject DecodeApiObject(const nlohmann::json& object) {
 ApiTracker::ApiTracker(const ApiTrackerOptions& options, Reflector::Random random)
     : options_(options), random_(std::move(random)) {
   for (Resource& resource : FerryResources()) {
-    reflectors_.push_back(std::make_unique<Reflector>(std::move(resource), options_.timing, random_));
+    reflectors_.push_back(
+        std::make_unique<Reflector>(std::move(resource), options_.timing, random_));
   }
 }
 
@@ -159,9 +160,10 @@ void ApiTracker::Apply(absl::Time now, const Reflector& from, ObjectEvent event)
     if (in_use) pending_[ref] = {std::nullopt, event.resource_version};
   } else {
     model::DecodedApiObject decoded = DecodeApiObject(event.object);
-    const bool invalid = std::any_of(
-        decoded.problems.begin(), decoded.problems.end(),
-        [](const model::ValidationError& error) { return error.severity == model::Severity::kError; });
+    const bool invalid = std::any_of(decoded.problems.begin(), decoded.problems.end(),
+                                     [](const model::ValidationError& error) {
+                                       return error.severity == model::Severity::kError;
+                                     });
     for (model::ValidationError& error : decoded.problems) {
       if (error.severity == model::Severity::kError) problem(std::move(error));
     }
@@ -169,7 +171,9 @@ void ApiTracker::Apply(absl::Time now, const Reflector& from, ObjectEvent event)
       pending_[ref] = {std::move(decoded.object), event.resource_version};
     } else if (invalid && in_use) {
       // Bad input changes nothing that worked.
-      problem({.object = ref, .field = "", .reason = "its last valid version stays in use",
+      problem({.object = ref,
+               .field = "",
+               .reason = "its last valid version stays in use",
                .severity = model::Severity::kInfo});
     } else if (in_use) {
       // No longer Ferry's.

@@ -79,7 +79,8 @@ TEST(DecodeApiObjectTest, AJsonStringIsNotANumber) {
 
 class ApiTrackerTest : public ::testing::Test {
  protected:
-  ApiTrackerTest() : tracker_({.timing = {}, .secrets_namespace = "ferry-system"}, [] { return 0.5; }) {}
+  ApiTrackerTest()
+      : tracker_({.timing = {}, .secrets_namespace = "ferry-system"}, [] { return 0.5; }) {}
 
   Reflector& At(absl::string_view path) {
     for (Reflector* reflector : tracker_.reflectors()) {
@@ -166,7 +167,8 @@ TEST_F(ApiTrackerTest, WatchEventsAreIncrementalAndDebounced) {
   const model::ChangeSet changes = Settled();
   EXPECT_EQ(now_, kStart + absl::Milliseconds(15));
   EXPECT_FALSE(changes.replace_all);
-  EXPECT_THAT(Shown(changes), ElementsAre("added Service default/api 10", "updated Service default/web 9"));
+  EXPECT_THAT(Shown(changes),
+              ElementsAre("added Service default/api 10", "updated Service default/web 9"));
   EXPECT_FALSE(changes.problems.has_value());
 }
 
@@ -204,8 +206,8 @@ TEST_F(ApiTrackerTest, AnObjectThatIsNoLongerOursLeavesTheModel) {
 TEST_F(ApiTrackerTest, AddedThenDeletedBeforeTheReadIsNothing) {
   Serve();
   Settled();
-  Watch("/api/v1/services", Event("ADDED", Service("web", "6")) +
-                                Event("DELETED", Service("web", "7")));
+  Watch("/api/v1/services",
+        Event("ADDED", Service("web", "6")) + Event("DELETED", Service("web", "7")));
   EXPECT_THAT(Settled().changes, IsEmpty());
 }
 

@@ -90,7 +90,8 @@ absl::StatusOr<ClusterConfig> Read(const YAML::Node& root, const KubeconfigReade
   absl::StatusOr<YAML::Node> context = read.Named(root, "contexts", "context", *context_name);
   if (!context.ok()) return context.status();
   const std::string context_at = absl::StrCat("contexts[name=", *context_name, "].context");
-  absl::StatusOr<std::string> cluster_name = read.String((*context)["cluster"], context_at + ".cluster");
+  absl::StatusOr<std::string> cluster_name =
+      read.String((*context)["cluster"], context_at + ".cluster");
   if (!cluster_name.ok()) return cluster_name.status();
   absl::StatusOr<std::string> user_name = read.String((*context)["user"], context_at + ".user");
   if (!user_name.ok()) return user_name.status();
@@ -110,7 +111,8 @@ absl::StatusOr<ClusterConfig> Read(const YAML::Node& root, const KubeconfigReade
   if (!ca.ok()) return ca.status();
   config.certificate_authority = *ca;
   if (const YAML::Node insecure = (*cluster)["insecure-skip-tls-verify"]; insecure.IsDefined()) {
-    if (!insecure.IsScalar() || !YAML::convert<bool>::decode(insecure, config.insecure_skip_tls_verify)) {
+    if (!insecure.IsScalar() ||
+        !YAML::convert<bool>::decode(insecure, config.insecure_skip_tls_verify)) {
       return read.Error(cluster_at + ".insecure-skip-tls-verify", "must be true or false");
     }
   }
@@ -123,7 +125,8 @@ absl::StatusOr<ClusterConfig> Read(const YAML::Node& root, const KubeconfigReade
   absl::StatusOr<std::string> token = read.String((*user)["token"], user_at + ".token");
   if (!token.ok()) return token.status();
   config.token = *token;
-  absl::StatusOr<std::string> token_file = read.String((*user)["tokenFile"], user_at + ".tokenFile");
+  absl::StatusOr<std::string> token_file =
+      read.String((*user)["tokenFile"], user_at + ".tokenFile");
   if (!token_file.ok()) return token_file.status();
   if (!token_file->empty()) config.token_file = read.Resolved(*token_file);
   absl::StatusOr<Pem> certificate = read.PemOf(*user, user_at, "client-certificate");

@@ -24,10 +24,10 @@ struct Pem {
 };
 
 struct ClusterConfig {
-  std::string server;  // "https://10.96.0.1:443"
+  std::string server;         // "https://10.96.0.1:443"
   Pem certificate_authority;  // empty: the system's CAs
   bool insecure_skip_tls_verify = false;
-  std::string token;                // a static bearer token, or
+  std::string token;                 // a static bearer token, or
   std::filesystem::path token_file;  // one read again whenever it changes
   Pem client_certificate;
   Pem client_key;
@@ -45,7 +45,8 @@ absl::StatusOr<ClusterConfig> LoadKubeconfig(const std::filesystem::path& file,
                                              absl::string_view context);
 
 // Where the kubelet mounts the service account.
-inline constexpr absl::string_view kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+inline constexpr absl::string_view kServiceAccountDir =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
 // Talos' KubePrism: a load balancer of the API servers on every node, which
 // needs no Service (and so no kube-proxy, nor Ferry) to work.
 inline constexpr absl::string_view kKubePrismServer = "https://localhost:7445";

@@ -43,8 +43,10 @@ users:
 TEST(KubeconfigTest, CurrentContextWithClientCertificateFromData) {
   const std::string text = Kubeconfig(absl::StrCat(R"(- name: admin
   user:
-    client-certificate-data: )", absl::Base64Escape("CERT PEM"), R"(
-    client-key-data: )", absl::Base64Escape("KEY PEM"), "\n"));
+    client-certificate-data: )",
+                                                   absl::Base64Escape("CERT PEM"), R"(
+    client-key-data: )",
+                                                   absl::Base64Escape("KEY PEM"), "\n"));
   absl::StatusOr<ClusterConfig> config = ParseKubeconfig(text, kFile, "");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->server, "https://10.0.0.1:6443");
@@ -80,14 +82,17 @@ TEST(KubeconfigTest, ErrorsNameTheFileAndField) {
     std::string context;
     std::string error;
   } cases[] = {
-      {Kubeconfig(admin_token), "staging", "/home/ops/.kube/config: contexts: has no entry named \"staging\""},
-      {Kubeconfig("- name: admin\n  user:\n    client-key-data: \"!!!\"\n    client-certificate: c.pem\n"),
+      {Kubeconfig(admin_token), "staging",
+       "/home/ops/.kube/config: contexts: has no entry named \"staging\""},
+      {Kubeconfig(
+           "- name: admin\n  user:\n    client-key-data: \"!!!\"\n    client-certificate: c.pem\n"),
        "", "users[name=admin].user.client-key-data: is not base64"},
       {Kubeconfig("- name: admin\n  user:\n    client-certificate: c.pem\n"), "",
        "users[name=admin].user: a client certificate needs its key"},
       {Kubeconfig(admin_token, "    insecure-skip-tls-verify: maybe"), "",
        "clusters[name=prod].cluster.insecure-skip-tls-verify: must be true or false"},
-      {Kubeconfig("- name: other\n  user: {token: abc}\n"), "", "users: has no entry named \"admin\""},
+      {Kubeconfig("- name: other\n  user: {token: abc}\n"), "",
+       "users: has no entry named \"admin\""},
       {Kubeconfig("- name: admin\n  user:\n    exec: {command: aws}\n"), "",
        "users[name=admin].user.exec: is not supported"},
       {"clusters: [", "", "/home/ops/.kube/config: line"},
@@ -102,8 +107,8 @@ TEST(KubeconfigTest, ErrorsNameTheFileAndField) {
 
 TEST(KubeconfigTest, CertificateAuthorityGivenTwiceIsAnError) {
   absl::StatusOr<ClusterConfig> config = ParseKubeconfig(
-      Kubeconfig("- name: admin\n  user: {token: abc}\n", "    certificate-authority: ca.crt"), kFile,
-      "");
+      Kubeconfig("- name: admin\n  user: {token: abc}\n", "    certificate-authority: ca.crt"),
+      kFile, "");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(),
               HasSubstr("clusters[name=prod].cluster: both certificate-authority and "
@@ -116,7 +121,8 @@ TEST(InClusterTest, ServiceEnvironment) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->server, "https://10.96.0.1:443");
   EXPECT_EQ(config->token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
-  EXPECT_EQ(config->certificate_authority.file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  EXPECT_EQ(config->certificate_authority.file,
+            "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
 }
 
 TEST(InClusterTest, Ipv6ServiceHostIsBracketed) {
@@ -127,9 +133,11 @@ TEST(InClusterTest, Ipv6ServiceHostIsBracketed) {
 }
 
 TEST(InClusterTest, ExplicitServerWinsOverTheService) {
-  absl::StatusOr<ClusterConfig> config = InClusterConfig(
-      {.service_host = "10.96.0.1", .service_port = "443",
-       .server_override = std::string(kKubePrismServer), .service_account_dir = "/sa"});
+  absl::StatusOr<ClusterConfig> config =
+      InClusterConfig({.service_host = "10.96.0.1",
+                       .service_port = "443",
+                       .server_override = std::string(kKubePrismServer),
+                       .service_account_dir = "/sa"});
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->server, "https://localhost:7445");
   EXPECT_EQ(config->token_file, "/sa/token");

@@ -24,7 +24,9 @@ absl::StatusOr<std::unique_ptr<KubernetesSource>> KubernetesSource::Open(
 KubernetesSource::KubernetesSource(std::unique_ptr<Transport> transport,
                                    const ApiTrackerOptions& options, Log log,
                                    Reflector::Random random)
-    : transport_(std::move(transport)), log_(std::move(log)), tracker_(options, std::move(random)) {}
+    : transport_(std::move(transport)),
+      log_(std::move(log)),
+      tracker_(options, std::move(random)) {}
 
 absl::Time KubernetesSource::Deadline() const { return tracker_.Deadline(); }
 

@@ -24,9 +24,10 @@ class KubernetesSource : public sources::Source {
   using Log = std::function<void(absl::string_view)>;
 
   // `random`: the reflectors' jitter; null for a seeded generator.
-  static absl::StatusOr<std::unique_ptr<KubernetesSource>> Open(
-      const ClusterConfig& config, const ApiTrackerOptions& options, Log log,
-      Reflector::Random random = nullptr);
+  static absl::StatusOr<std::unique_ptr<KubernetesSource>> Open(const ClusterConfig& config,
+                                                                const ApiTrackerOptions& options,
+                                                                Log log,
+                                                                Reflector::Random random = nullptr);
 
   int fd() const override { return transport_->fd(); }
   absl::Time Deadline() const override;

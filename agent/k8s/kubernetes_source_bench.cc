@@ -97,11 +97,12 @@ TEST(KubernetesSourceBench, ListAndDecodeTenThousandServicesAndSlices) {
   }));
   std::cout << "list+decode of " << kServices << " Services and " << kServices
             << " EndpointSlices (10 endpoints each): " << absl::FormatDuration(took)
-            << " (agent CPU " << absl::FormatDuration(cpu) << "); RSS " << rss_before / 1024 << " MiB before, " << rss_after / 1024
-            << " MiB with the first ChangeSet held (+" << (rss_after - rss_before) / 1024
-            << " MiB), peak " << peak / 1024 << " MiB; " << stats["open"].size()
-            << " watches on " << stats["connections"] << " TCP connection(s) (curl made "
-            << (*source)->transport_stats().connections << ")\n";
+            << " (agent CPU " << absl::FormatDuration(cpu) << "); RSS " << rss_before / 1024
+            << " MiB before, " << rss_after / 1024 << " MiB with the first ChangeSet held (+"
+            << (rss_after - rss_before) / 1024 << " MiB), peak " << peak / 1024 << " MiB; "
+            << stats["open"].size() << " watches on " << stats["connections"]
+            << " TCP connection(s) (curl made " << (*source)->transport_stats().connections
+            << ")\n";
   EXPECT_EQ(stats["connections"], 1);
   first = {};
   source->reset();

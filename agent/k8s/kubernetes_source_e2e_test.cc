@@ -19,24 +19,23 @@
 namespace ferry::k8s {
 namespace {
 
+using testing::ApiServer;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using testing::ApiServer;
 using testing::LoadBalancer;
 using testing::SourceLoop;
 
 constexpr char kServices[] = "/api/v1/services";
 
-const ApiTrackerOptions kOptions{
-    .timing = {.page_size = 500,
-               .watch_timeout = absl::Seconds(300),
-               // The server bookmarks every 250 ms: 4 intervals of 500 ms
-               // without a byte is a stall.
-               .bookmark_interval = absl::Milliseconds(500),
-               .stall_intervals = 4,
-               .backoff_initial = absl::Milliseconds(100),
-               .backoff_max = absl::Seconds(1)},
-    .secrets_namespace = "ferry-system"};
+const ApiTrackerOptions kOptions{.timing = {.page_size = 500,
+                                            .watch_timeout = absl::Seconds(300),
+                                            // The server bookmarks every 250 ms: 4 intervals of 500
+                                            // ms without a byte is a stall.
+                                            .bookmark_interval = absl::Milliseconds(500),
+                                            .stall_intervals = 4,
+                                            .backoff_initial = absl::Milliseconds(100),
+                                            .backoff_max = absl::Seconds(1)},
+                                 .secrets_namespace = "ferry-system"};
 
 class KubernetesSourceE2eTest : public ::testing::Test {
  protected:
@@ -81,15 +80,15 @@ class KubernetesSourceE2eTest : public ::testing::Test {
 
   // Runs the source until every resource is being watched.
   void UntilAllWatch() {
-    ASSERT_TRUE(loop_->RunUntil(
-        [&] { return Stats()["open"].size() == FerryResources().size(); }));
+    ASSERT_TRUE(loop_->RunUntil([&] { return Stats()["open"].size() == FerryResources().size(); }));
   }
 
   // Reads from index `from` on, as one list of changes.
   std::vector<std::string> ChangesSince(size_t from) {
     std::vector<std::string> all;
     for (size_t i = from; i < loop_->reads().size(); ++i) {
-      for (std::string& change : testing::Shown(loop_->reads()[i], /*versions=*/false)) all.push_back(std::move(change));
+      for (std::string& change : testing::Shown(loop_->reads()[i], /*versions=*/false))
+        all.push_back(std::move(change));
     }
     return all;
   }
@@ -137,11 +136,13 @@ TEST_F(KubernetesSourceE2eTest, WatchEventsBecomeIncrementalChangeSets) {
   EXPECT_THAT(ChangesSince(first),
               ElementsAre("added Service default/api", "updated Service default/web",
                           "deleted Service default/api"));
-  for (size_t i = first; i < loop_->reads().size(); ++i) EXPECT_FALSE(loop_->reads()[i].replace_all);
+  for (size_t i = first; i < loop_->reads().size(); ++i)
+    EXPECT_FALSE(loop_->reads()[i].replace_all);
 }
 
 TEST_F(KubernetesSourceE2eTest, GoneAfterCompactionGivesOnlyTheDifferences) {
-  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a"), LoadBalancer("b"), LoadBalancer("c")}).ok());
+  ASSERT_TRUE(
+      server_->Put(kServices, {LoadBalancer("a"), LoadBalancer("b"), LoadBalancer("c")}).ok());
   Sync();
   UntilAllWatch();
   const size_t first = loop_->reads().size();
@@ -224,20 +225,23 @@ TEST_F(KubernetesSourceE2eTest, SecretsArePerNameWatchesOnTheSameConnection) {
                           {"metadata", {{"name", name}, {"namespace", "ferry-system"}}},
                           {"data", {{"password", absl::Base64Escape(password)}}}};
   };
-  ASSERT_TRUE(server_->Put(peers, {{{"apiVersion", "ferry.dev/v1alpha1"},
-                                    {"kind", "BGPPeer"},
-                                    {"metadata", {{"name", "gw"}}},
-                                    {"spec",
-                                     {{"peerAddress", "198.18.0.1"},
-                                      {"peerASN", 64512},
-                                      {"localASN", 64513},
-                                      {"passwordSecretRef",
-                                       {{"name", "gw-password"}, {"key", "password"}}}}}}})
-                  .ok());
+  ASSERT_TRUE(
+      server_
+          ->Put(peers,
+                {{{"apiVersion", "ferry.dev/v1alpha1"},
+                  {"kind", "BGPPeer"},
+                  {"metadata", {{"name", "gw"}}},
+                  {"spec",
+                   {{"peerAddress", "198.18.0.1"},
+                    {"peerASN", 64512},
+                    {"localASN", 64513},
+                    {"passwordSecretRef", {{"name", "gw-password"}, {"key", "password"}}}}}}})
+          .ok());
   // Another Secret of the namespace, which the agent must not read.
   ASSERT_TRUE(server_->Put(secrets, {secret("gw-password", "s3cret"), secret("other", "x")}).ok());
   Sync();
-  ASSERT_TRUE(loop_->RunUntil([&] { return source_->tracker().Secret("gw-password", "password").ok(); }));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return source_->tracker().Secret("gw-password", "password").ok(); }));
   EXPECT_EQ(*source_->tracker().Secret("gw-password", "password"), "s3cret");
   ASSERT_TRUE(server_->Put(secrets, {secret("gw-password", "rotated")}).ok());
   ASSERT_TRUE(loop_->RunUntil(
@@ -277,8 +281,9 @@ TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
   rotate("not-the-token");
   // The watches end (410), and the lists that follow carry the new token.
   ASSERT_TRUE(server_->Admin("compact").ok());
-  ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().find("HTTP 401") != std::string::npos; }))
-      << services_problem();
+  ASSERT_TRUE(loop_->RunUntil([&] {
+    return services_problem().find("HTTP 401") != std::string::npos;
+  })) << services_problem();
   EXPECT_EQ(loop_->model().services().size(), 1u);
   rotate(good);
   ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().empty(); })) << services_problem();

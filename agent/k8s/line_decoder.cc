@@ -32,9 +32,9 @@ absl::StatusOr<std::vector<nlohmann::json>> LineDecoder::Feed(absl::string_view 
       nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (object.is_discarded() || !object.is_object()) {
         Reset();
-        return absl::InvalidArgumentError(absl::StrCat(
-            "a watch line is not a JSON object: \"", line.substr(0, 80),
-            line.size() > 80 ? "..." : "", "\""));
+        return absl::InvalidArgumentError(absl::StrCat("a watch line is not a JSON object: \"",
+                                                       line.substr(0, 80),
+                                                       line.size() > 80 ? "..." : "", "\""));
       }
       objects.push_back(std::move(object));
     }

@@ -52,7 +52,8 @@ TEST(LineDecoderTest, NotJsonIsAnError) {
 TEST(LineDecoderTest, OverlongLineIsAnErrorAndNotKept) {
   LineDecoder decoder(/*max_line=*/16);
   ASSERT_TRUE(decoder.Feed("{\"n\": 1, ").ok());
-  absl::StatusOr<std::vector<nlohmann::json>> objects = decoder.Feed("\"padding\": \"xxxxxxxx\"}\n");
+  absl::StatusOr<std::vector<nlohmann::json>> objects =
+      decoder.Feed("\"padding\": \"xxxxxxxx\"}\n");
   ASSERT_FALSE(objects.ok());
   EXPECT_THAT(objects.status().message(), HasSubstr("longer than 16 bytes"));
   EXPECT_EQ(decoder.pending(), 0u);

@@ -36,6 +36,10 @@ std::string StringAt(const nlohmann::json& object, const char* section, const ch
   return value != meta->end() && value->is_string() ? value->get<std::string>() : "";
 }
 
+ObjectKey KeyOf(const nlohmann::json& object) {
+  return {StringAt(object, "metadata", "namespace"), StringAt(object, "metadata", "name")};
+}
+
 // The message of a Status body, if it is one.
 std::string StatusMessage(absl::string_view body) {
   const nlohmann::json status = nlohmann::json::parse(body, nullptr, false);
@@ -63,9 +67,9 @@ std::string Reflector::WatchRequest() const {
   // Between one and two watch_timeouts, as client-go does: the agents of a
   // cluster started together do not all come back at the same moment.
   const absl::Duration timeout = timing_.watch_timeout * (1 + std::clamp(random_(), 0.0, 1.0));
-  std::string request = absl::StrCat(
-      resource_.path, "?watch=1&resourceVersion=", QueryValue(resource_version_),
-      "&allowWatchBookmarks=true&timeoutSeconds=", absl::ToInt64Seconds(timeout));
+  std::string request =
+      absl::StrCat(resource_.path, "?watch=1&resourceVersion=", QueryValue(resource_version_),
+                   "&allowWatchBookmarks=true&timeoutSeconds=", absl::ToInt64Seconds(timeout));
   if (!resource_.field_selector.empty()) {
     absl::StrAppend(&request, "&fieldSelector=", QueryValue(resource_.field_selector));
   }
@@ -104,7 +108,8 @@ void Reflector::OnData(absl::Time now, long status, absl::string_view bytes) {
     // An ERROR event ends the watch; its Status says what to do, as a
     // response's would.
     drop_ = true;
-    OnDone(now, status_, status_ == kHttpGone ? "" : absl::StrCat("ERROR event: ", StatusMessage(body_)));
+    OnDone(now, status_,
+           status_ == kHttpGone ? "" : absl::StrCat("ERROR event: ", StatusMessage(body_)));
     return;
   }
   // A watch that delivers is a connection that works.
@@ -135,10 +140,12 @@ bool Reflector::WatchEvent(const nlohmann::json& event) {
   if (type == "ADDED" || type == "MODIFIED") {
     Upsert(*object, EventType::kAdded);
   } else if (type == "DELETED") {
-    ObjectKey key{StringAt(*object, "metadata", "namespace"), StringAt(*object, "metadata", "name")};
+    ObjectKey key = KeyOf(*object);
     if (store_.erase(key) > 0) {
-      events_.push_back({.type = EventType::kDeleted, .key = std::move(key),
-                         .resource_version = version, .object = nullptr});
+      events_.push_back({.type = EventType::kDeleted,
+                         .key = std::move(key),
+                         .resource_version = version,
+                         .object = nullptr});
     }
   }
   if (!version.empty()) resource_version_ = std::move(version);
@@ -146,7 +153,7 @@ bool Reflector::WatchEvent(const nlohmann::json& event) {
 }
 
 bool Reflector::Upsert(nlohmann::json object, EventType type_if_new) {
-  ObjectKey key{StringAt(object, "metadata", "namespace"), StringAt(object, "metadata", "name")};
+  ObjectKey key = KeyOf(object);
   if (key.name.empty()) return false;
   std::string version = StringAt(object, "metadata", "resourceVersion");
   auto [at, added] = store_.try_emplace(key, version);
@@ -172,8 +179,8 @@ void Reflector::OnDone(absl::Time now, long status, absl::string_view error) {
     return Failed(now, absl::StrCat(ended == InFlight::kList ? "list: " : "watch: ", error));
   }
   if (status_ != kHttpOk) {
-    return Failed(now, absl::StrCat(ended == InFlight::kList ? "list" : "watch", ": HTTP ",
-                                    status_, ": ", StatusMessage(body_)));
+    return Failed(now, absl::StrCat(ended == InFlight::kList ? "list" : "watch", ": HTTP ", status_,
+                                    ": ", StatusMessage(body_)));
   }
   if (ended == InFlight::kList) return EndList(now);
   // The server ended the watch (timeoutSeconds): resume where it was. One
@@ -192,7 +199,7 @@ void Reflector::EndList(absl::Time now) {
   if (page["items"].is_array()) {
     for (nlohmann::json& item : page["items"]) {
       if (!item.is_object()) continue;
-      ObjectKey key{StringAt(item, "metadata", "namespace"), StringAt(item, "metadata", "name")};
+      ObjectKey key = KeyOf(item);
       if (Upsert(std::move(item), EventType::kAdded)) listed_.insert(std::move(key));
     }
   }
@@ -211,8 +218,8 @@ void Reflector::EndList(absl::Time now) {
       ++it;
       continue;
     }
-    events_.push_back({.type = EventType::kDeleted, .key = it->first,
-                       .resource_version = "", .object = nullptr});
+    events_.push_back(
+        {.type = EventType::kDeleted, .key = it->first, .resource_version = "", .object = nullptr});
     it = store_.erase(it);
   }
   listed_.clear();

@@ -135,9 +135,9 @@ class Reflector {
   std::map<ObjectKey, std::string> store_;  // resourceVersion by object
   std::string resource_version_;            // where a watch resumes
   bool synced_ = false;
-  bool list_next_ = true;                   // else a watch
-  std::string continue_;                    // the next page of a list
-  std::set<ObjectKey> listed_;              // objects of the pages so far
+  bool list_next_ = true;       // else a watch
+  std::string continue_;        // the next page of a list
+  std::set<ObjectKey> listed_;  // objects of the pages so far
 
   InFlight in_flight_ = InFlight::kNone;
   bool drop_ = false;

@@ -39,7 +39,9 @@ std::string Bookmark(const std::string& version) {
 }
 
 std::string Gone() {
-  return Event("ERROR", {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"},
+  return Event("ERROR", {{"kind", "Status"},
+                         {"code", 410},
+                         {"reason", "Expired"},
                          {"message", "too old resource version: 3 (40)"}});
 }
 
@@ -101,7 +103,8 @@ TEST_F(ReflectorTest, ListsPageByPageThenWatchesFromTheListsVersion) {
   // One request at a time.
   EXPECT_EQ(reflector_.NextRequest(now_), std::nullopt);
   Answer(200, Page({Service("a", "1"), Service("b", "2")}, "3", "next=page"));
-  EXPECT_THAT(Shown(reflector_.TakeEvents()), ElementsAre("ADDED default/a 1", "ADDED default/b 2"));
+  EXPECT_THAT(Shown(reflector_.TakeEvents()),
+              ElementsAre("ADDED default/a 1", "ADDED default/b 2"));
   EXPECT_FALSE(reflector_.synced());
   EXPECT_THAT(reflector_.NextRequest(now_),
               Optional(std::string("/api/v1/services?limit=2&continue=next%3Dpage")));
@@ -151,7 +154,8 @@ TEST_F(ReflectorTest, GoneAsAnErrorEventRelistsAndGivesOnlyTheDifferences) {
   EXPECT_THAT(Shown(reflector_.TakeEvents()), ElementsAre("MODIFIED default/b 30"));
   ASSERT_TRUE(reflector_.NextRequest(now_));
   Answer(200, Page({Service("d", "35")}, "40"));
-  EXPECT_THAT(Shown(reflector_.TakeEvents()), ElementsAre("ADDED default/d 35", "DELETED default/c"));
+  EXPECT_THAT(Shown(reflector_.TakeEvents()),
+              ElementsAre("ADDED default/d 35", "DELETED default/c"));
   EXPECT_EQ(reflector_.relists(), 1);
   EXPECT_EQ(reflector_.store().size(), 3u);
   EXPECT_THAT(reflector_.NextRequest(now_), Optional(HasSubstr("resourceVersion=40&")));
@@ -280,9 +284,10 @@ TEST_F(ReflectorTest, ALineThatIsNotJsonDropsTheWatch) {
 
 TEST_F(ReflectorTest, AnotherErrorEventBacksOffAndResumes) {
   ListThree();
-  reflector_.OnData(now_, 200, Event("MODIFIED", Service("a", "11")) +
-                                   Event("ERROR", {{"kind", "Status"}, {"code", 500},
-                                                   {"message", "internal error"}}));
+  reflector_.OnData(
+      now_, 200,
+      Event("MODIFIED", Service("a", "11")) +
+          Event("ERROR", {{"kind", "Status"}, {"code", 500}, {"message", "internal error"}}));
   EXPECT_TRUE(reflector_.Drop(now_));
   EXPECT_THAT(reflector_.failure(), HasSubstr("ERROR event: internal error"));
   EXPECT_EQ(reflector_.NextRequest(now_), std::nullopt);
@@ -294,9 +299,12 @@ TEST_F(ReflectorTest, AnotherErrorEventBacksOffAndResumes) {
 TEST_F(ReflectorTest, EventsOfTheWrongShapeAreSkipped) {
   ListThree();
   reflector_.OnData(now_, 200,
-                    R"({"type": 7, "object": {}})" "\n"
-                    R"({"type": "ADDED", "object": "web"})" "\n"
-                    R"({"type": "ERROR", "object": {"code": "410"}})" "\n");
+                    R"({"type": 7, "object": {}})"
+                    "\n"
+                    R"({"type": "ADDED", "object": "web"})"
+                    "\n"
+                    R"({"type": "ERROR", "object": {"code": "410"}})"
+                    "\n");
   // The last one still ends the watch; its code is not 410 (a string).
   EXPECT_TRUE(reflector_.Drop(now_));
   EXPECT_THAT(reflector_.TakeEvents(), IsEmpty());

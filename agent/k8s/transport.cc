@@ -39,8 +39,7 @@ namespace {
 CURLM* Multi(void* multi) { return static_cast<CURLM*>(multi); }
 
 void SetBlob(CURL* easy, CURLoption option, const std::string& pem) {
-  curl_blob blob{.data = const_cast<char*>(pem.data()), .len = pem.size(),
-                 .flags = CURL_BLOB_COPY};
+  curl_blob blob{.data = const_cast<char*>(pem.data()), .len = pem.size(), .flags = CURL_BLOB_COPY};
   curl_easy_setopt(easy, option, &blob);
 }
 
@@ -99,7 +98,8 @@ absl::StatusOr<std::string> Transport::Token() {
     if (!token_.empty()) return token_;  // in the middle of a rotation: the last one
     return absl::ErrnoToStatus(errno, absl::StrCat("token file ", config_.token_file.string()));
   }
-  const FileStamp stamp{.inode = info.st_ino, .size = info.st_size,
+  const FileStamp stamp{.inode = info.st_ino,
+                        .size = info.st_size,
                         .mtime_ns = info.st_mtim.tv_sec * 1000000000LL + info.st_mtim.tv_nsec};
   if (stamp == token_stamp_ && !token_.empty()) return token_;
   std::ifstream in(config_.token_file);

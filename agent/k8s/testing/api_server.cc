@@ -24,10 +24,16 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesyste
                                                             const ApiServerOptions& options) {
   const std::filesystem::path ready = directory / "ready";
   std::filesystem::remove(ready);
-  std::vector<std::string> argv = {
-      "/usr/bin/python3", FERRY_MINI_APISERVER, "--state-dir", directory.string(), "--port",
-      std::to_string(options.port), "--bookmark-interval",
-      absl::StrCat(absl::ToDoubleSeconds(options.bookmark_interval)), "--address", options.address};
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   FERRY_MINI_APISERVER,
+                                   "--state-dir",
+                                   directory.string(),
+                                   "--port",
+                                   std::to_string(options.port),
+                                   "--bookmark-interval",
+                                   absl::StrCat(absl::ToDoubleSeconds(options.bookmark_interval)),
+                                   "--address",
+                                   options.address};
   if (options.client_certificates) argv.push_back("--client-certificates");
   if (!options.load.empty()) {
     argv.push_back("--load");
@@ -42,8 +48,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesyste
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (!std::filesystem::exists(ready)) {
     if (!(*process)->Running() || absl::Now() > deadline) {
-      return absl::UnavailableError(absl::StrCat("the API server did not start: ",
-                                                 (*process)->ReadLog()));
+      return absl::UnavailableError(
+          absl::StrCat("the API server did not start: ", (*process)->ReadLog()));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -54,7 +60,8 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::filesyste
       new ApiServer(directory, *std::move(process), options.ns, options.address, bound));
 }
 
-absl::StatusOr<nlohmann::json> ApiServer::Admin(const std::string& what, const nlohmann::json& body) {
+absl::StatusOr<nlohmann::json> ApiServer::Admin(const std::string& what,
+                                                const nlohmann::json& body) {
   if (ns_ == nullptr) return Post(what, body);
   absl::StatusOr<nlohmann::json> reply = absl::UnknownError("not run");
   const absl::Status ran = netns::RunIn(*ns_, [&] {
@@ -128,8 +135,8 @@ nlohmann::json LoadBalancer(const std::string& name, int port) {
           {"spec",
            {{"type", "LoadBalancer"},
             {"ipFamilies", {"IPv4"}},
-            {"ports", {{{"name", "http"}, {"port", port}, {"protocol", "TCP"},
-                        {"targetPort", 8080}}}}}}};
+            {"ports",
+             {{{"name", "http"}, {"port", port}, {"protocol", "TCP"}, {"targetPort", 8080}}}}}}};
 }
 
 nlohmann::json Slice(const std::string& service, int index) {

@@ -53,8 +53,11 @@ class ApiServer {
  private:
   ApiServer(std::filesystem::path directory, std::unique_ptr<netns::Process> process,
             const netns::Namespace* ns, std::string address, int port)
-      : directory_(std::move(directory)), process_(std::move(process)), ns_(ns),
-        address_(std::move(address)), port_(port) {}
+      : directory_(std::move(directory)),
+        process_(std::move(process)),
+        ns_(ns),
+        address_(std::move(address)),
+        port_(port) {}
   // Admin's request, from the calling thread's namespace.
   absl::StatusOr<nlohmann::json> Post(const std::string& what, const nlohmann::json& body) const;
 
