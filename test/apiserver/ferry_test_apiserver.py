@@ -48,6 +48,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
+from hypercorn.events import Closed
 from hypercorn.utils import parse_socket_addr
 
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-ferry-test",
@@ -1372,6 +1373,16 @@ def write_atomically(path, data, mode=0o600):
 
 # ---------------------------------------------------------------- listeners
 
+class PeerClosingTCPServer(TCPServer):
+    """hypercorn 0.13's TCPServer tells the protocol nothing when the peer
+    closes cleanly: its streams never see http.disconnect, so a watch would
+    outlive its client. Closing twice is harmless (h11 and h2 both check)."""
+
+    async def _read_data(self):
+        await super()._read_data()
+        await self.protocol.handle(Closed())
+
+
 class Listener:
     """One listening socket served by hypercorn's per-connection protocol
     (TCPServer). The accept loop is ours, not hypercorn.serve's, so that the
@@ -1411,7 +1422,7 @@ class Listener:
         task = asyncio.current_task()
         self.tasks.add(task)
         try:
-            await TCPServer(self.app, asyncio.get_running_loop(), self.config, self.context,
+            await PeerClosingTCPServer(self.app, asyncio.get_running_loop(), self.config, self.context,
                             reader, writer)
         finally:
             self.registry.closed(conn)
