@@ -1190,6 +1190,9 @@ class ApiApp:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"cache-control", b"no-cache, private")]})
+            # hypercorn holds the headers until the first body bytes; a
+            # client must see the watch start (kube flushes at once).
+            await send({"type": "http.response.body", "body": b"", "more_body": True})
             while True:
                 now = loop.time()
                 if watcher.closed or (not store.stalled and now >= deadline):

@@ -104,8 +104,13 @@ class ApiServer:
         with urllib.request.urlopen(request, timeout=WAIT_TIMEOUT) as response:
             return json.load(response)
 
+    def kubectl_command(self):
+        """kubectl for this server, with a discovery cache of its own."""
+        return [kubectl_path(), "--kubeconfig", self.kubeconfig,
+                "--cache-dir", os.path.join(self.dir, "kube-cache")]
+
     def kubectl(self, *args, context=None, check=True, stdin=None):
-        command = [kubectl_path(), "--kubeconfig", self.kubeconfig]
+        command = self.kubectl_command()
         if context:
             command += ["--context", context]
         result = subprocess.run(command + list(args), capture_output=True, text=True,

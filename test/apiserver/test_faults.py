@@ -8,7 +8,7 @@ import unittest
 
 import kubernetes
 
-from harness import ApiServer, WatchReader, service, wait_for
+from harness import WAIT_TIMEOUT, ApiServer, WatchReader, service, wait_for
 
 CONCURRENT_WATCHES = 100  # curl's default limit of streams per HTTP/2 connection
 
@@ -96,6 +96,20 @@ class FaultTest(unittest.TestCase):
         self.core.list_namespaced_service("default")
         self.assertGreaterEqual(time.monotonic() - started, 1.0)
         self.server.admin("POST", "/delay?seconds=0")
+
+    def test_a_watch_answers_before_its_first_event(self):
+        """Headers come at once, not with the first event or bookmark (60 s
+        away here): a client must know its watch started."""
+        self.start()
+        current = self.core.list_namespaced_service("default").metadata.resource_version
+        response = self.api.call_api(
+            "/api/v1/namespaces/default/services", "GET",
+            query_params=[("watch", "1"), ("resourceVersion", current)],
+            auth_settings=["BearerToken"], _preload_content=False,
+            _return_http_data_only=True, _request_timeout=(WAIT_TIMEOUT, WAIT_TIMEOUT))
+        self.addCleanup(response.release_conn)
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.headers["content-type"], "application/json")
 
     def test_http11_streams_are_counted_per_connection(self):
         self.start()
