@@ -165,7 +165,7 @@ BUILTIN_RESOURCES = (
     Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
     CRD_RESOURCE,
 )
-NAMESPACES = BUILTIN_RESOURCES[0]
+NAMESPACES, SERVICES = BUILTIN_RESOURCES[:2]
 
 
 def resources_of_crd(crd):
@@ -396,6 +396,148 @@ def apply_patch(res, content_type, stored, body, name):
     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type!r}")
 
 
+# ---------------------------------------------------------------- Service admission
+
+class ServiceAdmission:
+    """What kube-apiserver's Service registry fills in and checks: defaults,
+    IP families, cluster IPs from the service CIDRs and node ports, kept
+    across updates that omit them (kube's patchAllocatedValues)."""
+
+    def __init__(self, cidrs, node_ports):
+        self.networks = {}
+        for text in cidrs.split(","):
+            network = ipaddress.ip_network(text.strip())
+            self.networks[f"IPv{network.version}"] = network
+        self.primary = f"IPv{ipaddress.ip_network(cidrs.split(',')[0].strip()).version}"
+        self.node_ports = node_ports
+        self.ips, self.ports = set(), set()
+        self.next_ip = {family: 1 for family in self.networks}
+        self.next_port = node_ports[0]
+
+    @staticmethod
+    def held(svc):
+        spec = (svc or {}).get("spec") or {}
+        return ({ip for ip in spec.get("clusterIPs") or () if ip != "None"},
+                {p["nodePort"] for p in spec.get("ports") or () if p.get("nodePort")})
+
+    def track(self, change):
+        """Keeps the allocated addresses and ports in step with the store."""
+        ips, ports = self.held(change.prev)
+        self.ips -= ips
+        self.ports -= ports
+        if change.type != "DELETED":
+            ips, ports = self.held(change.obj)
+            self.ips |= ips
+            self.ports |= ports
+
+    def admit(self, svc, old=None):
+        name = svc["metadata"]["name"]
+        spec = svc.get("spec")
+        if not isinstance(spec, dict):
+            raise invalid(SERVICES, name, "spec", "Required value")
+        old_spec = (old or {}).get("spec") or {}
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if field not in spec and field in old_spec:
+                spec[field] = old_spec[field]
+        if old_spec.get("clusterIP") and spec.get("clusterIP") != old_spec["clusterIP"]:
+            raise invalid(SERVICES, name, "spec.clusterIP", "field is immutable")
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p
+                     for p in old_spec.get("ports") or ()}
+        for port in spec.get("ports") or ():
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+            kept = old_ports.get((port.get("port"), port["protocol"]), {}).get("nodePort")
+            if kept and not port.get("nodePort"):
+                port["nodePort"] = kept
+        if spec["type"] == "ExternalName":
+            return
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+        if spec["type"] == "LoadBalancer":
+            spec.setdefault("allocateLoadBalancerNodePorts", True)
+        self.admit_ips(name, spec, old_spec)
+        if spec["type"] == "NodePort" or (spec["type"] == "LoadBalancer"
+                                          and spec["allocateLoadBalancerNodePorts"]):
+            self.admit_node_ports(name, spec, old_spec)
+
+    def admit_ips(self, name, spec, old_spec):
+        ips = list(spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP")
+                                               else []))
+        if ips == ["None"]:
+            spec.update(clusterIP="None", clusterIPs=["None"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("ipFamilies", [self.primary])
+            return
+        policy = spec.setdefault("ipFamilyPolicy", "SingleStack")
+        families = list(spec.get("ipFamilies") or
+                        [f"IPv{ipaddress.ip_address(ip).version}" for ip in ips] or
+                        [self.primary])
+        if policy != "SingleStack" and len(families) == 1:
+            families += [f for f in self.networks if f != families[0]]
+        if policy not in ("SingleStack", "PreferDualStack", "RequireDualStack"):
+            raise invalid(SERVICES, name, "spec.ipFamilyPolicy", f"Unsupported value: {policy!r}")
+        if len(set(families)) != len(families) or any(f not in self.networks for f in families) \
+                or (policy == "SingleStack" and len(families) > 1) \
+                or (policy == "RequireDualStack" and len(families) < 2):
+            raise invalid(SERVICES, name, "spec.ipFamilies",
+                          f"{families} is not allowed with ipFamilyPolicy {policy} on this "
+                          f"cluster (service CIDRs {sorted(map(str, self.networks.values()))})")
+        held = set(old_spec.get("clusterIPs") or ())
+        for i, family in enumerate(families):
+            if i < len(ips):
+                ip = ipaddress.ip_address(ips[i])
+                if f"IPv{ip.version}" != family or ip not in self.networks[family]:
+                    raise invalid(SERVICES, name, f"spec.clusterIPs[{i}]",
+                                  f"{ips[i]} is not in the {family} service CIDR "
+                                  f"{self.networks[family]}")
+                if ips[i] in self.ips and ips[i] not in held:
+                    raise invalid(SERVICES, name, f"spec.clusterIPs[{i}]",
+                                  f"{ips[i]}: provided IP is already allocated")
+            else:
+                ips.append(self.allocate_ip(name, family))
+        spec.update(clusterIP=ips[0], clusterIPs=ips, ipFamilies=families)
+
+    def allocate_ip(self, name, family):
+        network = self.networks[family]
+        size = min(network.num_addresses - 2, 1 << 20)
+        for step in range(size):
+            offset = (self.next_ip[family] - 1 + step) % size + 1
+            ip = str(network.network_address + offset)
+            if ip not in self.ips:
+                self.next_ip[family] = offset + 1
+                self.ips.add(ip)
+                return ip
+        raise invalid(SERVICES, name, "spec.clusterIPs", f"no {family} address free in "
+                      f"{network}")
+
+    def admit_node_ports(self, name, spec, old_spec):
+        held = self.held({"spec": old_spec})[1]
+        low, high = self.node_ports
+        for i, port in enumerate(spec.get("ports") or ()):
+            wanted = port.get("nodePort")
+            if wanted:
+                if not low <= wanted <= high:
+                    raise invalid(SERVICES, name, f"spec.ports[{i}].nodePort",
+                                  f"{wanted}: provided port is not in the valid range. The "
+                                  f"range of valid ports is {low}-{high}")
+                if wanted in self.ports and wanted not in held:
+                    raise invalid(SERVICES, name, f"spec.ports[{i}].nodePort",
+                                  f"{wanted}: provided port is already allocated")
+                continue
+            for step in range(high - low + 1):
+                candidate = low + (self.next_port - low + step) % (high - low + 1)
+                if candidate not in self.ports:
+                    port["nodePort"] = candidate
+                    self.ports.add(candidate)
+                    self.next_port = candidate + 1
+                    break
+            else:
+                raise invalid(SERVICES, name, f"spec.ports[{i}].nodePort", "no port free")
+
+
 # ---------------------------------------------------------------- storage and watch hub
 
 @dataclasses.dataclass
@@ -468,8 +610,8 @@ class Store:
     """All objects, one resourceVersion counter and the change history that
     watches replay and paginated lists read their snapshot from."""
 
-    def __init__(self, catalogue, history_limit, watch_queue_limit):
-        self.catalogue = catalogue
+    def __init__(self, catalogue, services, history_limit, watch_queue_limit):
+        self.catalogue, self.services = catalogue, services
         self.rv = 0
         self.objects = collections.defaultdict(dict)   # res_key -> {(ns, name): obj}
         self.history = collections.deque()
@@ -530,6 +672,8 @@ class Store:
         else:
             self.objects[res.key][key] = obj
         change = Change(self.rv, res.key, change_type, obj, prev)
+        if res == SERVICES:
+            self.services.track(change)
         self.history.append(change)
         while len(self.history) > self.history_limit:
             self.compacted_rv = self.history.popleft().rv
@@ -851,14 +995,17 @@ class Api:
             obj["status"] = crd_status(obj)
         if target.res == NAMESPACES:
             obj["status"] = {"phase": "Active"}
+        if target.res == SERVICES:
+            self.store.services.admit(obj)
+            obj["status"] = {"loadBalancer": {}}
         return 201, self.store.create(target.res, obj)
 
-    def write(self, target, stored, obj, precondition=True):
+    def write(self, target, stored, obj):
         """Stores `obj` as the new state of `stored` through the main
         resource or the status subresource, kube's rules for each."""
         res, name = target.res, stored["metadata"]["name"]
         sent_rv = obj.get("metadata", {}).get("resourceVersion")
-        if precondition and sent_rv and sent_rv != stored["metadata"]["resourceVersion"]:
+        if sent_rv and sent_rv != stored["metadata"]["resourceVersion"]:
             raise conflict(res, name)
         self.check_identity(target, obj, name)
         if target.subresource == "status":
@@ -880,6 +1027,8 @@ class Api:
                     new["status"] = stored["status"]
             if res == CRD_RESOURCE:
                 new["status"] = crd_status(new)
+            if res == SERVICES:
+                self.store.services.admit(new, stored)
             if res.has_generation and spec_of(new) != spec_of(stored):
                 meta["generation"] = stored["metadata"].get("generation", 0) + 1
         return self.store.update(res, stored, new)
@@ -1453,7 +1602,9 @@ class Server:
     def __init__(self, options):
         self.options = options
         self.catalogue = Catalogue()
-        self.store = Store(self.catalogue, options.history, options.watch_queue)
+        low, high = (int(p) for p in options.node_port_range.split("-"))
+        self.store = Store(self.catalogue, ServiceAdmission(options.service_cidrs, (low, high)),
+                           options.history, options.watch_queue)
         self.registry = Registry()
 
     def load_crds(self, directory):
@@ -1528,6 +1679,9 @@ def main(argv=None):
     parser.add_argument("--state-dir", required=True,
                         help="where kubeconfig, certificates, token and ready are written")
     parser.add_argument("--crds", help="a directory of CustomResourceDefinition YAML files")
+    parser.add_argument("--service-cidrs", default="10.96.0.0/16,fd00:10:96::/108",
+                        help="where Services' cluster IPs come from, the first family primary")
+    parser.add_argument("--node-port-range", default="30000-32767")
     parser.add_argument("--bookmark-interval", type=float, default=60.0,
                         help="seconds between BOOKMARK events on watches that allow them")
     parser.add_argument("--watch-timeout", type=float, default=1800.0,

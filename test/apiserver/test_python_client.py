@@ -1,6 +1,7 @@
 """The test API server driven by python3-kubernetes: CRUD, preconditions,
 status subresources, patches, selectors, pagination, watches, auth."""
 
+import ipaddress
 import json
 import time
 import unittest
@@ -114,6 +115,49 @@ class PythonClientTest(unittest.TestCase):
             body={"preconditions": {"resourceVersion": created.metadata.resource_version}})
         self.assert_fails(404, "NotFound", self.core.read_namespaced_service, "web", "default")
         self.assert_fails(404, "NotFound", self.core.delete_namespaced_service, "web", "default")
+
+    def test_services_get_kube_defaults_addresses_and_node_ports(self):
+        plain = self.raw("POST", "/api/v1/namespaces/default/services",
+                         {"metadata": {"name": "plain"}, "spec": {"ports": [{"port": 80}]}})
+        spec = plain["spec"]
+        self.assertEqual((spec["type"], spec["sessionAffinity"], spec["ipFamilyPolicy"],
+                          spec["ipFamilies"], spec["internalTrafficPolicy"]),
+                         ("ClusterIP", "None", "SingleStack", ["IPv4"], "Cluster"))
+        self.assertEqual(spec["ports"], [{"port": 80, "protocol": "TCP", "targetPort": 80}])
+        self.assertTrue(spec["clusterIP"].startswith("10.96."))
+        self.assertEqual(spec["clusterIPs"], [spec["clusterIP"]])
+        self.assertEqual(plain["status"], {"loadBalancer": {}})
+        lb = self.raw("POST", "/api/v1/namespaces/default/services", {
+            "metadata": {"name": "lb"},
+            "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "PreferDualStack",
+                     "ports": [{"port": 80}, {"port": 443}]}})["spec"]
+        self.assertEqual(lb["ipFamilies"], ["IPv4", "IPv6"])
+        self.assertEqual([ipaddress.ip_address(ip).version for ip in lb["clusterIPs"]], [4, 6])
+        node_ports = [p["nodePort"] for p in lb["ports"]]
+        self.assertTrue(all(30000 <= p <= 32767 for p in node_ports))
+        self.assertEqual(len(set(node_ports)), 2)
+        self.assertEqual((lb["externalTrafficPolicy"], lb["allocateLoadBalancerNodePorts"]),
+                         ("Cluster", True))
+        stored = self.raw("GET", "/api/v1/namespaces/default/services/lb")
+        del stored["spec"]["clusterIP"], stored["spec"]["clusterIPs"]
+        for port in stored["spec"]["ports"]:
+            del port["nodePort"]
+        kept = self.raw("PUT", "/api/v1/namespaces/default/services/lb", stored)["spec"]
+        self.assertEqual((kept["clusterIPs"], [p["nodePort"] for p in kept["ports"]]),
+                         (lb["clusterIPs"], node_ports), "an update keeps what was allocated")
+        self.assert_fails(422, "Invalid", self.core.patch_namespaced_service, "lb", "default",
+                          {"spec": {"clusterIP": "10.96.0.250", "clusterIPs": ["10.96.0.250"]}})
+        taken = service("taken")
+        taken["spec"]["clusterIP"] = spec["clusterIP"]
+        status = self.assert_fails(422, "Invalid", self.core.create_namespaced_service,
+                                   "default", taken)
+        self.assertIn("provided IP is already allocated", status["message"])
+        self.core.delete_namespaced_service("plain", "default")
+        self.assertEqual(self.core.create_namespaced_service("default", taken).spec.cluster_ip,
+                         spec["clusterIP"], "a deleted Service's address is free again")
+        single = service("single")
+        single["spec"].update(ipFamilyPolicy="SingleStack", ipFamilies=["IPv4", "IPv6"])
+        self.assert_fails(422, "Invalid", self.core.create_namespaced_service, "default", single)
 
     # -- status subresource, generation, patches
 
