@@ -4,6 +4,7 @@ delete, get -w and wait, on Ferry's CRDs and on core resources."""
 
 import json
 import os
+import re
 import unittest
 
 from harness import CRDS, EXAMPLES, WAIT_TIMEOUT, ApiServer, wait_for
@@ -34,6 +35,16 @@ spec:
     schema:
       openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
 """
+
+
+def table(output):
+    """kubectl's aligned table as one dict per row, cut where the header's
+    columns start (cells may be empty; names may hold a space)."""
+    header, *rows = output.splitlines()
+    starts = [m.start() for m in re.finditer(r"(?:(?<=  )|^)\S", header)]
+    bounds = list(zip(starts, starts[1:] + [None]))
+    names = [header[a:b].strip() for a, b in bounds]
+    return [{n: row[a:b].strip() for n, (a, b) in zip(names, bounds)} for row in rows]
 
 
 class KubectlTest(unittest.TestCase):
@@ -136,6 +147,29 @@ class KubectlTest(unittest.TestCase):
         out = self.kubectl("get", "lbpool", "bgp", "-o",
                            "jsonpath={.status.conditions[0].type}").stdout
         self.assertEqual(out, "Ready")
+
+    def test_get_prints_the_columns_kube_prints(self):
+        self.kubectl("apply", "-f", os.path.join(EXAMPLES, "service.yaml"))
+        self.kubectl("apply", "-f", os.path.join(EXAMPLES, "pools.yaml"))
+        self.kubectl("patch", "service", "web", "--subresource=status", "--type=merge", "-p",
+                     json.dumps({"status": {"loadBalancer": {"ingress": [
+                         {"ip": "198.19.0.10"}, {"ip": "2001:db8:19::10"}]}}}))
+        header, row = self.kubectl("get", "service", "web", "-o", "wide").stdout.splitlines()
+        self.assertEqual(header.split(), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP",
+                                          "PORT(S)", "AGE", "SELECTOR"])
+        name, kind, cluster_ip, external, ports, _, selector = row.split()
+        self.assertEqual((name, kind, external, selector),
+                         ("web", "LoadBalancer", "198.19.0.10,2001:db8:19::10", "app=web"))
+        self.assertTrue(cluster_ip.startswith("10.96."))
+        self.assertRegex(ports, r"^80:3\d{4}/TCP$")
+        self.kubectl("patch", "lbpool", "bgp", "--subresource=status", "--type=merge", "-p",
+                     json.dumps({"status": {"conditions": [
+                         {"type": "Conflict", "status": "False"},
+                         {"type": "Ready", "status": "True"}], "ipv4": {"free": "65535"}}}))
+        pool = table(self.kubectl("get", "lbpool", "bgp").stdout)[0]
+        self.assertEqual(pool, {"NAME": "bgp", "DISABLED": "", "READY": "True",
+                                "CONFLICT": "False", "IPV4 FREE": "65535", "IPV6 FREE": "",
+                                "AGE": pool["AGE"]}, "the CRD's printer columns")
 
     def test_get_watch_prints_each_change(self):
         self.kubectl("create", "-f", "-", stdin=SERVICE)
