@@ -23,6 +23,13 @@ class FaultTest(unittest.TestCase):
         return WatchReader(self.core.list_namespaced_service, "default",
                            timeout_seconds=120, **kwargs)
 
+    def create_and_watch(self, name):
+        """Creates Service `name` and watches from it, once the watch is open."""
+        created = self.core.create_namespaced_service("default", service(name))
+        reader = self.watch(resource_version=created.metadata.resource_version)
+        self.wait_for_watches(1)
+        return created, reader
+
     def wait_for_watches(self, count):
         wait_for(lambda: self.server.admin("GET", "/stats")["watches"] == count,
                  f"{count} open watches")
@@ -38,9 +45,7 @@ class FaultTest(unittest.TestCase):
 
     def test_stall_holds_events_until_unstalled(self):
         self.start()
-        first = self.core.create_namespaced_service("default", service("a"))
-        reader = self.watch(resource_version=first.metadata.resource_version)
-        self.wait_for_watches(1)
+        _, reader = self.create_and_watch("a")
         self.server.admin("POST", "/stall")
         self.core.create_namespaced_service("default", service("b"))
         wait_for(lambda: self.server.admin("GET", "/stats")["queuedEvents"] == 1,
@@ -63,9 +68,7 @@ class FaultTest(unittest.TestCase):
 
     def test_down_drops_connections_and_up_serves_the_same_state(self):
         self.start()
-        created = self.core.create_namespaced_service("default", service("web"))
-        reader = self.watch(resource_version=created.metadata.resource_version)
-        self.wait_for_watches(1)
+        created, reader = self.create_and_watch("web")
         self.server.admin("POST", "/down")
         self.assertEqual(reader.next()[0], "END")
         wait_for(lambda: self.server.admin("GET", "/stats")["openConnections"] == 0,
