@@ -15,6 +15,7 @@ import time
 import urllib.request
 
 import kubernetes
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "ferry_test_apiserver.py")
@@ -66,7 +67,8 @@ class ApiServer:
         self.port = int(self.read("ready"))
         self.admin_port = int(self.read("admin-port"))
         self.kubeconfig = os.path.join(self.state, "kubeconfig")
-        self.url = f"https://127.0.0.1:{self.port}"
+        with open(self.kubeconfig) as f:
+            self.url = yaml.safe_load(f)["clusters"][0]["cluster"]["server"]
         self.test = test
 
     def _started(self):

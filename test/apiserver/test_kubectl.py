@@ -62,6 +62,12 @@ class KubectlTest(unittest.TestCase):
         version = json.loads(self.kubectl("version", "-o", "json").stdout)
         self.assertEqual(version["serverVersion"]["gitVersion"], "v1.32.0-ferry-test")
 
+    def test_ipv6_loopback(self):
+        v6 = ApiServer(self, "--listen", "[::1]:0")
+        self.assertEqual(v6.url, f"https://[::1]:{v6.port}")
+        out = v6.kubectl("get", "namespaces", "-o", "name", context="cert").stdout
+        self.assertIn("namespace/default", out.split())
+
     def test_create_get_replace_and_delete(self):
         self.assertIn("service/web created",
                       self.kubectl("create", "-f", "-", stdin=SERVICE).stdout)
