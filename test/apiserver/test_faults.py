@@ -92,6 +92,27 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.core.read_namespaced_service("web", "default").metadata.uid,
                          created.metadata.uid)
 
+    def test_concurrent_writes_make_preconditioned_writes_conflict(self):
+        self.start()
+        read = self.core.create_namespaced_service("default", service("web"))
+        self.server.admin("POST", "/concurrent-writes?count=1&subresource=status")
+        read.status = {"loadBalancer": {"ingress": [{"ip": "198.19.0.1"}]}}
+        with self.assertRaises(kubernetes.client.ApiException) as caught:
+            self.core.replace_namespaced_service_status("web", "default", read)
+        self.assertEqual(caught.exception.status, 409)
+        fresh = self.core.read_namespaced_service("web", "default")
+        self.assertIn("test.ferry.dev/concurrent-write", fresh.metadata.annotations)
+        fresh.status = read.status
+        written = self.core.replace_namespaced_service_status("web", "default", fresh)
+        self.assertEqual(written.status.load_balancer.ingress[0].ip, "198.19.0.1")
+        self.server.admin("POST", "/concurrent-writes?count=1")
+        patched = self.core.patch_namespaced_service("web", "default",
+                                                     {"metadata": {"labels": {"a": "b"}}})
+        self.assertEqual(patched.metadata.labels, {"a": "b"},
+                         "a write without a precondition applies to the newer object")
+        self.assertGreater(int(patched.metadata.resource_version),
+                           int(written.metadata.resource_version) + 1)
+
     def test_delay_slows_every_answer_but_watches(self):
         self.start()
         self.server.admin("POST", "/delay?seconds=1")

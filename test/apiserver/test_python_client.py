@@ -407,6 +407,23 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(bookmark["metadata"]["resourceVersion"],
                          added["metadata"]["resourceVersion"])
 
+    def test_watch_with_initial_events_ends_them_with_a_bookmark(self):
+        self.create_services(["a", "b"])
+        response = self.api.call_api(
+            "/api/v1/namespaces/default/services", "GET",
+            query_params=[("watch", "1"), ("sendInitialEvents", "true"),
+                          ("resourceVersionMatch", "NotOlderThan"),
+                          ("allowWatchBookmarks", "true"), ("timeoutSeconds", "1")],
+            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+        events = [json.loads(line) for line in response.data.decode().splitlines()]
+        self.assertEqual([(e["type"], e["object"]["metadata"].get("name")) for e in events[:3]],
+                         [("ADDED", "a"), ("ADDED", "b"), ("BOOKMARK", None)])
+        self.assertEqual(events[2]["object"]["metadata"]["annotations"],
+                         {"k8s.io/initial-events-end": "true"})
+        self.assertTrue(all(e["type"] == "BOOKMARK" for e in events[3:]))
+        self.assert_fails(422, "Invalid", self.raw, "GET", "/api/v1/namespaces/default/services",
+                          query=[("watch", "1"), ("sendInitialEvents", "true")])
+
     def test_watch_ends_at_timeout_seconds(self):
         started = time.monotonic()
         reader = WatchReader(self.core.list_namespaced_service, "default", timeout_seconds=1)
@@ -510,6 +527,9 @@ class PythonClientTest(unittest.TestCase):
         config.api_key = {"authorization": "Bearer not-the-token"}
         self.assertTrue(kubernetes.client.CoreV1Api(bad).list_namespace().items,
                         "a token the admin endpoint added is accepted")
+        self.server.admin("POST", "/token?value=rotated&replace=true")
+        self.assert_fails(401, "Unauthorized", kubernetes.client.CoreV1Api(bad).list_namespace)
+        self.assert_fails(401, "Unauthorized", self.core.list_namespace)
 
 
 if __name__ == "__main__":

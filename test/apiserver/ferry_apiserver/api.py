@@ -2,6 +2,7 @@
 
 import base64
 import bisect
+import collections
 import copy
 import dataclasses
 import json
@@ -53,6 +54,22 @@ class Api:
 
     def __init__(self, store, catalogue, options):
         self.store, self.catalogue, self.options = store, catalogue, options
+        # Writes, by subresource ("" for the main resource), that will find
+        # their object changed by another writer just before them.
+        self.concurrent_writes = collections.Counter()
+
+    def stored_for_write(self, target):
+        """The object a PUT or PATCH applies to; if a concurrent write is
+        due, another writer changes it first, so that a write carrying the
+        old resourceVersion gets 409 Conflict, as it would in kube."""
+        stored = self.store.get(target.res, target.namespace, target.name)
+        if self.concurrent_writes[target.subresource] > 0:
+            self.concurrent_writes[target.subresource] -= 1
+            touched = copy.deepcopy(stored)
+            annotations = touched["metadata"].setdefault("annotations", {})
+            annotations["test.ferry.dev/concurrent-write"] = str(self.store.rv + 1)
+            stored = self.store.update(target.res, stored, touched)
+        return stored
 
     # -- routing
 
@@ -211,7 +228,7 @@ class Api:
         return self.store.update(res, stored, new)
 
     def replace(self, target, request):
-        stored = self.store.get(target.res, target.namespace, target.name)
+        stored = self.stored_for_write(target)
         return 200, self.write(target, stored, request.json_body())
 
     def patch(self, target, request):
@@ -220,7 +237,7 @@ class Api:
         if is_apply and not request.query.get("fieldManager"):
             raise bad_request("PATCH /apply requires fieldManager")
         try:
-            stored = self.store.get(res, target.namespace, target.name)
+            stored = self.stored_for_write(target)
         except ApiError:
             if not is_apply or target.subresource:
                 raise
@@ -319,7 +336,23 @@ class Api:
                 since = int(value)
             except ValueError:
                 raise bad_request(f"invalid resource version {value!r}")
-        return self.store.watch(target.res, target.namespace, labels, fields, since)
+        if not query_flag(request.query, "sendInitialEvents"):
+            return self.store.watch(target.res, target.namespace, labels, fields, since)
+        # A streaming list (kube's WatchList): the current objects, a
+        # bookmark marking their end, then the changes.
+        if request.query.get("resourceVersionMatch") != "NotOlderThan" or \
+                not query_flag(request.query, "allowWatchBookmarks"):
+            raise invalid(target.res, "", "sendInitialEvents",
+                          "sendInitialEvents requires resourceVersionMatch=NotOlderThan "
+                          "and allowWatchBookmarks=true")
+        if since is not None and since > self.store.rv:
+            raise too_large(since, self.store.rv)
+        watcher = self.store.watch(target.res, target.namespace, labels, fields, None)
+        watcher.push(("BOOKMARK", {
+            "kind": target.res.kind, "apiVersion": target.res.api_version,
+            "metadata": {"resourceVersion": str(self.store.rv),
+                         "annotations": {"k8s.io/initial-events-end": "true"}}}), replay=True)
+        return watcher
 
 
 class _JsonBody:

@@ -286,7 +286,13 @@ class AdminApp:
                               kept); back after N seconds, or at POST /up
     POST /up
     POST /delay?seconds=N     answer every non-watch request N seconds late
-    POST /token?value=T       accept bearer token T as well
+    POST /token?value=T[&replace=true]
+                              accept bearer token T as well (or only T)
+    POST /concurrent-writes?count=N[&subresource=status]
+                              the next N PUTs or PATCHes (to the main resource
+                              or the status subresource) find their object
+                              changed by another writer just before: those
+                              that carry a resourceVersion get 409 Conflict
     GET  /stats               connections, streams and watches per connection
     """
 
@@ -328,8 +334,14 @@ class AdminApp:
             server.api_app.response_delay = float(query.get("seconds", "0"))
             body = {"delaySeconds": server.api_app.response_delay}
         elif action == ("POST", "/token") and query.get("value"):
+            if query_flag(query, "replace"):
+                server.api_app.tokens.clear()
             server.api_app.tokens.add(query["value"])
             body = {"tokens": len(server.api_app.tokens)}
+        elif action == ("POST", "/concurrent-writes"):
+            subresource = query.get("subresource", "")
+            server.api.concurrent_writes[subresource] = int(query.get("count", "1"))
+            body = {"concurrentWrites": dict(server.api.concurrent_writes)}
         else:
             await send_json(send, 404, {"error": f"no admin action {scope['method']} "
                                                  f"{scope['path']}"})
