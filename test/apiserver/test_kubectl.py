@@ -172,6 +172,16 @@ class KubectlTest(unittest.TestCase):
                      json.dumps({"status": {"conditions": [
                          {"type": "Conflict", "status": "False"},
                          {"type": "Ready", "status": "True"}], "ipv4": {"free": "65535"}}}))
+        self.kubectl("create", "-f", "-", stdin=json.dumps({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "web.1"},
+            "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "ferry.dev/ferryd",
+            "reportingInstance": "node1", "action": "Allocate", "reason": "IPAllocated",
+            "type": "Normal", "regarding": {"kind": "Service", "name": "web"},
+            "note": "198.19.0.10 from pool bgp"}))
+        event = table(self.kubectl("get", "events").stdout)[0]
+        self.assertEqual({k: v for k, v in event.items() if k != "LAST SEEN"},
+                         {"TYPE": "Normal", "REASON": "IPAllocated", "OBJECT": "service/web",
+                          "MESSAGE": "198.19.0.10 from pool bgp"})
         pool = table(self.kubectl("get", "lbpool", "bgp").stdout)[0]
         self.assertEqual(pool, {"NAME": "bgp", "DISABLED": "", "READY": "True",
                                 "CONFLICT": "False", "IPV4 FREE": "65535", "IPV6 FREE": "",

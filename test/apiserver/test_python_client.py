@@ -501,6 +501,27 @@ class PythonClientTest(unittest.TestCase):
             "note": "198.19.0.1"})
         self.assertEqual(events.read_namespaced_event("web.1", "default").reason, "IPAllocated")
 
+    def test_events_are_one_object_in_two_shapes(self):
+        events = kubernetes.client.EventsV1Api(self.api)
+        reader = WatchReader(self.core.list_namespaced_event, "default", timeout_seconds=30)
+        created = events.create_namespaced_event("default", {
+            "metadata": {"name": "web.1"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "reportingController": "ferry.dev/ferryd", "reportingInstance": "node1",
+            "action": "Allocate", "reason": "IPAllocated", "type": "Normal",
+            "regarding": {"kind": "Service", "name": "web", "namespace": "default"},
+            "note": "198.19.0.1", "deprecatedCount": 2})
+        kind, core = reader.next()
+        self.assertEqual(kind, "ADDED")
+        self.assertEqual((core["apiVersion"], core["involvedObject"]["name"], core["message"],
+                          core["reportingComponent"], core["count"]),
+                         ("v1", "web", "198.19.0.1", "ferry.dev/ferryd", 2))
+        self.assertEqual((core["metadata"]["uid"], core["metadata"]["resourceVersion"]),
+                         (created.metadata.uid, created.metadata.resource_version))
+        self.core.patch_namespaced_event("web.1", "default", {"message": "198.19.0.2"})
+        self.assertEqual(events.read_namespaced_event("web.1", "default").note, "198.19.0.2")
+        self.core.delete_namespaced_event("web.1", "default")
+        self.assert_fails(404, "NotFound", events.read_namespaced_event, "web.1", "default")
+
     def test_deleting_a_namespace_deletes_its_objects(self):
         self.core.create_namespace({"metadata": {"name": "team"}})
         self.core.create_namespaced_service("team", service("web"))

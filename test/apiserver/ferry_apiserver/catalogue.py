@@ -46,7 +46,7 @@ BUILTIN_RESOURCES = (
     Resource("", "v1", "events", "Event", True, ("ev",)),
     Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
-    Resource("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
+    Resource("events.k8s.io", "v1", "events", "Event", True),
     CRD_RESOURCE,
 )
 NAMESPACES, SERVICES = BUILTIN_RESOURCES[:2]

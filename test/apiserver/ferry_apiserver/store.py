@@ -10,6 +10,7 @@ import uuid
 
 from .catalogue import CRD_RESOURCE, NAMESPACES, SERVICES, resources_of_crd
 from .constants import NAMESPACES_AT_START
+from .events import other_shape
 from .errors import ApiError, already_exists, gone, not_found, too_large
 from .selectors import fields_match, labels_match
 
@@ -140,6 +141,13 @@ class Store:
         self.rv += 1
         obj = copy.deepcopy(obj)
         obj["metadata"]["resourceVersion"] = str(self.rv)
+        mirror = other_shape(res)
+        if mirror:
+            mirror_res, convert = mirror
+            self._record(mirror_res, change_type, convert(obj), prev and convert(prev))
+        return self._record(res, change_type, obj, prev)
+
+    def _record(self, res, change_type, obj, prev):
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         if change_type == "DELETED":
             del self.objects[res.key][key]

@@ -10,9 +10,10 @@ from .catalogue import CRD_RESOURCE
 def human_age(timestamp, now=None):
     """kube's duration.HumanDuration of the time since `timestamp`."""
     try:
-        then = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(
+        then = datetime.datetime.strptime(timestamp.split(".")[0].rstrip("Z"),
+                                          "%Y-%m-%dT%H:%M:%S").replace(
             tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
+    except (AttributeError, ValueError):
         return "<unknown>"
     seconds = int(((now or datetime.datetime.now(datetime.timezone.utc)) - then)
                   .total_seconds())
@@ -111,6 +112,23 @@ def _age(obj):
 
 
 AGE = ("Age", 0, _age)
+
+
+def _event_last_seen(event):
+    series = event.get("series") or {}
+    return human_age(event.get("lastTimestamp") or event.get("deprecatedLastTimestamp") or
+                     series.get("lastObservedTime") or event.get("eventTime") or
+                     event["metadata"].get("creationTimestamp"))
+
+
+def _event_object(event):
+    about = event.get("involvedObject") or event.get("regarding") or {}
+    return f"{str(about.get('kind', '')).lower()}/{about.get('name', '')}"
+
+
+EVENT_COLUMNS = [("Last Seen", 0, _event_last_seen), ("Type", 0, lambda e: e.get("type", "")),
+                 ("Reason", 0, lambda e: e.get("reason", "")), ("Object", 0, _event_object),
+                 ("Message", 0, lambda e: e.get("message") or e.get("note") or "")]
 # (name, priority, cell of an object): kube's printers for the built-in types.
 BUILTIN_COLUMNS = {
     "services": [("Type", 0, lambda o: o["spec"].get("type")),
@@ -148,7 +166,11 @@ def table_columns(store, res):
             columns.append(AGE)
     else:
         columns = BUILTIN_COLUMNS.get(res.plural, [AGE])
-    return [("Name", 0, lambda o: o["metadata"]["name"])] + columns
+    name = ("Name", 0, lambda o: o["metadata"]["name"])
+    if res.plural == "events":
+        # kube shows an Event's name only with -o wide
+        return EVENT_COLUMNS + [(name[0], 1, name[2])]
+    return [name] + columns
 
 
 def wants_table(request):
