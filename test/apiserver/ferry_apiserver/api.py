@@ -12,7 +12,8 @@ import string
 import urllib.parse
 
 from .catalogue import CRD_RESOURCE, NAMESPACES, Resource, SERVICES
-from .errors import ApiError, bad_request, conflict, gone, invalid, too_large
+from .errors import (ApiError, bad_request, conflict, gone, invalid, too_large,
+                     unknown_path)
 from .patches import apply_patch
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import now_rfc3339
@@ -90,12 +91,11 @@ class Api:
             if not rest:
                 return "discovery", self.group(group)
         else:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_path()
         version, rest = rest[0], rest[1:]
         if not rest:
             if version not in self.catalogue.group_versions().get(group, ()):
-                raise ApiError(404, "NotFound", "the server could not find the requested "
-                               "resource")
+                raise unknown_path()
             return "discovery", self.resource_list(group, version)
         namespace = ""
         if (rest[0] == "namespaces" and len(rest) >= 3
@@ -103,10 +103,10 @@ class Api:
             namespace, rest = rest[1], rest[2:]
         res = self.catalogue.find(group, version, rest[0])
         if res is None or len(rest) > 3 or (res.namespaced and not namespace and len(rest) > 1):
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_path()
         target = Target(res, namespace, *rest[1:])
         if target.subresource and (target.subresource != "status" or not res.has_status):
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_path()
         return "resource", target
 
     # -- discovery
@@ -123,7 +123,7 @@ class Api:
 
     def group(self, group):
         if group not in self.catalogue.group_versions():
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_path()
         return dict(self.group_versions_entry(group), kind="APIGroup", apiVersion="v1")
 
     def resource_list(self, group, version):

@@ -38,6 +38,10 @@ def conflict(res, name, why="the object has been modified; please apply your cha
                     f'"{name}": {why}', _details(res, name))
 
 
+def unknown_path():
+    return ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
 def bad_request(message):
     return ApiError(400, "BadRequest", message)
 
