@@ -173,10 +173,11 @@ class WatchReader:
                 return kind, obj
 
 
-def service(name, labels=None, port=80):
+def service(name, labels=None, port=80, node_ports=True):
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "labels": labels or {}},
-            "spec": {"type": "LoadBalancer", "ports": [{"port": port, "protocol": "TCP"}]}}
+            "spec": {"type": "LoadBalancer", "allocateLoadBalancerNodePorts": node_ports,
+                     "ports": [{"port": port, "protocol": "TCP"}]}}
 
 
 def pool(name, cidr="198.19.0.0/16"):
