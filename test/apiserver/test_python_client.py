@@ -468,6 +468,14 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(listed["kind"], "LoadBalancerIPPoolList")
         self.assertEqual([i["metadata"]["name"] for i in listed["items"]], ["p"])
 
+    def test_an_invalid_crd_update_changes_nothing(self):
+        crds = kubernetes.client.ApiextensionsV1Api(self.api)
+        self.assert_fails(422, "Invalid", crds.patch_custom_resource_definition,
+                          f"{POOLS}.{GROUP}", [{"op": "remove", "path": "/spec/names"}])
+        self.custom.create_cluster_custom_object(GROUP, VERSION, POOLS, pool("p"))
+        self.assertEqual(len(self.custom.list_cluster_custom_object(GROUP, VERSION, POOLS)
+                             ["items"]), 1, "the CRD's resources are still served")
+
     def test_leases_endpointslices_nodes_secrets_and_events(self):
         leases = kubernetes.client.CoordinationV1Api(self.api)
         lease = leases.create_namespaced_lease("kube-node-lease", {

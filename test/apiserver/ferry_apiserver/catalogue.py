@@ -86,9 +86,12 @@ class Catalogue:
         return [r for r in self.by_key.values() if r.group == group and r.version == version]
 
     def set_crd(self, crd, previous=None):
-        for r in resources_of_crd(previous) if previous else ():
-            self.by_key.pop(r.key, None)
-        for r in resources_of_crd(crd):
+        """Serves `crd`'s resources in place of `previous`'s; an invalid
+        `crd` raises before anything changes."""
+        resources = resources_of_crd(crd)
+        if previous:
+            self.drop_crd(previous)
+        for r in resources:
             self.by_key[r.key] = r
 
     def drop_crd(self, crd):

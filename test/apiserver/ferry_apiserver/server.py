@@ -97,12 +97,10 @@ def parse_listen(text):
 
 
 class Server:
-    def __init__(self, options):
+    def __init__(self, options, services):
         self.options = options
         self.catalogue = Catalogue()
-        low, high = (int(p) for p in options.node_port_range.split("-"))
-        self.store = Store(self.catalogue, ServiceAdmission(options.service_cidrs, (low, high)),
-                           options.history, options.watch_queue)
+        self.store = Store(self.catalogue, services, options.history, options.watch_queue)
         self.registry = Registry()
 
     def load_crds(self, directory):
@@ -110,15 +108,22 @@ class Server:
             if not name.endswith((".yaml", ".yml", ".json")):
                 continue
             path = os.path.join(directory, name)
-            with open(path) as f:
-                for doc in yaml.safe_load_all(f):
-                    if not doc or doc.get("kind") != "CustomResourceDefinition":
-                        continue
-                    try:
-                        doc["status"] = crd_status(doc)
-                        self.store.create(CRD_RESOURCE, doc)
-                    except ApiError as err:
-                        raise SystemExit(f"--crds: {path}: {err.message}")
+            try:
+                with open(path) as f:
+                    docs = list(yaml.safe_load_all(f))
+            except (OSError, yaml.YAMLError) as err:
+                raise SystemExit(f"--crds: {path}: {err}")
+            for doc in docs:
+                if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                if not isinstance(doc.get("metadata"), dict) or not doc["metadata"].get("name"):
+                    raise SystemExit(f"--crds: {path}: a CustomResourceDefinition without "
+                                     "metadata.name")
+                try:
+                    doc["status"] = crd_status(doc)
+                    self.store.create(CRD_RESOURCE, doc)
+                except ApiError as err:
+                    raise SystemExit(f"--crds: {path}: {err.message}")
 
     async def run(self):
         options, state = self.options, self.options.state_dir
@@ -192,7 +197,16 @@ def main(argv=None):
     parser.add_argument("--max-streams", type=int, default=1000,
                         help="concurrent HTTP/2 streams per connection (kube's default)")
     options = parser.parse_args(argv)
-    server = Server(options)
+    try:
+        low, high = (int(p) for p in options.node_port_range.split("-"))
+    except ValueError:
+        parser.error(f"--node-port-range {options.node_port_range!r}: expected LOW-HIGH, "
+                     "as 30000-32767")
+    try:
+        services = ServiceAdmission(options.service_cidrs, (low, high))
+    except ValueError as err:
+        parser.error(f"--service-cidrs {options.service_cidrs!r}: {err}")
+    server = Server(options, services)
     if options.crds:
         server.load_crds(options.crds)
     asyncio.run(server.run())
