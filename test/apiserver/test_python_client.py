@@ -468,6 +468,27 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(listed["kind"], "LoadBalancerIPPoolList")
         self.assertEqual([i["metadata"]["name"] for i in listed["items"]], ["p"])
 
+    def test_bad_requests_get_a_status_naming_the_field(self):
+        path = "/api/v1/namespaces/default/services"
+        for body, code, field in (
+                ({"metadata": {"name": "a", "labels": ["x"]}, "spec": {}}, 422,
+                 "metadata.labels"),
+                ({"metadata": {"name": "a"}, "spec": {"ports": {"port": 80}}}, 422, "spec.ports"),
+                ({"metadata": {"name": "a"}, "spec": {"ports": [{"port": "80"}]}}, 422,
+                 "spec.ports[0].port"),
+                ({"metadata": {"name": "a"}}, 422, "spec")):
+            with self.assertRaises(ApiException) as caught:
+                self.raw("POST", path, body)
+            status = status_of(caught.exception)
+            self.assertEqual(status["code"], code, body)
+            self.assertEqual(status["details"]["causes"][0]["field"], field)
+        for query in ([("limit", "ten")], [("watch", "1"), ("timeoutSeconds", "-1")]):
+            with self.assertRaises(ApiException) as caught:
+                self.raw("GET", path, query=query)
+            self.assertEqual(caught.exception.status, 400, query)
+        self.assertEqual(self.core.list_namespaced_service("default").items, [],
+                         "nothing was created")
+
     def test_an_invalid_crd_update_changes_nothing(self):
         crds = kubernetes.client.ApiextensionsV1Api(self.api)
         self.assert_fails(422, "Invalid", crds.patch_custom_resource_definition,

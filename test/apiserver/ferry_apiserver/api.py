@@ -157,6 +157,12 @@ class Api:
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise bad_request("metadata must be an object")
+        for field in ("labels", "annotations"):
+            value = meta.get(field)
+            if value is not None and not (isinstance(value, dict) and all(
+                    isinstance(v, str) for v in value.values())):
+                raise invalid(res, str(meta.get("name", "")), f"metadata.{field}",
+                              "a map of strings is required")
         if res.namespaced:
             if meta.get("namespace", target.namespace) != target.namespace:
                 raise bad_request("the namespace of the provided object does not match the "
@@ -274,7 +280,7 @@ class Api:
     def list(self, target, request):
         res, query = target.res, request.query
         labels, fields = self.selectors(target, request)
-        limit = int(query.get("limit") or 0)
+        limit = query_int(query, "limit", 0)
         if query.get("continue"):
             rv, start = decode_continue(query["continue"])
             try:
@@ -363,6 +369,18 @@ class _JsonBody:
 
     def json_body(self):
         return self.obj
+
+
+def query_int(query, name, default):
+    """A non-negative integer query parameter; 400 names it when it is not one."""
+    text = query.get(name) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise bad_request(f"{name}: {text!r} is not a non-negative integer")
+    return value
 
 
 def query_flag(query, name):

@@ -10,7 +10,7 @@ import urllib.parse
 
 from hypercorn.utils import parse_socket_addr
 
-from .api import Request, query_flag
+from .api import Request, query_flag, query_int
 from .constants import MAX_BODY_BYTES, OPENAPI_V2_PROTOBUF, SERVER_VERSION
 from .errors import ApiError, bad_request
 from .tables import as_table, wants_table
@@ -209,7 +209,7 @@ class ApiApp:
     async def stream_watch(self, watcher, request, receive, send, conn):
         store, loop = self.api.store, asyncio.get_running_loop()
         res = watcher.res
-        timeout = float(request.query.get("timeoutSeconds") or self.options.watch_timeout)
+        timeout = query_int(request.query, "timeoutSeconds", 0) or self.options.watch_timeout
         deadline = loop.time() + timeout
         bookmarks = query_flag(request.query, "allowWatchBookmarks")
         table = wants_table(request)

@@ -43,6 +43,14 @@ class ServiceAdmission:
         spec = svc.get("spec")
         if not isinstance(spec, dict):
             raise invalid(SERVICES, name, "spec", "Required value")
+        ports = spec.get("ports") or []
+        if not isinstance(ports, list):
+            raise invalid(SERVICES, name, "spec.ports", "a list is required")
+        for i, port in enumerate(ports):
+            if not isinstance(port, dict) or not isinstance(port.get("port"), int) or \
+                    not 0 < port["port"] < 65536:
+                raise invalid(SERVICES, name, f"spec.ports[{i}].port",
+                              "an integer from 1 to 65535 is required")
         old_spec = (old or {}).get("spec") or {}
         for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
             if field not in spec and field in old_spec:
