@@ -157,7 +157,8 @@ class FaultTest(unittest.TestCase):
         proc, _ = self.server.popen(
             [curl, "-sS", "--http2", "--parallel", "--parallel-max", str(CONCURRENT_WATCHES),
              "--cacert", os.path.join(self.server.state, "ca.crt"),
-             "-H", f"Authorization: Bearer {token}"] + [a for u in urls for a in ("-o", "/dev/null", u)])
+             "-H", f"Authorization: Bearer {token}"] +
+            [arg for url in urls for arg in ("-o", "/dev/null", url)])
         self.wait_for_watches(CONCURRENT_WATCHES)
         stats = self.server.admin("GET", "/stats")
         self.assertEqual(stats["openConnections"], 1, stats)

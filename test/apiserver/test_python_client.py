@@ -287,7 +287,8 @@ class PythonClientTest(unittest.TestCase):
         self.assertTrue(first.metadata._continue)
         self.core.delete_namespaced_service("svc-20", "default")
         self.core.create_namespaced_service("default", service("svc-99"))
-        self.core.patch_namespaced_service("svc-15", "default", {"metadata": {"labels": {"x": "y"}}})
+        self.core.patch_namespaced_service("svc-15", "default",
+                                           {"metadata": {"labels": {"x": "y"}}})
         seen, page = [s.metadata.name for s in first.items], first
         while page.metadata._continue:
             page = self.core.list_namespaced_service("default", limit=10,
@@ -317,6 +318,18 @@ class PythonClientTest(unittest.TestCase):
         status = self.assert_fails(410, "Expired", self.core.list_namespaced_service, "default",
                                    limit=2, _continue=first.metadata._continue)
         self.assertIn("continue parameter is too old", status["message"])
+
+    def test_continue_token_expires_when_the_history_window_passes_it(self):
+        server = ApiServer(self, "--history", "5")
+        core = kubernetes.client.CoreV1Api(server.client())
+        for i in range(3):
+            core.create_namespaced_service("default", service(f"s{i}"))
+        first = core.list_namespaced_service("default", limit=1)
+        core.list_namespaced_service("default", limit=1, _continue=first.metadata._continue)
+        for i in range(3, 9):
+            core.create_namespaced_service("default", service(f"s{i}"))
+        self.assert_fails(410, "Expired", core.list_namespaced_service, "default", limit=1,
+                          _continue=first.metadata._continue)
 
     def test_list_at_an_exact_resource_version(self):
         a = self.create_services(["a"])[0]

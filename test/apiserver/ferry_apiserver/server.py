@@ -76,8 +76,8 @@ class Listener:
         task = asyncio.current_task()
         self.tasks.add(task)
         try:
-            await PeerClosingTCPServer(self.app, asyncio.get_running_loop(), self.config, self.context,
-                            reader, writer)
+            await PeerClosingTCPServer(self.app, asyncio.get_running_loop(), self.config,
+                                       self.context, reader, writer)
         finally:
             self.registry.closed(conn)
             self.tasks.discard(task)

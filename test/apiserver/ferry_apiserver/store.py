@@ -110,14 +110,14 @@ class Store:
 
     def snapshot(self, res, rv):
         """The resource's objects at `rv`, sorted by (namespace, name)."""
-        cache_key = (res.key, rv)
-        if cache_key in self.snapshots:
-            self.snapshots.move_to_end(cache_key)
-            return self.snapshots[cache_key]
         if rv < self.compacted_rv:
             raise gone(f"too old resource version: {rv} ({self.compacted_rv})")
         if rv > self.rv:
             raise too_large(rv, self.rv)
+        cache_key = (res.key, rv)
+        if cache_key in self.snapshots:
+            self.snapshots.move_to_end(cache_key)
+            return self.snapshots[cache_key]
         state = dict(self.objects[res.key])
         for change in reversed(self.history):
             if change.rv <= rv:
