@@ -51,9 +51,13 @@ class BenchTest(unittest.TestCase):
                 break
         listed_raw = time.monotonic() - started
         self.assertEqual(raw_pages, pages)
+        with open(f"/proc/{server.proc.pid}/status") as f:
+            rss_mib = next(int(line.split()[1]) for line in f
+                           if line.startswith("VmRSS:")) / 1024
         print(f"\n{SERVICES} Services created in {created:.1f} s by {WRITERS} writers "
               f"({SERVICES / created:.0f}/s); listed in {pages} pages of {PAGE} in "
-              f"{listed:.2f} s with python3-kubernetes' models, {listed_raw:.2f} s as JSON")
+              f"{listed:.2f} s with python3-kubernetes' models, {listed_raw:.2f} s as JSON; "
+              f"server RSS {rss_mib:.0f} MiB")
 
 
 if __name__ == "__main__":
