@@ -590,6 +590,9 @@ class PythonClientTest(unittest.TestCase):
         config.api_key = {"authorization": "Bearer not-the-token"}
         self.assertTrue(kubernetes.client.CoreV1Api(bad).list_namespace().items,
                         "a token the admin endpoint added is accepted")
+        config.api_key = {"authorization": "bearer not-the-token"}
+        self.assertTrue(kubernetes.client.CoreV1Api(bad).list_namespace().items,
+                        "the scheme's case does not matter")
         self.server.admin("POST", "/token?value=rotated&replace=true")
         self.assert_fails(401, "Unauthorized", kubernetes.client.CoreV1Api(bad).list_namespace)
         self.assert_fails(401, "Unauthorized", self.core.list_namespace)

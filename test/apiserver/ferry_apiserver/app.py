@@ -123,11 +123,13 @@ class ApiApp:
                 conn.open_streams -= 1
 
     def authenticated(self, request, conn):
-        auth = request.headers.get("authorization", "")
-        if auth.startswith("Bearer "):
-            token = auth[len("Bearer "):].strip()
-            return any(hmac.compare_digest(token, t) for t in self.tokens)
-        return bool(conn and conn.cert_user)
+        """kube's union of authenticators: a verified client certificate,
+        else a bearer token (the scheme's case does not matter)."""
+        if conn and conn.cert_user:
+            return True
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and any(
+            hmac.compare_digest(token.strip(), t) for t in self.tokens)
 
     async def serve(self, scope, receive, send, conn):
         try:
