@@ -233,22 +233,29 @@ class PythonClientTest(unittest.TestCase):
         self.assertEqual(caught.exception.status, 415,
                          "custom resources take no strategic merge patch")
 
-    def test_server_side_apply_creates_then_merges_keyed_lists(self):
+    def test_server_side_apply_merges_keyed_lists_and_owns_fields(self):
         path = f"/apis/{GROUP}/{VERSION}/{POOLS}/p"
-        query = [("fieldManager", "ferry")]
-        created = self.raw("PATCH", path, json.dumps(pool("p")), "application/apply-patch+yaml",
-                           query)
-        self.assertEqual(created["metadata"]["generation"], 1)
-        status = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "LoadBalancerIPPool",
-                  "metadata": {"name": "p"},
-                  "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
-        self.raw("PATCH", path + "/status", json.dumps(status), "application/apply-patch+yaml",
-                 query)
-        status["status"]["conditions"] = [{"type": "Conflict", "status": "False"}]
-        applied = self.raw("PATCH", path + "/status", json.dumps(status),
-                           "application/apply-patch+yaml", query)
+
+        def apply(subresource, body, manager):
+            return self.raw("PATCH", path + subresource, json.dumps(body),
+                            "application/apply-patch+yaml", [("fieldManager", manager)])
+
+        def status(conditions, **fields):
+            return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "LoadBalancerIPPool",
+                    "metadata": {"name": "p"},
+                    "status": dict(fields, conditions=[{"type": t, "status": "True"}
+                                                       for t in conditions])}
+        self.assertEqual(apply("", pool("p"), "ferry")["metadata"]["generation"], 1)
+        apply("/status", status(["Ready"], ipv4={"free": "10"}), "ferry")
+        applied = apply("/status", status(["Conflict"]), "other")
         self.assertEqual([c["type"] for c in applied["status"]["conditions"]],
                          ["Ready", "Conflict"], "conditions are a list keyed by type")
+        applied = apply("/status", status(["Ready"]), "ferry")
+        self.assertNotIn("ipv4", applied["status"],
+                         "a field its manager no longer applies is removed")
+        applied = apply("/status", status([]), "ferry")
+        self.assertEqual([c["type"] for c in applied["status"]["conditions"]], ["Conflict"],
+                         "another manager's conditions stay")
         with self.assertRaises(ApiException) as caught:
             self.raw("PATCH", path, json.dumps(pool("p")), "application/apply-patch+yaml")
         self.assertEqual(caught.exception.status, 400, "apply needs a fieldManager")

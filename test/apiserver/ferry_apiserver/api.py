@@ -14,7 +14,7 @@ import urllib.parse
 from .catalogue import CRD_RESOURCE, NAMESPACES, Resource, SERVICES
 from .errors import (ApiError, bad_request, conflict, gone, invalid, too_large,
                      unknown_path)
-from .patches import apply_patch
+from .patches import apply_patch, server_side_apply
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import now_rfc3339
 
@@ -58,6 +58,9 @@ class Api:
         # Writes, by subresource ("" for the main resource), that will find
         # their object changed by another writer just before them.
         self.concurrent_writes = collections.Counter()
+        # Server-side apply's field owners: (resource, uid, subresource) ->
+        # {field manager: the field paths it applied last}.
+        self.field_owners = collections.defaultdict(dict)
 
     def stored_for_write(self, target):
         """The object a PUT or PATCH applies to; if a concurrent write is
@@ -248,16 +251,29 @@ class Api:
             if not is_apply or target.subresource:
                 raise
             stored = None
-        patched = apply_patch(res, request.content_type, copy.deepcopy(stored), request.body,
-                              target.name)
+        if is_apply:
+            manager = request.query["fieldManager"]
+            owners = self.field_owners[(res.key, stored and stored["metadata"]["uid"],
+                                        target.subresource)]
+            others = set().union(*(paths for m, paths in owners.items() if m != manager))
+            patched, owned = server_side_apply(stored, request.body,
+                                               owners.get(manager, set()), others)
+        else:
+            patched = apply_patch(res, request.content_type, copy.deepcopy(stored),
+                                  request.body, target.name)
         if not isinstance(patched, dict):
             raise bad_request("the patch did not produce an object")
         if stored is None:
             self.check_identity(target, patched, target.name)
-            return 201, self.create(target, _JsonBody(patched))[1]
+            created = self.create(target, _JsonBody(patched))[1]
+            self.field_owners[(res.key, created["metadata"]["uid"], "")] = {manager: owned}
+            return 201, created
         # A resourceVersion the patch sets is a precondition; one it keeps
         # from the stored object is not.
-        return 200, self.write(target, stored, patched)
+        written = self.write(target, stored, patched)
+        if is_apply:
+            owners[manager] = owned
+        return 200, written
 
     def delete(self, target, request):
         stored = self.store.get(target.res, target.namespace, target.name)

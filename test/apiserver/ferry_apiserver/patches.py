@@ -82,13 +82,10 @@ def _strategic_merge_list(target, patch, field):
 
 
 def apply_patch(res, content_type, stored, body, name):
-    """The object PATCH makes of `stored`; None stored only for apply."""
+    """The object a merge, JSON or strategic merge PATCH makes of `stored`."""
     try:
-        if content_type == "application/apply-patch+yaml":
-            patch = yaml.safe_load(body)
-        else:
-            patch = json.loads(body)
-    except (ValueError, yaml.YAMLError) as err:
+        patch = json.loads(body)
+    except ValueError as err:
         raise bad_request(f"error decoding patch: {err}")
     if content_type == "application/json-patch+json":
         if not isinstance(patch, list):
@@ -108,8 +105,68 @@ def apply_patch(res, content_type, stored, body, name):
                            "application/json-patch+json, application/merge-patch+json, "
                            "application/apply-patch+yaml")
         return strategic_merge(stored, patch)
-    if content_type == "application/apply-patch+yaml":
-        # Field ownership is not tracked: the applied fields are merged in,
-        # with lists keyed as MERGE_KEYS says, and none are taken away.
-        return strategic_merge(stored or {}, patch)
     raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type!r}")
+
+
+# Fields an applied configuration names to say which object it is, not to own.
+IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+
+
+def field_paths(value, field=None, prefix=()):
+    """The fields a configuration sets, as paths; an item of a keyed list
+    is a step (merge key, value), as server-side apply's field sets have."""
+    if isinstance(value, dict) and value:
+        paths = set()
+        for key, child in value.items():
+            paths |= field_paths(child, key, prefix + (key,))
+        return paths
+    key = MERGE_KEYS.get(field)
+    if isinstance(value, list) and key and value and all(isinstance(i, dict) for i in value):
+        paths = set()
+        for item in value:
+            item_path = prefix + ((key, item.get(key)),)
+            paths |= {item_path} | field_paths({k: v for k, v in item.items() if k != key},
+                                               None, item_path)
+        return paths
+    return {prefix}
+
+
+def _child(value, step):
+    if isinstance(step, tuple):
+        key, wanted = step
+        return next((i for i in value if isinstance(i, dict) and i.get(key) == wanted),
+                    None) if isinstance(value, list) else None
+    return value.get(step) if isinstance(value, dict) else None
+
+
+def _remove(obj, path):
+    """Removes the field at `path`, then the maps it leaves empty."""
+    parent = obj
+    for step in path[:-1]:
+        parent = _child(parent, step)
+    last = path[-1]
+    if isinstance(last, tuple) and isinstance(parent, list):
+        key, wanted = last
+        parent[:] = [i for i in parent if not (isinstance(i, dict) and i.get(key) == wanted)]
+    elif isinstance(parent, dict):
+        parent.pop(last, None)
+        if not parent and len(path) > 1 and not isinstance(path[-2], tuple):
+            _remove(obj, path[:-1])
+
+
+def server_side_apply(stored, body, owned_before, owned_by_others):
+    """(object, fields the manager now owns): the applied configuration
+    merged into `stored` (lists keyed as MERGE_KEYS says), without the
+    fields this manager applied before, applies no more and no other
+    manager applies, as kube's field management removes them."""
+    try:
+        applied = yaml.safe_load(body)
+    except yaml.YAMLError as err:
+        raise bad_request(f"error decoding patch: {err}")
+    if not isinstance(applied, dict):
+        raise bad_request("an applied configuration must be an object")
+    owned = field_paths(applied) - IDENTITY_PATHS
+    result = copy.deepcopy(stored) if stored else {}
+    for path in sorted(owned_before - owned - owned_by_others, key=len, reverse=True):
+        _remove(result, path)
+    return strategic_merge(result, applied), owned
