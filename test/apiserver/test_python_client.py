@@ -159,6 +159,17 @@ class PythonClientTest(unittest.TestCase):
         single["spec"].update(ipFamilyPolicy="SingleStack", ipFamilies=["IPv4", "IPv6"])
         self.assert_fails(422, "Invalid", self.core.create_namespaced_service, "default", single)
 
+    def test_a_refused_service_holds_no_address(self):
+        server = ApiServer(self, "--service-cidrs", "10.96.0.0/30")
+        core = kubernetes.client.CoreV1Api(server.client())
+        first = core.create_namespaced_service("default", service("a", node_ports=False))
+        with self.assertRaises(ApiException) as caught:
+            core.create_namespaced_service("default", service("a", node_ports=False))
+        self.assertEqual(caught.exception.status, 409)
+        second = core.create_namespaced_service("default", service("b", node_ports=False))
+        self.assertEqual({first.spec.cluster_ip, second.spec.cluster_ip},
+                         {"10.96.0.1", "10.96.0.2"}, "the /30's two addresses")
+
     # -- status subresource, generation, patches
 
     def test_status_subresource_writes_only_status(self):

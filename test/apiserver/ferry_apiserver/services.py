@@ -29,7 +29,8 @@ class ServiceAdmission:
                 {p["nodePort"] for p in spec.get("ports") or () if p.get("nodePort")})
 
     def track(self, change):
-        """Keeps the allocated addresses and ports in step with the store."""
+        """Keeps the taken addresses and ports in step with the store:
+        admission only picks free ones, so a refused write holds none."""
         ips, ports = self.held(change.prev)
         self.ips -= ips
         self.ports -= ports
@@ -124,7 +125,6 @@ class ServiceAdmission:
             ip = str(network.network_address + offset)
             if ip not in self.ips:
                 self.next_ip[family] = offset + 1
-                self.ips.add(ip)
                 return ip
         raise invalid(SERVICES, name, "spec.clusterIPs", f"no {family} address free in "
                       f"{network}")
@@ -132,6 +132,9 @@ class ServiceAdmission:
     def admit_node_ports(self, name, spec, old_spec):
         held = self.held({"spec": old_spec})[1]
         low, high = self.node_ports
+        # Taken only when the Service is stored (track), so that a create
+        # refused later holds nothing.
+        chosen = {p["nodePort"] for p in spec.get("ports") or () if p.get("nodePort")}
         for i, port in enumerate(spec.get("ports") or ()):
             wanted = port.get("nodePort")
             if wanted:
@@ -145,9 +148,9 @@ class ServiceAdmission:
                 continue
             for step in range(high - low + 1):
                 candidate = low + (self.next_port - low + step) % (high - low + 1)
-                if candidate not in self.ports:
+                if candidate not in self.ports and candidate not in chosen:
                     port["nodePort"] = candidate
-                    self.ports.add(candidate)
+                    chosen.add(candidate)
                     self.next_port = candidate + 1
                     break
             else:
