@@ -57,9 +57,8 @@ def jsonpath_values(obj, path):
             elif m[2] is not None and m[2] != "*" and isinstance(v, list) and int(m[2]) < len(v):
                 found.append(v[int(m[2])])
             elif m[3] is not None and isinstance(v, list):
-                found += [item for item in v if isinstance(item, dict) and
-                          str(jsonpath_values(item, "." + m[3])[:1] and
-                              jsonpath_values(item, "." + m[3])[0]) == m[4]]
+                found += [item for item in v
+                          if isinstance(item, dict) and str(_cell(item, "." + m[3])) == m[4]]
         values = found
     return values
 
