@@ -54,7 +54,8 @@ constexpr absl::Duration kRetryAfter = absl::Seconds(2);
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options,
+                                                    const sources::SecretStore& secrets) {
   const int uplink = static_cast<int>(if_nametoindex(options.uplink.c_str()));
   if (uplink == 0) {
     return absl::NotFoundError(
@@ -139,7 +140,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
   }
   auto agent = std::unique_ptr<Agent>(new Agent(std::move(resolved), uplink, std::move(*datapath),
                                                 std::move(lb_maps), *std::move(l2),
-                                                *std::move(speaker)));
+                                                *std::move(speaker), secrets));
   if (saved_status) agent->ipam_->Restore(*std::move(saved_status));
   agent->RecordAttachment(datapath::Program::kXdpLb,
                           *xdp_mode == datapath::XdpMode::kNative ? "xdp (native)" : "xdp (generic)",
@@ -151,7 +152,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const Options& options) {
 
 Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
              std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
-             std::unique_ptr<bgp::Speaker> speaker)
+             std::unique_ptr<bgp::Speaker> speaker, const sources::SecretStore& secrets)
     : options_(std::move(options)), datapath_(std::move(datapath)), maps_(std::move(maps)) {
   // The one declared order of a pass: a controller runs after those whose
   // output it reads (every one reads LB-IPAM's VIPs).
@@ -170,8 +171,8 @@ Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Data
       });
   auto l2_driver =
       std::make_unique<L2Driver>(std::move(l2), options_.node, options_.uplink, ipam->ipam());
-  auto bgp_driver = std::make_unique<BgpDriver>(std::move(speaker), options_.node,
-                                                options_.secrets_dir, ipam->ipam());
+  auto bgp_driver =
+      std::make_unique<BgpDriver>(std::move(speaker), options_.node, secrets, ipam->ipam());
   ipam_ = ipam.get();
   lb_ = lb.get();
   l2_ = l2_driver.get();

@@ -40,8 +40,10 @@ class Agent : public AgentView {
   // Loads the datapath (adopting maps already pinned, so a restarted agent
   // keeps its flows), attaches ferry_xdp_lb (native) and ferry_tc_uplink to
   // the uplink and creates the state directory. Acts in the calling
-  // thread's network namespace.
-  static absl::StatusOr<std::unique_ptr<Agent>> Start(const Options& options);
+  // thread's network namespace. `secrets` (the Secrets BGPPeers name)
+  // outlives the agent.
+  static absl::StatusOr<std::unique_ptr<Agent>> Start(const Options& options,
+                                                      const sources::SecretStore& secrets);
 
   // Applies a source's changes to the model and re-plans what depends on
   // what changed: a Service and its EndpointSlices re-plan that Service, a
@@ -81,7 +83,7 @@ class Agent : public AgentView {
  private:
   Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Datapath> datapath,
         std::unique_ptr<datapath::LbMaps> maps, std::unique_ptr<L2Announcer> l2,
-        std::unique_ptr<bgp::Speaker> speaker);
+        std::unique_ptr<bgp::Speaker> speaker, const sources::SecretStore& secrets);
 
   // One pass over what `delta` changed; `retry`: also what waits for one.
   void Pass(const model::ModelDelta& delta, absl::string_view trigger, bool retry);

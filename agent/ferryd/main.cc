@@ -17,6 +17,7 @@
 #include "agent/ferryd/loop.h"
 #include "agent/ferryd/options.h"
 #include "agent/k8s/kubernetes_source.h"
+#include "agent/controllers/bgp/secrets.h"
 #include "agent/sources/manifest_dir_source.h"
 
 namespace {
@@ -27,10 +28,24 @@ std::optional<std::string> Environment(const char* name) {
   return value == nullptr ? std::nullopt : std::optional<std::string>(value);
 }
 
-absl::StatusOr<std::unique_ptr<ferry::sources::Source>> OpenSource(
-    const ferry::ferryd::Options& options) {
+// Where the objects come from, and the Secrets they name.
+struct Inputs {
+  std::unique_ptr<ferry::sources::Source> source;
+  std::unique_ptr<ferry::sources::SecretStore> secret_directory;  // in manifest mode
+  const ferry::sources::SecretStore* secrets = nullptr;
+};
+
+absl::StatusOr<Inputs> OpenInputs(const ferry::ferryd::Options& options) {
+  Inputs inputs;
   if (!options.from_api()) {
-    return ferry::sources::ManifestDirSource::Open(options.manifests, {}, ferry::ferryd::Log);
+    absl::StatusOr<std::unique_ptr<ferry::sources::ManifestDirSource>> source =
+        ferry::sources::ManifestDirSource::Open(options.manifests, {}, ferry::ferryd::Log);
+    if (!source.ok()) return source.status();
+    inputs.source = *std::move(source);
+    inputs.secret_directory =
+        std::make_unique<ferry::bgp_control::SecretDirectory>(options.secrets_dir);
+    inputs.secrets = inputs.secret_directory.get();
+    return inputs;
   }
   absl::StatusOr<ferry::k8s::ClusterConfig> config =
       options.kubeconfig.empty()
@@ -40,8 +55,14 @@ absl::StatusOr<std::unique_ptr<ferry::sources::Source>> OpenSource(
           : ferry::k8s::LoadKubeconfig(options.kubeconfig, options.kube_context);
   if (!config.ok()) return config.status();
   if (!options.api_server.empty()) config->server = options.api_server;
-  return ferry::k8s::KubernetesSource::Open(
-      *config, {.timing = {}, .secrets_namespace = options.kube_namespace}, ferry::ferryd::Log);
+  absl::StatusOr<std::unique_ptr<ferry::k8s::KubernetesSource>> source =
+      ferry::k8s::KubernetesSource::Open(
+          *config, {.timing = {}, .secrets_namespace = options.kube_namespace},
+          ferry::ferryd::Log);
+  if (!source.ok()) return source.status();
+  inputs.secrets = source->get();
+  inputs.source = *std::move(source);
+  return inputs;
 }
 
 }  // namespace
@@ -74,8 +95,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: %s\n", signals.status().ToString().c_str());
     return 1;
   }
+  absl::StatusOr<Inputs> inputs = OpenInputs(*options);
+  if (!inputs.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", inputs.status().ToString().c_str());
+    return 1;
+  }
   absl::StatusOr<std::unique_ptr<ferry::ferryd::Agent>> agent =
-      ferry::ferryd::Agent::Start(*options);
+      ferry::ferryd::Agent::Start(*options, *inputs->secrets);
   if (!agent.ok()) {
     std::fprintf(stderr, "ferryd: starting: %s\n", agent.status().ToString().c_str());
     return 1;
@@ -104,13 +130,7 @@ int main(int argc, char** argv) {
                                         : options->health_listen->address.ToString(),
                                     ":", health->port()));
   }
-  absl::StatusOr<std::unique_ptr<ferry::sources::Source>> source = OpenSource(*options);
-  if (!source.ok()) {
-    std::fprintf(stderr, "ferryd: %s\n", source.status().ToString().c_str());
-    (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
-    return 1;
-  }
-  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, **source, signals->get());
+  absl::StatusOr<int> signal = ferry::ferryd::RunLoop(**agent, *inputs->source, signals->get());
   if (!signal.ok()) {
     std::fprintf(stderr, "ferryd: %s\n", signal.status().ToString().c_str());
     // Like any restart: the datapath stays, so the peers keep this node.

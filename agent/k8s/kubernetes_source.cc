@@ -77,7 +77,13 @@ model::ChangeSet KubernetesSource::Read(absl::Time now) {
   for (const std::unique_ptr<Reflector>& retired : tracker_.TakeRetired()) Cancel(retired.get());
   // After Collect, which may have added the watches of new Secrets.
   StartAndDrop(now);
-  return tracker_.Take(now);
+  model::ChangeSet changes = tracker_.Take(now);
+  listed_ = listed_ || changes.replace_all;
+  if (listed_ && tracker_.secrets_generation() != secrets_given_) {
+    changes.secrets_changed = true;
+    secrets_given_ = tracker_.secrets_generation();
+  }
+  return changes;
 }
 
 }  // namespace ferry::k8s

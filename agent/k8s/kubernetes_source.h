@@ -8,6 +8,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,11 +17,13 @@
 #include "agent/k8s/api_tracker.h"
 #include "agent/k8s/config.h"
 #include "agent/k8s/transport.h"
+#include "agent/sources/secrets.h"
 #include "agent/sources/source.h"
 
 namespace ferry::k8s {
 
-class KubernetesSource : public sources::Source {
+// Also the store of the Secrets it watches (those BGPPeers name).
+class KubernetesSource : public sources::Source, public sources::SecretStore {
  public:
   using Log = std::function<void(absl::string_view)>;
 
@@ -32,6 +36,14 @@ class KubernetesSource : public sources::Source {
   int fd() const override { return transport_->fd(); }
   absl::Time Deadline() const override;
   model::ChangeSet Read(absl::Time now) override;
+
+  absl::StatusOr<std::string> ReadSecret(absl::string_view name,
+                                         absl::string_view key) const override {
+    return tracker_.Secret(std::string(name), std::string(key));
+  }
+  std::optional<uint64_t> SecretsGeneration() const override {
+    return tracker_.secrets_generation();
+  }
 
   const ApiTracker& tracker() const { return tracker_; }
   const TransportStats& transport_stats() const { return transport_->stats(); }
@@ -49,6 +61,10 @@ class KubernetesSource : public sources::Source {
   // Each reflector's request in flight.
   std::map<uint64_t, Reflector*> requests_;
   std::map<Reflector*, uint64_t> request_of_;
+  // The first full list was given, and the Secrets' generation it knew of
+  // since: a Secret's change alone makes a ChangeSet after that only.
+  bool listed_ = false;
+  uint64_t secrets_given_ = 0;
 };
 
 }  // namespace ferry::k8s

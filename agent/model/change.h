@@ -71,7 +71,12 @@ struct ChangeSet {
   std::vector<ObjectChange> changes;
   // All of the source's problems, when they changed.
   std::optional<SourceProblems> problems;
-  bool empty() const { return !replace_all && changes.empty() && !problems; }
+  // A Secret that objects name changed: its value is read from the
+  // source's SecretStore (agent/sources/secrets.h), never from the model.
+  bool secrets_changed = false;
+  bool empty() const {
+    return !replace_all && changes.empty() && !problems && !secrets_changed;
+  }
 };
 
 // What applying a ChangeSet changed in the model, for consumers that

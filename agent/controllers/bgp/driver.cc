@@ -1,37 +1,39 @@
 #include "agent/controllers/bgp/driver.h"
 
 #include "absl/strings/str_cat.h"
-#include "agent/controllers/bgp/secrets.h"
 #include "agent/controllers/condition.h"
 
 namespace ferry::ferryd {
 
 BgpDriver::BgpDriver(std::unique_ptr<bgp::Speaker> speaker, std::string node,
-                     std::filesystem::path secrets_dir, const IpamController& ipam)
+                     const sources::SecretStore& secrets, const IpamController& ipam)
     : speaker_(std::move(speaker)),
       node_(std::move(node)),
-      secrets_dir_(std::move(secrets_dir)),
+      secret_store_(secrets),
       ipam_(ipam) {}
 
 void BgpDriver::Run(Pass& pass) {
-  if (!pass.first && !pass.retry && pass.delta.empty()) return;
+  const std::optional<uint64_t> generation = secret_store_.SecretsGeneration();
+  const bool secrets_changed = generation.has_value() && generation != secrets_read_;
+  if (!pass.first && !pass.retry && pass.delta.empty() && !secrets_changed) return;
   problems_.clear();
   pass.settled = Update(pass) && pass.settled;
   unpublished_ = true;
 }
 
 bool BgpDriver::Update(Pass& pass) {
-  // A Secret's new value is read only when asked: a peer with one asks
-  // again on the retry timer.
+  // A store that cannot say when a value changed (files) is asked again on
+  // the retry timer while a peer needs one; one that can wakes a pass.
   bool settled = true;
+  secrets_read_ = secret_store_.SecretsGeneration();
   bgp_control::BgpPlan plan = bgp_control::PlanBgp(
       pass.model, node_,
       [this](const model::ObjectRef& service) { return ipam_.VipsOf(service); },
       [this, &settled](absl::string_view name,
                        absl::string_view key) -> absl::StatusOr<std::string> {
-        absl::StatusOr<std::string> read = bgp_control::ReadSecretFile(secrets_dir_, name, key);
+        absl::StatusOr<std::string> read = secret_store_.ReadSecret(name, key);
         const std::pair<std::string, std::string> ref{std::string(name), std::string(key)};
-        settled = false;
+        if (!secrets_read_) settled = false;
         if (read.ok()) {
           secrets_[ref] = *read;
           return read;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "agent/controllers/bgp/plan.h"
 #include "agent/controllers/controller.h"
 #include "agent/controllers/ipam/controller.h"
+#include "agent/sources/secrets.h"
 #include "bgp/speaker.h"
 
 namespace ferry::ferryd {
@@ -20,7 +22,7 @@ namespace ferry::ferryd {
 class BgpDriver : public Controller {
  public:
   BgpDriver(std::unique_ptr<bgp::Speaker> speaker, std::string node,
-            std::filesystem::path secrets_dir, const IpamController& ipam);
+            const sources::SecretStore& secrets, const IpamController& ipam);
 
   // Its own thread and lock: the API's threads ask it directly.
   bgp::Speaker& speaker() const { return *speaker_; }
@@ -38,7 +40,10 @@ class BgpDriver : public Controller {
 
   const std::unique_ptr<bgp::Speaker> speaker_;
   const std::string node_;
-  const std::filesystem::path secrets_dir_;
+  const sources::SecretStore& secret_store_;
+  // The store's generation when it was last read; unset for a store that
+  // cannot say (then a peer with a Secret keeps the retry timer armed).
+  std::optional<uint64_t> secrets_read_;
   const IpamController& ipam_;
   std::vector<std::string> problems_;  // of the last run
   bgp_control::BgpPlan plan_;          // of the last run
