@@ -10,7 +10,8 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHART = os.path.join(REPO, "deploy", "helm", "ferry")
-KUSTOMIZE = os.path.join(REPO, "deploy", "kustomize")
+KUSTOMIZE = os.path.join(REPO, "deploy", "kustomize", "base")
+KUSTOMIZE_TALOS = os.path.join(REPO, "deploy", "kustomize", "talos")
 CRDS = os.path.join(REPO, "deploy", "crds")
 TALOS_VALUES = os.path.join(CHART, "values-talos.yaml")
 KUSTOMIZE_VALUES = os.path.join(KUSTOMIZE, "helm-values.yaml")
@@ -47,8 +48,8 @@ def helm_template(*values_args, include_crds=False, namespace=NAMESPACE):
     return parse(run(args))
 
 
-def kustomize():
-    return parse(run([tool("kubectl"), "kustomize", KUSTOMIZE]))
+def kustomize(directory=KUSTOMIZE):
+    return parse(run([tool("kubectl"), "kustomize", directory]))
 
 
 def key(obj):

@@ -166,13 +166,18 @@ class Kustomize(unittest.TestCase):
     def test_base_is_fresh(self):
         charts.run([os.path.join(charts.REPO, "scripts", "render-kustomize"), "--check"])
 
-    def test_same_objects_as_helm(self):
-        helm = charts.by_key(charts.helm_template("-f", charts.KUSTOMIZE_VALUES,
-                                                  include_crds=True))
-        kustomize = charts.by_key(charts.kustomize())
+    def check_same_objects(self, kustomize_dir, values):
+        helm = charts.by_key(charts.helm_template("-f", values, include_crds=True))
+        kustomize = charts.by_key(charts.kustomize(kustomize_dir))
         self.assertEqual(sorted(kustomize), sorted(helm))
         for name, obj in helm.items():
             self.assertEqual(kustomize[name], obj, name)
+
+    def test_same_objects_as_helm(self):
+        self.check_same_objects(charts.KUSTOMIZE, charts.KUSTOMIZE_VALUES)
+
+    def test_talos_overlay_same_objects_as_helm_talos_values(self):
+        self.check_same_objects(charts.KUSTOMIZE_TALOS, charts.TALOS_VALUES)
 
     def test_crds_in_both(self):
         files = set()
