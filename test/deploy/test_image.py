@@ -52,7 +52,7 @@ ARCHIVE = None
 def setUpModule():
     global ARCHIVE
     if os.geteuid() != 0 or not shutil.which("podman"):
-        raise unittest.SkipTest("needs root and podman (scripts/install-deps)")
+        raise RuntimeError("needs root and podman (scripts/install-deps installs it)")
     workdir = tempfile.mkdtemp(prefix="ferry-deploy-image-")
     unittest.addModuleCleanup(shutil.rmtree, workdir, True)
     ARCHIVE = os.path.join(workdir, "ferry.tar")
