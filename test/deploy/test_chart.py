@@ -3,6 +3,8 @@ grant and run, and that both install the same objects and CRDs."""
 
 import os
 import subprocess
+import tarfile
+import tempfile
 import unittest
 
 import charts
@@ -198,6 +200,17 @@ class Kustomize(unittest.TestCase):
         # never upgraded by helm), not from templates/.
         self.assertFalse([o for o in charts.helm_template("-f", charts.KUSTOMIZE_VALUES)
                           if o["kind"] == "CustomResourceDefinition"])
+
+    def test_packaged_chart_holds_the_crds(self):
+        """The chart's crds/ is a symlink to deploy/crds: `helm package`
+        must copy the files it points at, and leave out the kustomization."""
+        with tempfile.TemporaryDirectory() as out:
+            charts.run([charts.tool("helm"), "package", charts.CHART, "-d", out])
+            with tarfile.open(os.path.join(out, "ferry-0.1.0.tgz")) as package:
+                crds = sorted(n for n in package.getnames() if n.startswith("ferry/crds/"))
+        self.assertEqual(crds, [f"ferry/crds/{n}" for n in
+                                ("bgpadvertisement.yaml", "bgppeer.yaml",
+                                 "l2announcementpolicy.yaml", "loadbalancerippool.yaml")])
 
 
 if __name__ == "__main__":

@@ -73,9 +73,10 @@ class Image(unittest.TestCase):
 
 
 class Capabilities(unittest.TestCase):
-    """ferryd as the DaemonSet runs it: host network (here the node's
-    namespace), bpffs and /run/ferry from the host, read-only root, the
-    runtime's default seccomp profile, the chart's capabilities."""
+    """ferryd as the DaemonSet runs it: the chart's command and
+    capabilities, host network (here the node's namespace), bpffs and
+    /run/ferry from the host, read-only root, the runtime's default seccomp
+    profile."""
 
     def setUp(self):
         self.netns = f"{PREFIX}-node"
@@ -95,6 +96,7 @@ class Capabilities(unittest.TestCase):
                         ip + ["addr", "add", "2001:db8:0:1::11/64", "dev", "up0", "nodad"]):
             charts.run(command)
         container = charts.ferryd_container(charts.helm_template("--set", "uplink=up0"))
+        self.command = container["command"]
         self.capabilities = container["securityContext"]["capabilities"]["add"]
         self.assertEqual(container["securityContext"]["capabilities"]["drop"], ["ALL"])
 
@@ -108,7 +110,7 @@ class Capabilities(unittest.TestCase):
                "--mount", "type=bind,src=/sys/fs/bpf,dst=/sys/fs/bpf,bind-propagation=rslave",
                "--volume", f"{self.run_dir}:/run/ferry",
                "--volume", f"{EXAMPLES}:/manifests:ro",
-               IMAGE, "--node", "node1", "--manifests", "/manifests", "--uplink", "up0",
+               "--entrypoint", self.command[0], IMAGE, *self.command[1:], "--node", "node1", "--manifests", "/manifests", "--uplink", "up0",
                "--pin-dir", self.pins, "--health-listen", "127.0.0.1:9878")
 
     def in_node(self, *command):
@@ -127,18 +129,19 @@ class Capabilities(unittest.TestCase):
         return done.stdout + done.stderr
 
     def test_the_charts_capabilities_suffice_and_each_is_needed(self):
-        self.start("f-all", self.capabilities)
+        everything = f"{PREFIX}-all"
+        self.start(everything, self.capabilities)
         wait_for(self.ready, "ferryd's /readyz with the chart's capabilities")
         wait_for(self.bgp_listening, "ferryd's BGP listener on port 179")
         # SIGTERM, as the kubelet stops it: the programs stay attached, so
         # each start below is a restart that adopts them.
-        podman("stop", "--time", str(TIMEOUT), "f-all")
-        self.assertIn("programs stay attached", self.logs("f-all"))
-        podman("rm", "f-all")
+        podman("stop", "--time", str(TIMEOUT), everything)
+        self.assertIn("programs stay attached", self.logs(everything))
+        podman("rm", everything)
 
         for missing in self.capabilities:
             with self.subTest(without=missing):
-                name = f"f-no-{missing.lower().replace('_', '-')}"
+                name = f"{PREFIX}-no-{missing.lower().replace('_', '-')}"
                 self.start(name, [c for c in self.capabilities if c != missing])
                 if missing == "NET_BIND_SERVICE":
                     wait_for(lambda: "binding 0.0.0.0:179: Permission denied" in self.logs(name),
