@@ -72,6 +72,16 @@ class Image(unittest.TestCase):
         self.assertTrue(ferryctl.stdout.startswith("usage: ferryctl"), ferryctl.stdout)
 
 
+    def test_layer_is_reproducible(self):
+        again = f"localhost/{PREFIX}:again"
+        self.addCleanup(podman, "rmi", "--force", again, check=False)
+        charts.run([os.path.join(charts.REPO, "scripts", "build-image"),
+                    "--build-dir", BUILD_DIR, "--no-build", "--tag", again])
+        layers = [podman("image", "inspect", "--format", "{{.RootFS.Layers}}", image).stdout
+                  for image in (IMAGE, again)]
+        self.assertEqual(layers[0], layers[1])
+
+
 class Capabilities(unittest.TestCase):
     """ferryd as the DaemonSet runs it: the chart's command and
     capabilities, host network (here the node's namespace), bpffs and
