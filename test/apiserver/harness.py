@@ -51,10 +51,14 @@ def wait_for(condition, what, timeout=WAIT_TIMEOUT):
 class ApiServer:
     """One server process with its own state directory."""
 
-    def __init__(self, test, *extra_args, crds=True):
+    def __init__(self, test, *extra_args, crds=True, netns=None):
+        """netns: run the server, and kubectl, in that network namespace,
+        for clients that live there."""
         self.dir = tempfile.mkdtemp(prefix="ferry-apiserver-")
         test.addCleanup(shutil.rmtree, self.dir, True)
-        args = [sys.executable, SERVER, "--state-dir", os.path.join(self.dir, "state")]
+        self.in_netns = ["ip", "netns", "exec", netns] if netns else []
+        args = [*self.in_netns, sys.executable, SERVER,
+                "--state-dir", os.path.join(self.dir, "state")]
         if crds:
             args += ["--crds", CRDS]
         self.log_path = os.path.join(self.dir, "server.log")
@@ -108,7 +112,7 @@ class ApiServer:
 
     def kubectl_command(self):
         """kubectl for this server, with a discovery cache of its own."""
-        return [kubectl_path(), "--kubeconfig", self.kubeconfig,
+        return [*self.in_netns, kubectl_path(), "--kubeconfig", self.kubeconfig,
                 "--cache-dir", os.path.join(self.dir, "kube-cache")]
 
     def kubectl(self, *args, context=None, check=True, stdin=None):
