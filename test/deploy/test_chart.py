@@ -129,14 +129,19 @@ class DaemonSet(unittest.TestCase):
             self.assertIn(f"--bgp-listen-port={port}", container["args"])
 
     def test_values_become_arguments(self):
-        objects = charts.helm_template(
-            "--set", "uplink=bond0", "--set", "mapSizes.flows=1048576",
-            "--set", "mapSizes.backends=4096", "--set", "maglevSize=1021",
-            "--set", "healthPort=9900", "--set", "extraArgs={--tunnel-mtu=1480}",
-            "--set", "image.repository=registry.example/ferry", "--set", "image.tag=dev")
+        # From a file, as users give them: numbers are floats to the
+        # template, and must not print as 1.000003e+06.
+        values = {"uplink": "bond0", "mapSizes": {"flows": 10485760, "backends": 4096},
+                  "maglevSize": 1000003, "healthPort": 9900,
+                  "extraArgs": ["--tunnel-mtu=1480"],
+                  "image": {"repository": "registry.example/ferry", "tag": "dev"}}
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
+            yaml.safe_dump(values, file)
+            file.flush()
+            objects = charts.helm_template("-f", file.name)
         container = charts.ferryd_container(objects)
-        for arg in ("--uplink=bond0", "--map-sizes=backends=4096,flows=1048576",
-                    "--maglev-size=1021", "--health-listen=127.0.0.1:9900",
+        for arg in ("--uplink=bond0", "--map-sizes=backends=4096,flows=10485760",
+                    "--maglev-size=1000003", "--health-listen=127.0.0.1:9900",
                     "--tunnel-mtu=1480"):
             self.assertIn(arg, container["args"])
         self.assertEqual(container["readinessProbe"]["httpGet"]["port"], 9900)
