@@ -199,6 +199,7 @@ void Agent::Apply(const model::ChangeSet& changes) {
   const model::ModelDelta delta = model_.Apply(changes);
   if (changes.problems) source_problems_ = *changes.problems;
   Pass(delta, "manifests", /*retry=*/false);
+  if (changes.replace_all) health_.Programmed();
 }
 
 void Agent::Retry(absl::string_view trigger) { Pass({}, trigger, /*retry=*/true); }

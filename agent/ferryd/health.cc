@@ -8,10 +8,9 @@ void LoopHealth::PassStarted(absl::Time now) {
   pass_started_ns_.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
 }
 
-void LoopHealth::PassEnded() {
-  pass_started_ns_.store(0, std::memory_order_relaxed);
-  programmed_.store(true, std::memory_order_release);
-}
+void LoopHealth::PassEnded() { pass_started_ns_.store(0, std::memory_order_relaxed); }
+
+void LoopHealth::Programmed() { programmed_.store(true, std::memory_order_release); }
 
 ProbeAnswer LoopHealth::Liveness(absl::Time now) const {
   const int64_t started = pass_started_ns_.load(std::memory_order_relaxed);
@@ -24,7 +23,7 @@ ProbeAnswer LoopHealth::Liveness(absl::Time now) const {
 
 ProbeAnswer LoopHealth::Readiness() const {
   if (programmed_.load(std::memory_order_acquire)) return {200, "ok: datapath programmed\n"};
-  return {503, "not ready: the first pass over the source's objects has not ended\n"};
+  return {503, "not ready: the source's first full list has not been programmed yet\n"};
 }
 
 }  // namespace ferry::ferryd

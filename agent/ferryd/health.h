@@ -1,7 +1,9 @@
 // What the kubelet's probes ask of ferryd (deploy/helm/ferry's DaemonSet):
 // liveness fails only when the loop is stuck inside one pass, never while it
-// waits for changes (an idle agent is a healthy one); readiness holds once
-// the first pass has programmed the datapath from the source's first list.
+// waits for changes (an idle agent is a healthy one); readiness holds once a
+// pass has programmed the datapath from the source's first full list (a
+// retry or a route change before that list, as while the API server cannot
+// be reached, does not make an agent ready).
 // The loop's thread writes it, the health server's thread reads it.
 #ifndef FERRY_AGENT_FERRYD_HEALTH_H_
 #define FERRY_AGENT_FERRYD_HEALTH_H_
@@ -27,6 +29,8 @@ class LoopHealth {
  public:
   void PassStarted(absl::Time now);
   void PassEnded();
+  // The pass that ended had the source's whole list.
+  void Programmed();
 
   ProbeAnswer Liveness(absl::Time now) const;
   ProbeAnswer Readiness() const;

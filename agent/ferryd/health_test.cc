@@ -27,12 +27,16 @@ TEST(LoopHealthTest, APassLongerThanTheBoundIsStuck) {
   EXPECT_THAT(stuck.text, HasSubstr("one pass has run for 5m1s"));
 }
 
-TEST(LoopHealthTest, ReadyOnceTheFirstPassEndedAndFromThenOn) {
+TEST(LoopHealthTest, ReadyOnceTheFirstFullListIsProgrammedAndFromThenOn) {
   LoopHealth health;
   EXPECT_EQ(health.Readiness().http_status, 503);
+  // Passes before the source's list (retries, route changes) are not it.
   health.PassStarted(kStart);
-  EXPECT_EQ(health.Readiness().http_status, 503);
   health.PassEnded();
+  EXPECT_EQ(health.Readiness().http_status, 503);
+  health.PassStarted(kStart);
+  health.PassEnded();
+  health.Programmed();
   EXPECT_EQ(health.Readiness().http_status, 200);
   health.PassStarted(kStart + absl::Minutes(1));
   EXPECT_EQ(health.Readiness().http_status, 200);
