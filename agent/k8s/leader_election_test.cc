@@ -78,6 +78,17 @@ LeaderElectionConfig Config(const std::string& identity) {
           .retry_period = absl::Seconds(2)};
 }
 
+// node1 created the Lease and leads; node2 has read it and follows.
+struct LeaderAndFollower : ::testing::Test {
+  LeaderAndFollower() {
+    Drive(node1, store, kT0);
+    Drive(node2, store, kT0);
+  }
+  LeaseStore store;
+  LeaderElection node1{Config("node1")};
+  LeaderElection node2{Config("node2")};
+};
+
 TEST(LeaderElectionTest, TheFirstCandidateCreatesTheLeaseAndLeads) {
   LeaseStore store;
   LeaderElection node1(Config("node1"));
@@ -89,12 +100,7 @@ TEST(LeaderElectionTest, TheFirstCandidateCreatesTheLeaseAndLeads) {
   EXPECT_EQ(store.Get()->acquire_time, kT0);
 }
 
-TEST(LeaderElectionTest, AnotherCandidateFollowsWhileTheLeaderRenews) {
-  LeaseStore store;
-  LeaderElection node1(Config("node1"));
-  LeaderElection node2(Config("node2"));
-  Drive(node1, store, kT0);
-  Drive(node2, store, kT0 + absl::Seconds(1));
+TEST_F(LeaderAndFollower, AnotherCandidateFollowsWhileTheLeaderRenews) {
   // A minute of renewals every 2 s; node2 reads only when the lease looks
   // expired to it, and it never is.
   for (absl::Duration t = absl::ZeroDuration(); t < absl::Minutes(1); t += absl::Seconds(1)) {
@@ -108,12 +114,7 @@ TEST(LeaderElectionTest, AnotherCandidateFollowsWhileTheLeaderRenews) {
   EXPECT_EQ(store.Get()->lease_transitions, 0);
 }
 
-TEST(LeaderElectionTest, ALeaderThatStopsRenewingIsReplacedAfterTheLeaseExpires) {
-  LeaseStore store;
-  LeaderElection node1(Config("node1"));
-  LeaderElection node2(Config("node2"));
-  Drive(node1, store, kT0);
-  Drive(node2, store, kT0);
+TEST_F(LeaderAndFollower, ALeaderThatStopsRenewingIsReplacedAfterTheLeaseExpires) {
   // node1 freezes. Up to 15 s after node2 saw the last renewal, it waits.
   Drive(node2, store, kT0 + absl::Seconds(14));
   EXPECT_EQ(store.Get()->holder, "node1");
@@ -178,12 +179,7 @@ TEST(LeaderElectionTest, ARestartedLeaderTakesItsOwnLeaseBackAtOnce) {
   EXPECT_EQ(store.Get()->lease_transitions, 0);
 }
 
-TEST(LeaderElectionTest, AReleasedLeaseIsTakenWithoutWaitingForItToExpire) {
-  LeaseStore store;
-  LeaderElection node1(Config("node1"));
-  LeaderElection node2(Config("node2"));
-  Drive(node1, store, kT0);
-  Drive(node2, store, kT0);
+TEST_F(LeaderAndFollower, AReleasedLeaseIsTakenWithoutWaitingForItToExpire) {
   std::optional<LeaseRecord> released = node1.Release(kT0 + absl::Seconds(1));
   ASSERT_TRUE(released.has_value());
   ASSERT_TRUE(store.Update(*released).ok());
