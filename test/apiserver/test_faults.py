@@ -135,6 +135,20 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(response.status, 200)
         self.assertEqual(response.headers["content-type"], "application/json")
 
+    def test_lists_and_watches_are_counted_per_path(self):
+        self.start()
+        self.core.create_namespaced_service("default", service("a"))
+        self.core.read_namespaced_service("a", "default")  # an object, not a list
+        self.core.list_namespaced_service("default")
+        self.core.list_namespaced_service("default", limit=1)
+        self.core.list_service_for_all_namespaces()
+        self.watch()
+        self.wait_for_watches(1)
+        stats = self.server.admin("GET", "/stats")
+        self.assertEqual(stats["lists"], {"/api/v1/namespaces/default/services": 2,
+                                          "/api/v1/services": 1})
+        self.assertEqual(stats["watchesStarted"], {"/api/v1/namespaces/default/services": 1})
+
     def test_http11_streams_are_counted_per_connection(self):
         self.start()
         self.watch()

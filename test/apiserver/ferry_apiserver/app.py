@@ -2,6 +2,7 @@
 streams) and the admin endpoint (faults and statistics)."""
 
 import asyncio
+import collections
 import dataclasses
 import hmac
 import json
@@ -107,6 +108,10 @@ class ApiApp:
         self.api, self.registry, self.options = api, registry, options
         self.tokens = {options.token}
         self.response_delay = 0.0
+        # Collection GETs by request path: a client's resync shows as a list,
+        # its resume as a watch.
+        self.lists = collections.Counter()
+        self.watches_started = collections.Counter()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -181,9 +186,12 @@ class ApiApp:
             if not collection:
                 raise bad_request("watch of a single object: use a fieldSelector "
                                   "on metadata.name")
+            self.watches_started[request.path] += 1
             watcher = api.open_watch(target, request)
             await self.stream_watch(watcher, request, receive, send, conn)
             return
+        if method == "GET" and collection:
+            self.lists[request.path] += 1
         if method == "GET":
             code, body = api.list(target, request) if collection else \
                 (200, api.store.get(target.res, target.namespace, target.name))
@@ -295,7 +303,8 @@ class AdminApp:
                               or the status subresource) find their object
                               changed by another writer just before: those
                               that carry a resourceVersion get 409 Conflict
-    GET  /stats               connections, streams and watches per connection
+    GET  /stats               connections, streams and watches per connection;
+                              lists and watches started per request path
     """
 
     def __init__(self, server):
@@ -314,7 +323,9 @@ class AdminApp:
                         compactedResourceVersion=store.compacted_rv,
                         watches=len(store.watchers), stalled=store.stalled,
                         queuedEvents=sum(len(w.events) for w in store.watchers),
-                        listening=server.api_listener.listening)
+                        listening=server.api_listener.listening,
+                        lists=dict(server.api_app.lists),
+                        watchesStarted=dict(server.api_app.watches_started))
         elif action == ("POST", "/compact"):
             body = {"compactedResourceVersion": store.compact()}
         elif action == ("POST", "/close-watches"):
