@@ -6,10 +6,6 @@
 # Debian's interpreter, the one that sees the python3-* packages (a python3
 # earlier in PATH, such as a pyenv shim, would not).
 find_program(FERRY_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
-# kubectl and helm from PATH, else where scripts/install-deps puts them; the
-# tests say so if there is none.
-find_program(FERRY_KUBECTL kubectl PATHS /opt/ferry-tools/bin)
-find_program(FERRY_HELM helm PATHS /opt/ferry-tools/bin)
 
 function(ferry_python_tests file prefix label)
   cmake_parse_arguments(PARSE_ARGV 3 arg "" "" "ENVIRONMENT")

@@ -258,9 +258,9 @@ spec:
   ExpectServed(kVipV6, 100);
 }
 
-// The same cluster with the Kubernetes API as the source: the stand-in API
-// server (agent/k8s/testing) on the gw's LAN address, holding the objects of
-// the same manifests, and every agent started with --kubeconfig.
+// The same cluster with the Kubernetes API as the source: the test API
+// server (test/apiserver) on the gw's LAN address, the same manifests applied
+// to it with kubectl, and every agent started with --kubeconfig.
 class FerrydFromApiTest : public FerrydEndToEndTest {
  protected:
   void StartSource() override {

@@ -1,6 +1,6 @@
-// KubernetesSource over libcurl against the stand-in API server
-// (testing/mini_apiserver.py) on 127.0.0.1, with TLS, a bearer token from a
-// file and HTTP/2.
+// KubernetesSource over libcurl against the test API server
+// (test/apiserver) on 127.0.0.1, with TLS, a bearer token or a client
+// certificate, and HTTP/2.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -54,9 +54,11 @@ class KubernetesSourceE2eTest : public ::testing::Test {
     std::filesystem::remove_all(directory_);
   }
 
-  // Opens the source from the server's kubeconfig and reads its first list.
-  void Sync() {
-    absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "");
+  // Opens the source from a kubeconfig (the server's by default) and reads
+  // its first list.
+  void Sync(const std::filesystem::path& kubeconfig = {}, absl::string_view context = "") {
+    absl::StatusOr<ClusterConfig> config =
+        LoadKubeconfig(kubeconfig.empty() ? server_->kubeconfig() : kubeconfig, context);
     ASSERT_TRUE(config.ok()) << config.status();
     absl::StatusOr<std::unique_ptr<KubernetesSource>> source = KubernetesSource::Open(
         *config, kOptions, [this](absl::string_view line) { log_.emplace_back(line); },
@@ -69,18 +71,25 @@ class KubernetesSourceE2eTest : public ::testing::Test {
   }
 
   nlohmann::json Stats() {
-    absl::StatusOr<nlohmann::json> stats = server_->Admin("stats");
+    absl::StatusOr<nlohmann::json> stats = server_->Stats();
     EXPECT_TRUE(stats.ok()) << stats.status();
     return stats.ok() ? *stats : nlohmann::json::object();
   }
 
+  // The server's count of `what` ("lists", "watchesStarted") on `path`.
   int Count(const nlohmann::json& stats, const char* what, const char* path) {
     return stats[what].value(path, 0);
   }
 
   // Runs the source until every resource is being watched.
   void UntilAllWatch() {
-    ASSERT_TRUE(loop_->RunUntil([&] { return Stats()["open"].size() == FerryResources().size(); }));
+    ASSERT_TRUE(loop_->RunUntil([&] { return Stats()["watches"] == FerryResources().size(); }));
+  }
+
+  ::testing::AssertionResult Admin(const std::string& request) {
+    absl::StatusOr<nlohmann::json> reply = server_->Admin(request);
+    if (reply.ok()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << reply.status();
   }
 
   // Reads from index `from` on, as one list of changes.
@@ -111,8 +120,10 @@ TEST_F(KubernetesSourceE2eTest, InitialListIsPagedAndEveryWatchSharesOneHttp2Con
   UntilAllWatch();
   const nlohmann::json stats = Stats();
   EXPECT_EQ(Count(stats, "lists", kServices), 3);  // pages of 500
-  EXPECT_EQ(stats["connections"], 1) << stats.dump();
-  for (const nlohmann::json& watch : stats["open"]) EXPECT_EQ(watch["http_version"], "2");
+  const std::vector<nlohmann::json> watching = testing::WatchingConnections(stats);
+  ASSERT_EQ(watching.size(), 1u) << stats.dump();
+  EXPECT_EQ(watching[0]["protocol"], "h2");
+  EXPECT_EQ(watching[0]["openWatches"], stats["watches"]);
   // curl's own count agrees: every request (once its response began) over
   // HTTP/2, on the one connection made.
   const TransportStats& transport = source_->transport_stats();
@@ -147,11 +158,13 @@ TEST_F(KubernetesSourceE2eTest, GoneAfterCompactionGivesOnlyTheDifferences) {
   UntilAllWatch();
   const size_t first = loop_->reads().size();
   // Changes the watches do not deliver, then a compaction past them: the
-  // watches end with 410 and the source lists again.
-  ASSERT_TRUE(server_->Admin("stall").ok());
+  // watches end, resuming them gets 410 and the source lists again.
+  ASSERT_TRUE(Admin("stall"));
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("b", 81), LoadBalancer("d")}).ok());
   ASSERT_TRUE(server_->Delete(kServices, "default", "c").ok());
-  ASSERT_TRUE(server_->Admin("compact").ok());
+  ASSERT_TRUE(Admin("compact"));
+  ASSERT_TRUE(Admin("close-watches"));
+  ASSERT_TRUE(Admin("unstall"));
   ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "d"); }));
   EXPECT_THAT(ChangesSince(first),
               ElementsAre("updated Service default/b", "deleted Service default/c",
@@ -164,10 +177,13 @@ TEST_F(KubernetesSourceE2eTest, AStalledWatchIsDroppedAndResumed) {
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a")}).ok());
   Sync();
   UntilAllWatch();
-  const int watches = Count(Stats(), "watches", kServices);
-  // The open watches go silent, bookmarks too, but stay open.
-  ASSERT_TRUE(server_->Admin("stall").ok());
-  ASSERT_TRUE(loop_->RunUntil([&] { return Count(Stats(), "watches", kServices) > watches; }));
+  const int watches = Count(Stats(), "watchesStarted", kServices);
+  // The watches go silent, bookmarks too, but stay open, until the source
+  // gives up on them and watches again.
+  ASSERT_TRUE(Admin("stall"));
+  ASSERT_TRUE(
+      loop_->RunUntil([&] { return Count(Stats(), "watchesStarted", kServices) > watches; }));
+  ASSERT_TRUE(Admin("unstall"));
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("after-stall")}).ok());
   ASSERT_TRUE(
       loop_->RunUntil([&] { return loop_->model().FindService("default", "after-stall"); }));
@@ -181,8 +197,9 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
   Sync();
   UntilAllWatch();
   const size_t first = loop_->reads().size();
-  const int port = server_->port();
-  ASSERT_TRUE(server_->Stop().ok());
+  const int lists = Count(Stats(), "lists", kServices);
+  // It stops listening and drops every connection, keeping its state.
+  ASSERT_TRUE(Admin("down"));
   // The source says it lost the server...
   ASSERT_TRUE(loop_->RunUntil([&] {
     return !loop_->reads().empty() && loop_->reads().back().problems &&
@@ -202,14 +219,12 @@ TEST_F(KubernetesSourceE2eTest, WhileTheServerIsAwayNothingIsDeletedAndItResumes
   EXPECT_THAT(ChangesSince(first), IsEmpty());
   EXPECT_EQ(loop_->model().services().size(), 2u);
 
-  absl::StatusOr<std::unique_ptr<ApiServer>> again = ApiServer::Start(directory_, {.port = port});
-  ASSERT_TRUE(again.ok()) << again.status();
-  server_ = *std::move(again);
+  ASSERT_TRUE(Admin("up"));
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("c")}).ok());
   ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "c"); }));
   EXPECT_THAT(ChangesSince(first), ElementsAre("added Service default/c"));
-  // Resumed by watching from the last version: no list after the restart.
-  EXPECT_EQ(Count(Stats(), "lists", kServices), 0);
+  // Resumed by watching from the last version: no list since it came back.
+  EXPECT_EQ(Count(Stats(), "lists", kServices), lists);
   // Recovered: the problems are gone.
   ASSERT_TRUE(loop_->RunUntil([&] {
     return loop_->reads().back().problems && loop_->reads().back().problems->files.empty();
@@ -237,6 +252,11 @@ TEST_F(KubernetesSourceE2eTest, SecretsArePerNameWatchesOnTheSameConnection) {
                     {"localASN", 64513},
                     {"passwordSecretRef", {{"name", "gw-password"}, {"key", "password"}}}}}}})
           .ok());
+  ASSERT_TRUE(server_
+                  ->Put("/api/v1/namespaces", {{{"apiVersion", "v1"},
+                                                {"kind", "Namespace"},
+                                                {"metadata", {{"name", "ferry-system"}}}}})
+                  .ok());
   // Another Secret of the namespace, which the agent must not read.
   ASSERT_TRUE(server_->Put(secrets, {secret("gw-password", "s3cret"), secret("other", "x")}).ok());
   Sync();
@@ -250,23 +270,33 @@ TEST_F(KubernetesSourceE2eTest, SecretsArePerNameWatchesOnTheSameConnection) {
   nlohmann::json stats;
   EXPECT_TRUE(loop_->RunUntil([&] {
     stats = Stats();
-    return stats["open"].size() == FerryResources().size() + 1;
+    return stats["watches"] == FerryResources().size() + 1;
   })) << stats.dump();
-  EXPECT_EQ(stats["connections"], 1);
+  EXPECT_EQ(testing::WatchingConnections(stats).size(), 1u) << stats.dump();
   EXPECT_FALSE(source_->tracker().Secret("other", "password").ok());
 }
 
 TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("a")}).ok());
-  Sync();
+  // The server's kubeconfig holds its token inline: this one names a file,
+  // as a service account's token is read.
+  const std::filesystem::path token = directory_ / "agent-token";
+  std::filesystem::copy_file(directory_ / "token", token);
+  const std::filesystem::path kubeconfig = directory_ / "agent-kubeconfig";
+  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+                            << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n"
+                            << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:"
+                            << server_->port()
+                            << "\n    certificate-authority: " << (directory_ / "ca.crt").string()
+                            << "\n"
+                            << "users:\n- name: test\n  user:\n    tokenFile: " << token.string()
+                            << "\n";
+  Sync(kubeconfig);
   UntilAllWatch();
-  const std::filesystem::path token = directory_ / "token";
-  std::string good;
-  std::getline(std::ifstream(token), good);
   // Replaced as the kubelet does (a new file renamed over the old one).
   auto rotate = [&](const std::string& value) {
-    std::ofstream(directory_ / "token.new") << value << "\n";
-    std::filesystem::rename(directory_ / "token.new", token);
+    std::ofstream(directory_ / "agent-token.new") << value << "\n";
+    std::filesystem::rename(directory_ / "agent-token.new", token);
   };
   auto services_problem = [&]() -> std::string {
     for (auto it = loop_->reads().rbegin(); it != loop_->reads().rend(); ++it) {
@@ -278,33 +308,30 @@ TEST_F(KubernetesSourceE2eTest, TheTokenFileIsReadAgainWhenItChanges) {
     }
     return "";
   };
-  rotate("not-the-token");
-  // The watches end (410), and the lists that follow carry the new token.
-  ASSERT_TRUE(server_->Admin("compact").ok());
+  // The server takes only a new token from now on. The watches end and
+  // cannot resume (410): the lists that follow carry the old token.
+  ASSERT_TRUE(Admin("token?value=rotated-token&replace=true"));
+  ASSERT_TRUE(Admin("compact"));
+  ASSERT_TRUE(Admin("close-watches"));
   ASSERT_TRUE(loop_->RunUntil([&] {
     return services_problem().find("HTTP 401") != std::string::npos;
   })) << services_problem();
   EXPECT_EQ(loop_->model().services().size(), 1u);
-  rotate(good);
+  rotate("rotated-token");
   ASSERT_TRUE(loop_->RunUntil([&] { return services_problem().empty(); })) << services_problem();
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("b")}).ok());
   ASSERT_TRUE(loop_->RunUntil([&] { return loop_->model().FindService("default", "b"); }));
 }
 
 TEST_F(KubernetesSourceE2eTest, AClientCertificateFromTheKubeconfigsData) {
-  // A server that takes only certificates its CA signed.
-  ASSERT_TRUE(server_->Stop().ok());
-  std::filesystem::remove(directory_ / "kubeconfig");
-  absl::StatusOr<std::unique_ptr<ApiServer>> server =
-      ApiServer::Start(directory_, {.client_certificates = true});
-  ASSERT_TRUE(server.ok()) << server.status();
-  server_ = *std::move(server);
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web")}).ok());
-  absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "");
+  // The server takes a certificate its CA signed or its token: context
+  // `cert` has only the certificate.
+  absl::StatusOr<ClusterConfig> config = LoadKubeconfig(server_->kubeconfig(), "cert");
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_FALSE(config->client_certificate.data.empty());
   ASSERT_TRUE(config->token.empty() && config->token_file.empty());
-  Sync();
+  Sync(server_->kubeconfig(), "cert");
   EXPECT_EQ(loop_->model().services().size(), 1u);
 
   // Without it the server refuses: the certificate is what let the source
@@ -320,6 +347,7 @@ TEST_F(KubernetesSourceE2eTest, AClientCertificateFromTheKubeconfigsData) {
   EXPECT_TRUE(refused_loop.RunUntil([&] { return refusals.size() >= FerryResources().size(); }));
   EXPECT_THAT(refused_loop.reads(), IsEmpty());
   ASSERT_FALSE(refusals.empty());
+  EXPECT_THAT(refusals[0], ::testing::HasSubstr("HTTP 401"));
   EXPECT_THAT(refusals[0], ::testing::HasSubstr("; retrying, the last objects stay in use"));
   std::printf("without the certificate: %s\n", refusals[0].c_str());
 }
