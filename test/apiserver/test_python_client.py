@@ -271,6 +271,18 @@ class PythonClientTest(unittest.TestCase):
             self.raw("PATCH", path, json.dumps(pool("p")), "application/apply-patch+yaml")
         self.assertEqual(caught.exception.status, 400, "apply needs a fieldManager")
 
+    def test_server_side_apply_keeps_a_dual_stack_nodes_addresses(self):
+        # A Node's status.addresses is atomic under server-side apply (two
+        # InternalIPs share a type), though strategic merge keys it by type.
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "dual"}}
+        self.core.create_node(node)
+        addresses = [{"type": "InternalIP", "address": "198.18.0.11"},
+                     {"type": "InternalIP", "address": "2001:db8:0:1::11"}]
+        applied = self.raw("PATCH", "/api/v1/nodes/dual/status",
+                           json.dumps(dict(node, status={"addresses": addresses})),
+                           "application/apply-patch+yaml", [("fieldManager", "test")])
+        self.assertEqual(applied["status"]["addresses"], addresses)
+
     # -- lists
 
     def test_label_and_field_selectors(self):

@@ -28,14 +28,19 @@ def merge_patch(target, patch):
 MERGE_KEYS = {"ports": "port", "conditions": "type", "containers": "name",
               "initContainers": "name", "volumes": "name", "env": "name",
               "ownerReferences": "uid", "taints": "key", "addresses": "type"}
+# Server-side apply follows the OpenAPI list types, which differ for a Node's
+# addresses: atomic there (+listType=atomic), since a dual-stack node has two
+# InternalIPs and a list keyed by type cannot hold both.
+APPLY_MERGE_KEYS = {k: v for k, v in MERGE_KEYS.items() if k != "addresses"}
 MERGED_PRIMITIVE_LISTS = {"finalizers"}
 
 
-def strategic_merge(target, patch, field=None):
+def strategic_merge(target, patch, field=None, keys=MERGE_KEYS):
     """Strategic merge patch for the directives kubectl sends ($patch,
-    $retainKeys, $setElementOrder, $deleteFromPrimitiveList) over MERGE_KEYS."""
+    $retainKeys, $setElementOrder, $deleteFromPrimitiveList) over `keys`."""
     if isinstance(patch, list):
-        return _strategic_merge_list(target if isinstance(target, list) else [], patch, field)
+        return _strategic_merge_list(target if isinstance(target, list) else [], patch, field,
+                                     keys)
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -52,7 +57,7 @@ def strategic_merge(target, patch, field=None):
         elif value is None:
             result.pop(key, None)
         else:
-            merged = strategic_merge(result.get(key), value, key)
+            merged = strategic_merge(result.get(key), value, key, keys)
             if merged is None:
                 result.pop(key, None)
             else:
@@ -62,12 +67,12 @@ def strategic_merge(target, patch, field=None):
     return result
 
 
-def _strategic_merge_list(target, patch, field):
+def _strategic_merge_list(target, patch, field, keys):
     if field in MERGED_PRIMITIVE_LISTS:
         return target + [v for v in patch if v not in target]
-    key = MERGE_KEYS.get(field)
+    key = keys.get(field)
     if key is None or not all(isinstance(item, dict) for item in patch + target):
-        return [strategic_merge(None, item) for item in patch]
+        return [strategic_merge(None, item, keys=keys) for item in patch]
     result = list(target)
     for item in patch:
         index = next((i for i, old in enumerate(result) if old.get(key) == item.get(key)), None)
@@ -75,9 +80,9 @@ def _strategic_merge_list(target, patch, field):
             if index is not None:
                 result.pop(index)
         elif index is None:
-            result.append(strategic_merge(None, item))
+            result.append(strategic_merge(None, item, keys=keys))
         else:
-            result[index] = strategic_merge(result[index], item)
+            result[index] = strategic_merge(result[index], item, keys=keys)
     return result
 
 
@@ -120,7 +125,7 @@ def field_paths(value, field=None, prefix=()):
         for key, child in value.items():
             paths |= field_paths(child, key, prefix + (key,))
         return paths
-    key = MERGE_KEYS.get(field)
+    key = APPLY_MERGE_KEYS.get(field)
     if isinstance(value, list) and key and value and all(isinstance(i, dict) for i in value):
         paths = set()
         for item in value:
@@ -169,4 +174,4 @@ def server_side_apply(stored, body, owned_before, owned_by_others):
     result = copy.deepcopy(stored) if stored else {}
     for path in sorted(owned_before - owned - owned_by_others, key=len, reverse=True):
         _remove(result, path)
-    return strategic_merge(result, applied), owned
+    return strategic_merge(result, applied, keys=APPLY_MERGE_KEYS), owned
