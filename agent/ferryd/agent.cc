@@ -291,7 +291,7 @@ void Agent::PublishErrors(std::vector<std::string> problems) {
   // Each line is logged once while it lasts, not on every pass.
   std::set<std::string> current;
   for (const model::FileError& e : errors.file_errors) {
-    current.insert(absl::StrCat("manifest file error: ", e.ToString()));
+    current.insert(absl::StrCat("source error: ", e.ToString()));
   }
   for (const model::ObjectError& e : errors.object_errors) {
     current.insert(absl::StrCat(
