@@ -70,20 +70,16 @@ std::string NameOf(const Resource& resource) {
 }  // namespace
 
 std::vector<Resource> FerryResources() {
-  const std::string ferry = std::string(model::kFerryApiVersion);
-  return {
-      {"v1", std::string(model::kServiceKind), "/api/v1/services", ""},
-      {"discovery.k8s.io/v1", std::string(model::kEndpointSliceKind),
-       "/apis/discovery.k8s.io/v1/endpointslices", ""},
-      {"v1", std::string(model::kNodeKind), "/api/v1/nodes", ""},
-      {ferry, std::string(model::kLoadBalancerIPPoolKind),
-       "/apis/ferry.dev/v1alpha1/loadbalancerippools", ""},
-      {ferry, std::string(model::kL2AnnouncementPolicyKind),
-       "/apis/ferry.dev/v1alpha1/l2announcementpolicies", ""},
-      {ferry, std::string(model::kBgpPeerKind), "/apis/ferry.dev/v1alpha1/bgppeers", ""},
-      {ferry, std::string(model::kBgpAdvertisementKind),
-       "/apis/ferry.dev/v1alpha1/bgpadvertisements", ""},
-  };
+  std::vector<Resource> resources;
+  for (const model::KindInfo& kind : model::Kinds()) {
+    // The core group's path is /api/v1, every other group's /apis/<group>/<version>.
+    const std::string group_path = kind.api_version.find('/') == absl::string_view::npos
+                                       ? absl::StrCat("/api/", kind.api_version)
+                                       : absl::StrCat("/apis/", kind.api_version);
+    resources.push_back({std::string(kind.api_version), std::string(kind.kind),
+                         absl::StrCat(group_path, "/", kind.resource), ""});
+  }
+  return resources;
 }
 
 model::DecodedApiObject DecodeApiObject(const nlohmann::json& object) {

@@ -53,7 +53,7 @@ struct ApiTrackerOptions {
   std::string secrets_namespace = "ferry-system";
 };
 
-// Services, EndpointSlices, Nodes and Ferry's four kinds.
+// Every kind the model reads (model::Kinds), as the API serves it.
 std::vector<Resource> FerryResources();
 
 // The model's object for an API object (exposed for tests and the bench).

@@ -275,3 +275,21 @@ TEST_F(ApiTrackerTest, SecretsAreWatchedByNameAsPeersNameThem) {
 
 }  // namespace
 }  // namespace ferry::k8s
+
+namespace ferry::k8s {
+namespace {
+
+TEST(FerryResourcesTest, EveryKindOfTheModelAtItsApiPath) {
+  std::vector<std::string> paths;
+  for (const Resource& resource : FerryResources()) paths.push_back(resource.path);
+  EXPECT_THAT(paths, ::testing::ElementsAre("/api/v1/services",
+                                            "/apis/discovery.k8s.io/v1/endpointslices",
+                                            "/api/v1/nodes",
+                                            "/apis/ferry.dev/v1alpha1/loadbalancerippools",
+                                            "/apis/ferry.dev/v1alpha1/l2announcementpolicies",
+                                            "/apis/ferry.dev/v1alpha1/bgppeers",
+                                            "/apis/ferry.dev/v1alpha1/bgpadvertisements"));
+}
+
+}  // namespace
+}  // namespace ferry::k8s

@@ -762,14 +762,12 @@ absl::Status CheckNoAnchorsOrAliases(const DocumentText& document) {
       "of aliases make a small file expand without bound); write the values out"));
 }
 
-// A kind Ferry reads: the one apiVersion it is read in, whether it is
-// namespaced, and its decoder. Adding a kind is one entry here plus its
-// decoder; a kind not listed is "not ours", and a listed kind in another
-// apiVersion is an error, so nothing reaches a decoder but its own kind.
+// A kind Ferry reads (KindInfo: its apiVersion, resource and scope) and its
+// decoder. Adding a kind is one entry here plus its decoder; a kind not
+// listed is "not ours", and a listed kind in another apiVersion is an error,
+// so nothing reaches a decoder but its own kind.
 struct KindEntry {
-  absl::string_view api_version;
-  absl::string_view kind;
-  bool namespaced;
+  KindInfo info;
   std::optional<Object> (*decode)(const YAML::Node& doc, FieldReader& read);
 };
 
@@ -781,17 +779,28 @@ std::optional<Object> DecodeAs(const YAML::Node& doc, FieldReader& read) {
 }
 
 constexpr KindEntry kKinds[] = {
-    {"v1", kServiceKind, true, &DecodeAs<Service, DecodeService>},
-    {"discovery.k8s.io/v1", kEndpointSliceKind, true,
+    {{"v1", kServiceKind, "services", true}, &DecodeAs<Service, DecodeService>},
+    {{"discovery.k8s.io/v1", kEndpointSliceKind, "endpointslices", true},
      &DecodeAs<EndpointSlice, DecodeEndpointSlice>},
-    {"v1", kNodeKind, false, &DecodeAs<Node, DecodeNode>},
-    {kFerryApiVersion, kLoadBalancerIPPoolKind, false, &DecodeAs<LoadBalancerIPPool, DecodePool>},
-    {kFerryApiVersion, kL2AnnouncementPolicyKind, false,
+    {{"v1", kNodeKind, "nodes", false}, &DecodeAs<Node, DecodeNode>},
+    {{kFerryApiVersion, kLoadBalancerIPPoolKind, "loadbalancerippools", false},
+     &DecodeAs<LoadBalancerIPPool, DecodePool>},
+    {{kFerryApiVersion, kL2AnnouncementPolicyKind, "l2announcementpolicies", false},
      &DecodeAs<L2AnnouncementPolicy, DecodeL2Policy>},
-    {kFerryApiVersion, kBgpPeerKind, false, &DecodeAs<BgpPeer, DecodeBgpPeer>},
-    {kFerryApiVersion, kBgpAdvertisementKind, false,
+    {{kFerryApiVersion, kBgpPeerKind, "bgppeers", false}, &DecodeAs<BgpPeer, DecodeBgpPeer>},
+    {{kFerryApiVersion, kBgpAdvertisementKind, "bgpadvertisements", false},
      &DecodeAs<BgpAdvertisement, DecodeBgpAdvertisement>},
 };
+
+}  // namespace
+
+std::vector<KindInfo> Kinds() {
+  std::vector<KindInfo> kinds;
+  for (const KindEntry& entry : kKinds) kinds.push_back(entry.info);
+  return kinds;
+}
+
+namespace {
 
 // The object, or nullopt with its problems in `problems`. The items of a
 // List go to `list_item`; without one, a List is not ours.
@@ -820,18 +829,18 @@ std::optional<Object> DecodeOne(const YAML::Node& doc, std::vector<ValidationErr
     return std::nullopt;
   }
   const KindEntry* known = std::find_if(std::begin(kKinds), std::end(kKinds),
-                                        [&](const KindEntry& k) { return k.kind == ref.kind; });
+                                        [&](const KindEntry& k) { return k.info.kind == ref.kind; });
   if (known == std::end(kKinds)) {
     read.Report("kind", absl::StrCat(api_version, " ", ref.kind, " is not ours; ignored"),
                 Severity::kInfo);
     return std::nullopt;
   }
   // The reference problems are reported against, from here on.
-  ref.namespace_ = known->namespaced ? (ref.namespace_.empty() ? "default" : ref.namespace_) : "";
+  ref.namespace_ = known->info.namespaced ? (ref.namespace_.empty() ? "default" : ref.namespace_) : "";
   FieldReader fields(ref, problems);
-  if (api_version != known->api_version) {
+  if (api_version != known->info.api_version) {
     fields.Report("apiVersion", absl::StrCat("\"", api_version, "\" is not supported for ",
-                                             ref.kind, "; use ", known->api_version));
+                                             ref.kind, "; use ", known->info.api_version));
     return std::nullopt;
   }
   if (std::optional<KeyProblem> problem = FindKeyProblem(doc, "")) {

@@ -15,6 +15,17 @@
 
 namespace ferry::model {
 
+// A kind Ferry reads, as the API serves it: the one apiVersion it is read
+// in, its resource (plural) name and whether it is namespaced.
+struct KindInfo {
+  absl::string_view api_version;
+  absl::string_view kind;
+  absl::string_view resource;
+  bool namespaced;
+};
+// Every kind Ferry reads, in the decoders' table order.
+std::vector<KindInfo> Kinds();
+
 struct DecodedObject {
   Object object;
   int line = 0;  // 1-based line where the object starts
