@@ -40,6 +40,7 @@ void KubernetesSource::Cancel(Reflector* reflector) {
 
 void KubernetesSource::Deliver(absl::Time now) {
   for (TransportEvent& event : transport_->Perform()) {
+    if (calls_.Deliver(event)) continue;
     auto it = requests_.find(event.id);
     if (it == requests_.end()) continue;  // dropped in this batch
     Reflector* reflector = it->second;

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "agent/k8s/api_calls.h"
 #include "agent/k8s/api_tracker.h"
 #include "agent/k8s/config.h"
 #include "agent/k8s/transport.h"
@@ -47,6 +48,8 @@ class KubernetesSource : public sources::Source, public sources::SecretStore {
 
   const ApiTracker& tracker() const { return tracker_; }
   const TransportStats& transport_stats() const { return transport_->stats(); }
+  // Single requests on the same connection, answered from Read.
+  ApiCalls& calls() { return calls_; }
 
  private:
   KubernetesSource(std::unique_ptr<Transport> transport, const ApiTrackerOptions& options, Log log,
@@ -56,6 +59,7 @@ class KubernetesSource : public sources::Source, public sources::SecretStore {
   void Cancel(Reflector* reflector);
 
   std::unique_ptr<Transport> transport_;
+  ApiCalls calls_{*transport_};
   const Log log_;
   ApiTracker tracker_;
   // Each reflector's request in flight.

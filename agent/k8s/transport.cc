@@ -116,7 +116,9 @@ absl::StatusOr<std::string> Transport::Token() {
   return token_;
 }
 
-absl::StatusOr<uint64_t> Transport::Get(const std::string& path) {
+absl::StatusOr<uint64_t> Transport::Send(const std::string& method, const std::string& path,
+                                         const std::string& body,
+                                         const std::string& content_type) {
   absl::StatusOr<std::string> token = Token();
   if (!token.ok()) return token.status();
   auto request = std::make_unique<Request>();
@@ -140,6 +142,17 @@ absl::StatusOr<uint64_t> Transport::Get(const std::string& path) {
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, request.get());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, request.get());
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, request->error);
+  if (method != "GET") {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (!body.empty() || !content_type.empty()) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+      curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, body.c_str());
+      request->headers = curl_slist_append(request->headers,
+                                           absl::StrCat("Content-Type: ", content_type).c_str());
+      // No "Expect: 100-continue" round trip before a body over HTTP/1.1.
+      request->headers = curl_slist_append(request->headers, "Expect:");
+    }
+  }
   SetPem(easy, config_.certificate_authority, CURLOPT_CAINFO_BLOB, CURLOPT_CAINFO);
   SetPem(easy, config_.client_certificate, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERT);
   SetPem(easy, config_.client_key, CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEY);

@@ -1,6 +1,8 @@
-// HTTP GETs to the API server over libcurl's multi interface, driven by
+// HTTP requests to the API server over libcurl's multi interface, driven by
 // the agent's loop: one epoll fd (fd()) is readable when a socket or
-// curl's timer has work, and Perform does it and says what came.
+// curl's timer has work, and Perform does it and says what came. Reads
+// (lists, watches) and writes (status, Leases, Events) share the one
+// connection.
 // Single-threaded: nothing here runs outside Perform, Get and Cancel.
 //
 // Why libcurl rather than HTTP written here: it is a Debian package that is
@@ -55,7 +57,11 @@ class Transport {
 
   // Starts `GET <server><path>`; its id names it in events. Unavailable
   // when the token file cannot be read and no token was read before.
-  absl::StatusOr<uint64_t> Get(const std::string& path);
+  absl::StatusOr<uint64_t> Get(const std::string& path) { return Send("GET", path, "", ""); }
+  // Starts `<method> <server><path>` with `body` of `content_type` (a
+  // write: POST, PUT, PATCH; DELETE and GET send no body); as Get.
+  absl::StatusOr<uint64_t> Send(const std::string& method, const std::string& path,
+                                const std::string& body, const std::string& content_type);
   // Ends a request; no event of it comes after.
   void Cancel(uint64_t id);
 
