@@ -156,7 +156,9 @@ Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Data
     : options_(std::move(options)), datapath_(std::move(datapath)), maps_(std::move(maps)) {
   // The one declared order of a pass: a controller runs after those whose
   // output it reads (every one reads LB-IPAM's VIPs).
-  auto ipam = std::make_unique<IpamDriver>(absl::Now, Log);
+  auto ipam = std::make_unique<IpamDriver>(absl::Now, Log,
+                                           options_.from_api() ? IpamDriver::VipSource::kStatus
+                                                               : IpamDriver::VipSource::kAllocation);
   auto lb = std::make_unique<LbDriver>(
       LbDriver::Settings{.node = options_.node,
                          .maglev_size = options_.maglev_size,
@@ -170,9 +172,9 @@ Agent::Agent(Options options, int uplink_ifindex, std::unique_ptr<datapath::Data
         return attached;
       });
   auto l2_driver =
-      std::make_unique<L2Driver>(std::move(l2), options_.node, options_.uplink, ipam->ipam());
+      std::make_unique<L2Driver>(std::move(l2), options_.node, options_.uplink, *ipam);
   auto bgp_driver =
-      std::make_unique<BgpDriver>(std::move(speaker), options_.node, secrets, ipam->ipam());
+      std::make_unique<BgpDriver>(std::move(speaker), options_.node, secrets, *ipam);
   ipam_ = ipam.get();
   lb_ = lb.get();
   l2_ = l2_driver.get();
@@ -198,9 +200,35 @@ void Agent::RecordAttachment(datapath::Program program, absl::string_view hook, 
 void Agent::Apply(const model::ChangeSet& changes) {
   const model::ModelDelta delta = model_.Apply(changes);
   if (changes.problems) source_problems_ = *changes.problems;
+  applied_ = true;
   Pass(delta, "manifests", /*retry=*/false);
   if (changes.replace_all) health_.Programmed();
 }
+
+void Agent::AttachWriter(std::unique_ptr<IpamWriter> writer) { writer_ = std::move(writer); }
+
+void Agent::Tick(absl::Time now) {
+  if (!writer_ || !applied_) return;
+  writer_->Elect(now);
+  const bool leading = writer_->Leading(now);
+  if (leading != ipam_->leading()) {
+    Log(leading ? "LB-IPAM: this node leads (Lease ferry-ipam): allocating, claiming every "
+                  "address the Services' status holds first"
+                : absl::StrCat("LB-IPAM: this node no longer leads (holder: ",
+                               writer_->holder().empty() ? "none" : writer_->holder(), ")"));
+    ipam_->SetLeading(leading);
+    if (leading) writer_->StartTerm();
+    Pass({}, "leadership", /*retry=*/false);
+  }
+  writer_->Write(now, model_, ipam_->ipam());
+}
+
+absl::Time Agent::TickAt() const {
+  if (!writer_ || !applied_) return absl::InfiniteFuture();
+  return writer_->NextAt();
+}
+
+bool Agent::ReleaseLease(absl::Time now) { return writer_ && writer_->Release(now); }
 
 void Agent::Retry(absl::string_view trigger) { Pass({}, trigger, /*retry=*/true); }
 
@@ -226,7 +254,10 @@ void Agent::Pass(const model::ModelDelta& delta, absl::string_view trigger, bool
                     .services = delta.services};
   for (const std::unique_ptr<Controller>& controller : controllers_) controller->Run(pass);
   passed_ = true;
-  if (pass.status_changed) status_stale_ = true;
+  if (pass.status_changed) {
+    status_stale_ = true;
+    if (writer_) writer_->MarkDirty();
+  }
 
   const int writes = lb_->writes();
   const std::string detail = lb_->WritesDetail();

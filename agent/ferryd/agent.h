@@ -26,6 +26,7 @@
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/errors_file.h"
 #include "agent/ferryd/health.h"
+#include "agent/ferryd/ipam_writer.h"
 #include "agent/ferryd/options.h"
 #include "agent/model/change.h"
 #include "agent/model/model.h"
@@ -77,6 +78,19 @@ class Agent : public AgentView {
   // Before exiting: tells the L2 and BGP peers how this node's VIPs go.
   void Stop(Departure departure);
 
+  // API mode: LB-IPAM's one writer (ipam_writer.h). The agent stands for
+  // the Lease once the source gave its first full list, allocates while it
+  // leads, and serves the Services' status either way.
+  void AttachWriter(std::unique_ptr<IpamWriter> writer);
+  // The writer's turn: the election, a change of leader, status writes.
+  void Tick(absl::Time now);
+  // When Tick is due; absl::InfiniteFuture() without a writer.
+  absl::Time TickAt() const;
+  // On leaving: sends the Lease's release if this agent holds it; true
+  // when one was sent. Its answer comes through the source.
+  bool ReleaseLease(absl::Time now);
+  int WritesInFlight() const { return writer_ ? writer_->in_flight() : 0; }
+
   // For the health server's thread (agent/ferryd/health.h).
   const LoopHealth& health() const { return health_; }
 
@@ -127,6 +141,8 @@ class Agent : public AgentView {
   // What the source could not use, as it last said.
   model::SourceProblems source_problems_;
   bool passed_ = false;  // a pass has run
+  bool applied_ = false;  // the source's first (full) changes were applied
+  std::unique_ptr<IpamWriter> writer_;
   std::string status_json_;  // as last written
   absl::Time retry_at_ = absl::InfiniteFuture();
   // status.json's inputs changed since it was written.

@@ -266,9 +266,14 @@ class FerrydFromApiTest : public FerrydEndToEndTest {
   void StartSource() override {
     const std::filesystem::path directory = std::filesystem::path(ScratchDir()) / "apiserver";
     std::filesystem::create_directories(directory);
+    // The agents' namespace, where their Lease ferry-ipam is.
+    WriteManifest(manifests_ / "namespace.yaml",
+                  "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ferry-system\n");
     std::vector<std::string> manifests;
     for (const auto& entry : std::filesystem::directory_iterator(manifests_)) {
-      manifests.push_back(entry.path().string());
+      if (!held_back_.contains(entry.path().filename().string())) {
+        manifests.push_back(entry.path().string());
+      }
     }
     absl::StatusOr<std::unique_ptr<k8s::testing::ApiServer>> server =
         k8s::testing::ApiServer::Start(directory, {.ns = &topology_->gw(),
@@ -281,6 +286,8 @@ class FerrydFromApiTest : public FerrydEndToEndTest {
     servers_.push_back(api_->TakeProcess());
   }
 
+  // Manifests the test applies itself, later.
+  std::set<std::string> held_back_;
   std::unique_ptr<k8s::testing::ApiServer> api_;
 };
 
@@ -299,6 +306,223 @@ TEST_F(FerrydFromApiTest, ServesTheExampleServiceFromTheApiAndFollowsItsWatch) {
       },
       kProgrammingTimeout))
       << "the deleted Service's frontends are still programmed";
+}
+
+// LB-IPAM's one writer (agent/ferryd/ipam_writer.h): the three agents run
+// from test/apiserver, with kubectl as the user. One agent holds the Lease
+// ferry-ipam and writes the Service's status; every agent serves what the
+// status says.
+class FerrydLeaderTest : public FerrydFromApiTest {
+ protected:
+  FerrydLeaderTest() { held_back_ = {"service.yaml"}; }
+
+  absl::StatusOr<std::string> Kubectl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"kubectl", "--kubeconfig", api_->kubeconfig().string()});
+    return netns::RunCommand(&topology_->gw(), args);
+  }
+
+  nlohmann::json KubectlJson(std::vector<std::string> args) {
+    args.insert(args.end(), {"-o", "json"});
+    absl::StatusOr<std::string> output = Kubectl(std::move(args));
+    return output.ok() ? nlohmann::json::parse(*output, nullptr, false) : nlohmann::json();
+  }
+
+  // The Service web's status.loadBalancer.ingress addresses, as kubectl shows them.
+  std::set<std::string> Ingress() {
+    std::set<std::string> ips;
+    const nlohmann::json service = KubectlJson({"get", "service", "web"});
+    if (!service.is_object()) return ips;
+    for (const auto& entry : service["status"]["loadBalancer"].value("ingress", nlohmann::json::array())) {
+      ips.insert(entry.value("ip", ""));
+    }
+    return ips;
+  }
+
+  nlohmann::json Lease() {
+    return KubectlJson({"-n", "ferry-system", "get", "lease", "ferry-ipam"});
+  }
+  std::string Holder() {
+    const nlohmann::json lease = Lease();
+    return lease.is_object() ? lease["spec"].value("holderIdentity", "") : "";
+  }
+
+  // Requests the agents' open connections have made.
+  int64_t AgentRequests() {
+    int64_t requests = 0;
+    absl::StatusOr<nlohmann::json> stats = api_->Stats();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    if (!stats.ok()) return 0;
+    for (const auto& connection : (*stats)["connections"]) {
+      requests += connection.value("requests", 0);
+    }
+    return requests;
+  }
+
+  const std::set<std::string> kVips{kVipV4, kVipV6};
+
+  // Applies the Service and waits for its status and every node's frontends.
+  void CreateService() {
+    const absl::Time created = absl::Now();
+    ASSERT_TRUE(Kubectl({"apply", "-f", (manifests_ / "service.yaml").string()}).ok());
+    ASSERT_TRUE(WaitFor([&] { return Ingress() == kVips; }, absl::Seconds(30)))
+        << "status: " << KubectlJson({"get", "service", "web"}).dump(2);
+    const absl::Time written = absl::Now();
+    ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+    std::printf("Service created -> status written %s, -> programmed on 3 nodes %s\n",
+                absl::FormatDuration(written - created).c_str(),
+                absl::FormatDuration(absl::Now() - created).c_str());
+  }
+
+  Process* AgentOf(const std::string& node) {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      if (topology_->nodes()[i].name == node) return agents_[i].get();
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(FerrydLeaderTest, OneLeaderWritesTheStatusAndEveryNodeServesIt) {
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(CreateService());
+  const std::string holder = Holder();
+  int leaders = 0;
+  for (const std::unique_ptr<Process>& agent : agents_) {
+    leaders += absl::StrContains(agent->ReadLog(), "this node leads") ? 1 : 0;
+  }
+  EXPECT_EQ(leaders, 1) << "holder " << holder;
+  ASSERT_TRUE(absl::StrContains(AgentOf(holder)->ReadLog(), "this node leads"));
+
+  absl::StatusOr<std::string> wide = Kubectl({"get", "svc", "web", "-o", "wide"});
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  std::printf("kubectl get svc -o wide:\n%s", wide->c_str());
+  EXPECT_TRUE(absl::StrContains(*wide, kVipV4) && absl::StrContains(*wide, kVipV6)) << *wide;
+  const nlohmann::json service = KubectlJson({"get", "service", "web"});
+  for (const auto& entry : service["status"]["loadBalancer"]["ingress"]) {
+    EXPECT_EQ(entry["ipMode"], "VIP");
+  }
+  bool allocated = false;
+  for (const auto& condition : service["status"]["conditions"]) {
+    allocated = allocated || (condition["type"] == "ferry.dev/IPAllocated" &&
+                              condition["status"] == "True");
+  }
+  EXPECT_TRUE(allocated) << service.dump(2);
+  // The pools' status counts the addresses given.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        int used = 0;
+        const nlohmann::json pools = KubectlJson({"get", "loadbalancerippools"});
+        for (const auto& pool : pools["items"]) {
+          const nlohmann::json status = pool.value("status", nlohmann::json::object());
+          for (const char* family : {"ipv4", "ipv6"}) {
+            if (status.contains(family)) used += std::stoi(status[family].value("used", "0"));
+          }
+        }
+        return used == 2;
+      },
+      absl::Seconds(10)))
+      << KubectlJson({"get", "loadbalancerippools"}).dump(2);
+  // An Event says what was allocated.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<std::string> events = Kubectl({"get", "events", "-n", "default"});
+        return events.ok() && absl::StrContains(*events, "AddressAllocated");
+      },
+      absl::Seconds(10)));
+  ExpectServed(kVipV4, kConnections);
+  ExpectServed(kVipV6, kConnections);
+
+  // Idle: only the Lease is written (renewed every 2 s) and read.
+  const std::string renewed = Lease()["spec"].value("renewTime", "");
+  const int64_t before = AgentRequests();
+  const absl::Time since = absl::Now();
+  std::string last = renewed;
+  int renewals = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string now = Lease()["spec"].value("renewTime", "");
+        if (now != last) ++renewals;
+        last = now;
+        return renewals >= 5;
+      },
+      absl::Seconds(30)));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - since);
+  const int64_t requests = AgentRequests() - before;
+  std::printf("idle: %lld agent requests in %.1f s (%.2f/s) over %d lease renewals\n",
+              static_cast<long long>(requests), seconds, requests / seconds, renewals);
+  // The leader's renewals (one per 2 s) and the followers' reads (one per
+  // lease duration each), with room for a retry.
+  EXPECT_LE(requests / seconds, 2.0);
+}
+
+TEST_F(FerrydLeaderTest, ALeaderKilledIsReplacedAndNoAddressMoves) {
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(CreateService());
+  netns::TcpStreams streams(topology_->client(),
+                            {{.address = kVipV4, .port = kVipPort, .duration = absl::Seconds(45)},
+                             {.address = kVipV6, .port = kVipPort, .duration = absl::Seconds(45)}});
+  ASSERT_TRUE(streams.WaitForBytes(1, absl::Seconds(10)));
+  const std::string leader = Holder();
+  Process* agent = AgentOf(leader);
+  ASSERT_NE(agent, nullptr) << leader;
+  const absl::Time killed = absl::Now();
+  ASSERT_TRUE(agent->Kill().ok());
+  std::string next;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        next = Holder();
+        return !next.empty() && next != leader;
+      },
+      absl::Seconds(45)))
+      << "no other agent took the Lease";
+  std::printf("failover: %s took the Lease from %s %s after SIGKILL\n", next.c_str(),
+              leader.c_str(), absl::FormatDuration(absl::Now() - killed).c_str());
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(AgentOf(next)->ReadLog(), "this node leads"); },
+                      absl::Seconds(10)));
+  EXPECT_EQ(Ingress(), kVips) << "the new leader moved an address";
+  // The killed agent comes back as a follower, its address unchanged.
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (agents_[i].get() != agent) continue;
+    absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
+    ASSERT_TRUE(restarted.ok()) << restarted.status();
+    agents_[i] = *std::move(restarted);
+  }
+  for (const absl::StatusOr<netns::TcpStreamReport>& report : streams.Reports()) {
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->completed) << report->error;
+    std::printf("stream through the failover: %zu bytes, longest gap %s\n", report->bytes,
+                absl::FormatDuration(report->max_gap).c_str());
+  }
+  EXPECT_EQ(Holder(), next);
+  EXPECT_EQ(Ingress(), kVips);
+  ExpectServed(kVipV4, 100);
+}
+
+TEST_F(FerrydLeaderTest, StatusWritesThatConflictConverge) {
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
+  ASSERT_TRUE(api_->Admin("concurrent-writes?count=3&subresource=status").ok());
+  ASSERT_NO_FATAL_FAILURE(CreateService());
+  EXPECT_TRUE(absl::StrContains(AgentOf(Holder())->ReadLog(), "409 Conflict"))
+      << AgentOf(Holder())->ReadLog();
+  ExpectServed(kVipV4, 100);
+}
+
+TEST_F(FerrydLeaderTest, AnApiServerDownWithdrawsNothing) {
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(CreateService());
+  Process* leader = AgentOf(Holder());
+  ASSERT_TRUE(api_->Admin("down").ok());
+  // The leader finds out when it renews (every 2 s), and stops leading
+  // after its renew deadline (10 s): the VIPs stay all the same.
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(leader->ReadLog(), "no longer leads"); },
+                      absl::Seconds(30)))
+      << leader->ReadLog();
+  for (Node& node : topology_->nodes()) EXPECT_EQ(Count(node, /*frontends=*/true), 2u) << node.name;
+  ExpectServed(kVipV4, 100);
+  ASSERT_TRUE(api_->Admin("up").ok());
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(60)));
+  EXPECT_EQ(Ingress(), kVips);
+  for (Node& node : topology_->nodes()) EXPECT_EQ(Count(node, /*frontends=*/true), 2u) << node.name;
+  ExpectServed(kVipV6, 100);
 }
 
 TEST_F(FerrydEndToEndTest, AManifestDirectoryThatGoesAwayKeepsTheLastModel) {

@@ -100,6 +100,8 @@ absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals) 
       if (model::ChangeSet changes = source.Read(now); !changes.empty()) agent.Apply(changes);
       continue;
     }
+    // The writer's requests are answered through the source's fd.
+    if (now >= agent.TickAt()) agent.Tick(now);
     if (now >= std::min(agent.RetryAt(), routes_due)) {
       agent.Retry(now >= routes_due ? "routes" : "retry");
       routes_due = absl::InfiniteFuture();
@@ -109,7 +111,8 @@ absl::StatusOr<int> RunLoop(Agent& agent, sources::Source& source, int signals) 
     std::array<pollfd, 3> fds = {pollfd{.fd = signals, .events = POLLIN, .revents = 0},
                                  pollfd{.fd = source.fd(), .events = POLLIN, .revents = 0},
                                  pollfd{.fd = routes->get(), .events = POLLIN, .revents = 0}};
-    const absl::Time due = std::min({agent.RetryAt(), source.Deadline(), routes_due});
+    const absl::Time due =
+        std::min({agent.RetryAt(), source.Deadline(), routes_due, agent.TickAt()});
     const int ready = poll(fds.data(), fds.size(), PollTimeoutMs(now, due));
     if (ready < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
     if (fds[0].revents & POLLIN) {

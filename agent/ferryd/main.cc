@@ -1,5 +1,6 @@
 // ferryd: the node agent. See agent.h and loop.h; flags in options.h.
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "agent/ferryd/agent.h"
 #include "agent/ferryd/api_server.h"
 #include "agent/ferryd/health_server.h"
@@ -33,6 +35,9 @@ struct Inputs {
   std::unique_ptr<ferry::sources::Source> source;
   std::unique_ptr<ferry::sources::SecretStore> secret_directory;  // in manifest mode
   const ferry::sources::SecretStore* secrets = nullptr;
+  // API mode: single requests on the source's connection, for LB-IPAM's
+  // writer.
+  ferry::k8s::ApiCalls* calls = nullptr;
 };
 
 absl::StatusOr<Inputs> OpenInputs(const ferry::ferryd::Options& options) {
@@ -61,8 +66,34 @@ absl::StatusOr<Inputs> OpenInputs(const ferry::ferryd::Options& options) {
           ferry::ferryd::Log);
   if (!source.ok()) return source.status();
   inputs.secrets = source->get();
+  inputs.calls = &(*source)->calls();
   inputs.source = *std::move(source);
   return inputs;
+}
+
+// API mode: LB-IPAM's one writer, elected on the Lease ferry-ipam of the
+// agent's namespace.
+std::unique_ptr<ferry::ferryd::IpamWriter> IpamWriterOn(ferry::k8s::ApiCalls& calls,
+                                                         const ferry::ferryd::Options& options) {
+  return std::make_unique<ferry::ferryd::IpamWriter>(
+      ferry::ferryd::IpamWriterSettings{.namespace_ = options.kube_namespace,
+                                        .election = {.identity = options.node}},
+      [&calls](const ferry::k8s::ApiRequest& request, ferry::k8s::ApiCalls::Done done) {
+        calls.Send(request, std::move(done));
+      },
+      absl::Now, ferry::ferryd::Log);
+}
+
+// Sends the Lease's release on leaving, and waits (briefly) for its answer
+// so that another agent takes over at once.
+void ReleaseLease(ferry::ferryd::Agent& agent, ferry::sources::Source& source) {
+  if (!agent.ReleaseLease(absl::Now())) return;
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (agent.WritesInFlight() > 0 && absl::Now() < give_up) {
+    pollfd ready{.fd = source.fd(), .events = POLLIN, .revents = 0};
+    poll(&ready, 1, 100);
+    (void)source.Read(absl::Now());
+  }
 }
 
 }  // namespace
@@ -106,6 +137,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: starting: %s\n", agent.status().ToString().c_str());
     return 1;
   }
+  if (inputs->calls != nullptr) (*agent)->AttachWriter(IpamWriterOn(*inputs->calls, *options));
   absl::StatusOr<std::unique_ptr<ferry::ferryd::ApiServer>> api =
       ferry::ferryd::ApiServer::Start(options->api_socket, **agent);
   if (!api.ok()) {
@@ -137,6 +169,7 @@ int main(int argc, char** argv) {
     (*agent)->Stop(ferry::ferryd::Agent::Departure::kRestart);
     return 1;
   }
+  if (*signal == SIGINT) ReleaseLease(**agent, *inputs->source);
   (*agent)->Stop(*signal == SIGINT ? ferry::ferryd::Agent::Departure::kLeave
                                    : ferry::ferryd::Agent::Departure::kRestart);
   return 0;

@@ -190,6 +190,28 @@ class FieldReader {
   bool failed_ = false;
 };
 
+// Other controllers' conditions are theirs to get right: what cannot be
+// read is skipped, never an error of the Service.
+std::vector<StatusCondition> LenientConditions(const YAML::Node& node) {
+  std::vector<StatusCondition> conditions;
+  if (!node.IsSequence()) return conditions;
+  auto text = [](const YAML::Node& item, const char* key) {
+    const YAML::Node value = Child(item, key);
+    return value.IsScalar() ? value.Scalar() : std::string();
+  };
+  for (const YAML::Node& item : node) {
+    if (!item.IsMap() || text(item, "type").empty()) continue;
+    StatusCondition condition{.type = text(item, "type"),
+                              .status = text(item, "status"),
+                              .reason = text(item, "reason"),
+                              .message = text(item, "message"),
+                              .last_transition_time = text(item, "lastTransitionTime")};
+    (void)absl::SimpleAtoi(text(item, "observedGeneration"), &condition.observed_generation);
+    conditions.push_back(std::move(condition));
+  }
+  return conditions;
+}
+
 ObjectMeta DecodeMetadata(const YAML::Node& node, bool namespaced, FieldReader& read) {
   ObjectMeta meta;
   if (Absent(node)) {
@@ -215,6 +237,9 @@ ObjectMeta DecodeMetadata(const YAML::Node& node, bool namespaced, FieldReader& 
           absl::StrCat("\"", *created, "\" is not an RFC 3339 time (2024-05-02T10:11:12Z)"));
     }
   }
+  meta.resource_version =
+      read.String(Child(node, "resourceVersion"), "metadata.resourceVersion").value_or("");
+  meta.generation = read.Integer(Child(node, "generation"), "metadata.generation").value_or(0);
   return meta;
 }
 
@@ -362,6 +387,7 @@ std::optional<Service> DecodeService(const YAML::Node& doc, FieldReader& read) {
                 service.ingress_ips.push_back(*ip);
               }
             });
+  service.conditions = LenientConditions(Child(Child(doc, "status"), "conditions"));
   return service;
 }
 

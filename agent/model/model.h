@@ -69,6 +69,10 @@ struct ObjectMeta {
   net::Labels labels;
   std::map<std::string, std::string> annotations;
   std::optional<absl::Time> creation_timestamp;  // nullopt when absent
+  // As the API server gave them (empty and 0 when a manifest has none): a
+  // status write's precondition and its conditions' observedGeneration.
+  std::string resource_version;
+  int64_t generation = 0;
   bool operator==(const ObjectMeta&) const = default;
 };
 
@@ -92,6 +96,17 @@ struct ServicePort {
 };
 
 using ipam::IpFamilyPolicy;
+
+// A metav1.Condition as read; only Ferry's own are interpreted.
+struct StatusCondition {
+  std::string type;
+  std::string status;  // "True", "False", "Unknown"
+  std::string reason;
+  std::string message;
+  std::string last_transition_time;  // RFC 3339, as written
+  int64_t observed_generation = 0;
+  bool operator==(const StatusCondition&) const = default;
+};
 enum class TrafficPolicy : uint8_t { kCluster, kLocal };
 
 // A core/v1 Service of type LoadBalancer whose class is Ferry's; no other
@@ -111,6 +126,9 @@ struct Service {
   // annotations are read from metadata.annotations (ipam_input.h).
   std::vector<net::IpAddress> annotated_ips;
   std::vector<net::IpAddress> ingress_ips;    // status.loadBalancer.ingress[].ip, in order
+  // status.conditions as read, every controller's: a status write keeps
+  // those it does not own.
+  std::vector<StatusCondition> conditions;
 
   ObjectRef Ref() const;
   bool operator==(const Service&) const = default;

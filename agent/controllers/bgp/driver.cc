@@ -6,7 +6,7 @@
 namespace ferry::ferryd {
 
 BgpDriver::BgpDriver(std::unique_ptr<bgp::Speaker> speaker, std::string node,
-                     const sources::SecretStore& secrets, const IpamController& ipam)
+                     const sources::SecretStore& secrets, const IpamDriver& ipam)
     : speaker_(std::move(speaker)),
       node_(std::move(node)),
       secret_store_(secrets),

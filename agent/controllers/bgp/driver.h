@@ -13,7 +13,7 @@
 
 #include "agent/controllers/bgp/plan.h"
 #include "agent/controllers/controller.h"
-#include "agent/controllers/ipam/controller.h"
+#include "agent/controllers/ipam/driver.h"
 #include "agent/sources/secrets.h"
 #include "bgp/speaker.h"
 
@@ -22,7 +22,7 @@ namespace ferry::ferryd {
 class BgpDriver : public Controller {
  public:
   BgpDriver(std::unique_ptr<bgp::Speaker> speaker, std::string node,
-            const sources::SecretStore& secrets, const IpamController& ipam);
+            const sources::SecretStore& secrets, const IpamDriver& ipam);
 
   // Its own thread and lock: the API's threads ask it directly.
   bgp::Speaker& speaker() const { return *speaker_; }
@@ -44,7 +44,7 @@ class BgpDriver : public Controller {
   // The store's generation when it was last read; unset for a store that
   // cannot say (then a peer with a Secret keeps the retry timer armed).
   std::optional<uint64_t> secrets_read_;
-  const IpamController& ipam_;
+  const IpamDriver& ipam_;
   std::vector<std::string> problems_;  // of the last run
   bgp_control::BgpPlan plan_;          // of the last run
   // What the speaker was last given.

@@ -10,6 +10,19 @@
 namespace ferry::ferryd {
 namespace {
 
+
+std::string ConditionLine(const ipam::Condition& condition) {
+  return absl::StrCat(condition.type, "=", condition.status ? "True" : "False", " (",
+                      condition.reason, "): ", condition.message);
+}
+
+// Pool conditions worth a log line: the ones that say something is wrong.
+bool Troubled(const ipam::Condition& condition) {
+  return condition.type == ipam::kReadyCondition ? !condition.status : condition.status;
+}
+
+}  // namespace
+
 std::string Rfc3339(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_sec, time, absl::UTCTimeZone());
 }
@@ -28,18 +41,6 @@ nlohmann::json UsageJson(const ipam::FamilyUsage& usage) {
           {"used", Decimal(usage.used)},
           {"free", Decimal(usage.free)}};
 }
-
-std::string ConditionLine(const ipam::Condition& condition) {
-  return absl::StrCat(condition.type, "=", condition.status ? "True" : "False", " (",
-                      condition.reason, "): ", condition.message);
-}
-
-// Pool conditions worth a log line: the ones that say something is wrong.
-bool Troubled(const ipam::Condition& condition) {
-  return condition.type == ipam::kReadyCondition ? !condition.status : condition.status;
-}
-
-}  // namespace
 
 std::string Decimal(absl::uint128 value) {
   std::ostringstream out;
@@ -126,6 +127,7 @@ std::vector<std::string> IpamController::Update(const model::Model& model,
     for (const ipam::Event& event : change.events) {
       lines.push_back(absl::StrCat("Service ", change.service.ToString(), ": event ", event.type,
                                    " ", event.reason, ": ", event.message));
+      unpublished_events_.emplace_back(change.service, event);
     }
     if (!change.events.empty()) events_[change.service] = change.events;
   }

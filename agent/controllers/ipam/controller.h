@@ -14,6 +14,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,11 @@ namespace ferry::ferryd {
 // "1208925819614629174706176": pool sizes are 128-bit (a /48 holds 2^80
 // addresses), more than JSON numbers and int64 carry.
 std::string Decimal(absl::uint128 value);
+
+std::string Rfc3339(absl::Time time);  // to the second, UTC
+// A condition as the API writes it, and a family's counts as strings.
+nlohmann::json ConditionJson(const ipam::Condition& condition);
+nlohmann::json UsageJson(const ipam::FamilyUsage& usage);
 
 // Service -> the addresses its status held, as status.json says.
 using SavedStatus = std::map<ipam::ServiceRef, std::vector<net::IpAddress>>;
@@ -44,6 +50,12 @@ class IpamController {
   // of Services whose manifest carries none. Returns what a person should
   // read in the log: Events, and conditions that changed.
   std::vector<std::string> Update(const model::Model& model, const SavedStatus& saved);
+
+  // The allocator's Events (address moved or lost) since the last call,
+  // for the leader to publish.
+  std::vector<std::pair<ipam::ServiceRef, ipam::Event>> TakeEvents() {
+    return std::exchange(unpublished_events_, {});
+  }
 
   // The addresses granted to the Service (none when it waits or is not
   // Ferry's), in its family order.
@@ -66,6 +78,7 @@ class IpamController {
   std::map<std::string, ipam::Pool> pools_;           // as last fed
   std::map<ipam::ServiceRef, ipam::Service> services_;  // as last fed
   std::map<ipam::ServiceRef, std::vector<ipam::Event>> events_;  // the latest of each Service
+  std::vector<std::pair<ipam::ServiceRef, ipam::Event>> unpublished_events_;
 };
 
 }  // namespace ferry::ferryd

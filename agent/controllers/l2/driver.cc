@@ -5,7 +5,7 @@
 namespace ferry::ferryd {
 
 L2Driver::L2Driver(std::unique_ptr<L2Announcer> announcer, std::string node, std::string uplink,
-                   const IpamController& ipam)
+                   const IpamDriver& ipam)
     : announcer_(std::move(announcer)),
       node_(std::move(node)),
       uplink_(std::move(uplink)),

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "agent/controllers/controller.h"
-#include "agent/controllers/ipam/controller.h"
+#include "agent/controllers/ipam/driver.h"
 #include "agent/controllers/l2/announcer.h"
 #include "agent/controllers/l2/inputs.h"
 
@@ -17,7 +17,7 @@ namespace ferry::ferryd {
 class L2Driver : public Controller {
  public:
   L2Driver(std::unique_ptr<L2Announcer> announcer, std::string node, std::string uplink,
-           const IpamController& ipam);
+           const IpamDriver& ipam);
 
   L2Announcer& announcer() const { return *announcer_; }
 
@@ -31,7 +31,7 @@ class L2Driver : public Controller {
   const std::unique_ptr<L2Announcer> announcer_;
   const std::string node_;
   const std::string uplink_;
-  const IpamController& ipam_;
+  const IpamDriver& ipam_;
   std::vector<L2PolicyStatus> policy_status_;
 };
 
