@@ -132,6 +132,71 @@ TEST_F(KubernetesSourceE2eTest, InitialListIsPagedAndEveryWatchSharesOneHttp2Con
   EXPECT_EQ(transport.connections, 1);
 }
 
+TEST_F(KubernetesSourceE2eTest, WritesGoOnTheWatchesConnectionAndAnswerInFull) {
+  ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web")}).ok());
+  Sync();
+  UntilAllWatch();
+  std::vector<ApiResponse> answers;
+  auto call = [&](ApiRequest request) {
+    const size_t before = answers.size();
+    source_->calls().Send(request, [&](const ApiResponse& response) { answers.push_back(response); });
+    EXPECT_TRUE(loop_->RunUntil([&] { return answers.size() > before; }));
+    return answers.empty() ? ApiResponse{} : answers.back();
+  };
+  const std::string path = "/api/v1/namespaces/default/services/web/status";
+  const ApiResponse read = call({.method = "GET", .path = "/api/v1/namespaces/default/services/web"});
+  ASSERT_TRUE(read.ok()) << read.Describe();
+  const std::string version = nlohmann::json::parse(read.body)["metadata"]["resourceVersion"];
+
+  const nlohmann::json patch = {
+      {"metadata", {{"resourceVersion", version}}},
+      {"status", {{"loadBalancer", {{"ingress", {{{"ip", "192.0.2.10"}, {"ipMode", "VIP"}}}}}}}}};
+  const ApiResponse written =
+      call({.method = "PATCH", .path = path, .body = patch.dump(), .content_type = kMergePatch});
+  ASSERT_TRUE(written.ok()) << written.Describe();
+  EXPECT_EQ(written.status, 200);
+  const nlohmann::json stored = nlohmann::json::parse(written.body);
+  EXPECT_EQ(stored["status"]["loadBalancer"]["ingress"][0]["ip"], "192.0.2.10");
+  // The watch brings it into the model.
+  EXPECT_TRUE(loop_->RunUntil([&] {
+    auto it = loop_->model().services().find({std::string(model::kServiceKind), "default", "web"});
+    return it != loop_->model().services().end() && it->second.ingress_ips.size() == 1 &&
+           it->second.metadata.resource_version == stored["metadata"]["resourceVersion"];
+  }));
+
+  // The same precondition again is stale: 409, with the Status's message.
+  const ApiResponse stale =
+      call({.method = "PATCH", .path = path, .body = patch.dump(), .content_type = kMergePatch});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_FALSE(stale.ok());
+  EXPECT_THAT(stale.Describe(), ::testing::HasSubstr("HTTP 409"));
+
+  // POST and PUT with a JSON body.
+  const nlohmann::json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                                {"kind", "Lease"},
+                                {"metadata", {{"name", "ferry-ipam"}, {"namespace", "default"}}},
+                                {"spec", {{"holderIdentity", "node1"}}}};
+  const ApiResponse created = call({.method = "POST",
+                                    .path = "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+                                    .body = lease.dump(),
+                                    .content_type = kJson});
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  nlohmann::json update = nlohmann::json::parse(created.body);
+  update["spec"]["holderIdentity"] = "node2";
+  const ApiResponse replaced =
+      call({.method = "PUT",
+            .path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/ferry-ipam",
+            .body = update.dump(),
+            .content_type = kJson});
+  ASSERT_TRUE(replaced.ok()) << replaced.Describe();
+  EXPECT_EQ(nlohmann::json::parse(replaced.body)["spec"]["holderIdentity"], "node2");
+
+  // Every one of them on the watches' HTTP/2 connection.
+  const TransportStats& transport = source_->transport_stats();
+  EXPECT_EQ(transport.connections, 1);
+  EXPECT_EQ(transport.http2_requests, transport.requests);
+}
+
 TEST_F(KubernetesSourceE2eTest, WatchEventsBecomeIncrementalChangeSets) {
   ASSERT_TRUE(server_->Put(kServices, {LoadBalancer("web")}).ok());
   Sync();
