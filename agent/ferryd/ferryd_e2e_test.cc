@@ -497,6 +497,37 @@ TEST_F(FerrydLeaderTest, ALeaderKilledIsReplacedAndNoAddressMoves) {
   ExpectServed(kVipV4, 100);
 }
 
+TEST_F(FerrydLeaderTest, ALeaderThatLeavesReleasesTheLeaseAtOnce) {
+  ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(CreateService());
+  const std::string leader = Holder();
+  Process* agent = AgentOf(leader);
+  ASSERT_NE(agent, nullptr) << leader;
+  const absl::Time left = absl::Now();
+  ASSERT_EQ(kill(agent->pid(), SIGINT), 0);
+  std::string next;
+  // Released, not expired: well within the 15 s lease.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        next = Holder();
+        return !next.empty() && next != leader;
+      },
+      absl::Seconds(8)))
+      << agent->ReadLog();
+  std::printf("handover: %s took the Lease %s after %s left (SIGINT)\n", next.c_str(),
+              absl::FormatDuration(absl::Now() - left).c_str(), leader.c_str());
+  EXPECT_EQ(Ingress(), kVips);
+  ASSERT_TRUE(WaitFor([&] { return !agent->Running(); }, absl::Seconds(10)));
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (agents_[i].get() != agent) continue;
+    absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
+    ASSERT_TRUE(restarted.ok()) << restarted.status();
+    agents_[i] = *std::move(restarted);
+  }
+  ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
+  ExpectServed(kVipV4, 100);
+}
+
 TEST_F(FerrydLeaderTest, StatusWritesThatConflictConverge) {
   ASSERT_TRUE(WaitFor([&] { return !Holder().empty(); }, absl::Seconds(30)));
   ASSERT_TRUE(api_->Admin("concurrent-writes?count=3&subresource=status").ok());

@@ -1,5 +1,7 @@
 #include "agent/k8s/leader_election.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -129,8 +131,13 @@ LeaderElection::Step LeaderElection::Next(absl::Time now) {
     return start(Step::kUpdate);
   }
   if (!observed_.holder.empty() && now < ExpiresAt()) {
-    Schedule(ExpiresAt());
-    return Step::kWait;
+    // Read again every retry period, as client-go does: a release is seen
+    // within one, and an expiry measured from the last renewal seen.
+    if (now < read_at_ + config_.retry_period) {
+      Schedule(std::min(ExpiresAt(), read_at_ + config_.retry_period));
+      return Step::kWait;
+    }
+    return start(Step::kRead);
   }
   // Expired (or released) as last seen: read once more before taking it,
   // unless that read was just made and showed no change.
@@ -157,6 +164,7 @@ absl::Time LeaderElection::ExpiresAt() const {
 void LeaderElection::OnRead(std::optional<LeaseRecord> lease, absl::Time now) {
   in_flight_ = false;
   known_ = true;
+  read_at_ = now;
   const bool changed = lease.has_value() != exists_ || (lease && !(*lease == observed_));
   exists_ = lease.has_value();
   if (changed) {

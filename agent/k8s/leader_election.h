@@ -14,7 +14,8 @@
 //    last renewal), so there are never two leaders at once as long as the
 //    clocks run at the same rate.
 //  - Release (on leaving) empties the holder, so another takes over at once
-//    rather than after the lease expires.
+//    rather than after the lease expires: a candidate reads the Lease every
+//    retry period while another holds it (as client-go does).
 #ifndef FERRY_AGENT_K8S_LEADER_ELECTION_H_
 #define FERRY_AGENT_K8S_LEADER_ELECTION_H_
 
@@ -108,6 +109,8 @@ class LeaderElection {
   // candidate last wrote it successfully as its holder.
   absl::Time observed_at_ = absl::InfinitePast();
   absl::Time renewed_at_ = absl::InfinitePast();
+  // When the Lease was last read.
+  absl::Time read_at_ = absl::InfinitePast();
   LeaseRecord desired_;
   bool in_flight_ = false;
   absl::Time next_at_ = absl::InfinitePast();

@@ -101,17 +101,22 @@ TEST(LeaderElectionTest, TheFirstCandidateCreatesTheLeaseAndLeads) {
 }
 
 TEST_F(LeaderAndFollower, AnotherCandidateFollowsWhileTheLeaderRenews) {
-  // A minute of renewals every 2 s; node2 reads only when the lease looks
-  // expired to it, and it never is.
+  // A minute of renewals every 2 s; node2 reads every 2 s too, and never
+  // finds the lease expired.
+  int reads = 0;
   for (absl::Duration t = absl::ZeroDuration(); t < absl::Minutes(1); t += absl::Seconds(1)) {
     Drive(node1, store, kT0 + t);
-    if (node2.NextAt() <= kT0 + t) node2.OnRead(store.Get(), kT0 + t);
+    if (node2.Next(kT0 + t) == Step::kRead) {
+      ++reads;
+      node2.OnRead(store.Get(), kT0 + t);
+    }
     Drive(node2, store, kT0 + t);
     ASSERT_TRUE(node1.Leading(kT0 + t)) << t;
     ASSERT_FALSE(node2.Leading(kT0 + t)) << t;
   }
   EXPECT_EQ(store.Get()->holder, "node1");
   EXPECT_EQ(store.Get()->lease_transitions, 0);
+  EXPECT_EQ(reads, 29);  // at 2 s, 4 s, ... 58 s
 }
 
 TEST_F(LeaderAndFollower, ALeaderThatStopsRenewingIsReplacedAfterTheLeaseExpires) {
@@ -183,9 +188,12 @@ TEST_F(LeaderAndFollower, AReleasedLeaseIsTakenWithoutWaitingForItToExpire) {
   std::optional<LeaseRecord> released = node1.Release(kT0 + absl::Seconds(1));
   ASSERT_TRUE(released.has_value());
   ASSERT_TRUE(store.Update(*released).ok());
-  node2.OnRead(store.Get(), kT0 + absl::Seconds(1));
+  // node2 read at kT0: it reads again one retry period later, and takes it.
   Drive(node2, store, kT0 + absl::Seconds(1));
-  EXPECT_TRUE(node2.Leading(kT0 + absl::Seconds(1)));
+  EXPECT_FALSE(node2.Leading(kT0 + absl::Seconds(1)));
+  EXPECT_EQ(node2.NextAt(), kT0 + absl::Seconds(2));
+  Drive(node2, store, kT0 + absl::Seconds(2));
+  EXPECT_TRUE(node2.Leading(kT0 + absl::Seconds(2)));
   EXPECT_FALSE(LeaderElection(Config("node3")).Release(kT0).has_value());
 }
 
