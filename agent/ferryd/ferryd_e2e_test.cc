@@ -449,8 +449,8 @@ TEST_F(FerrydLeaderTest, OneLeaderWritesTheStatusAndEveryNodeServesIt) {
   const int64_t requests = AgentRequests() - before;
   std::printf("idle: %lld agent requests in %.1f s (%.2f/s) over %d lease renewals\n",
               static_cast<long long>(requests), seconds, requests / seconds, renewals);
-  // The leader's renewals (one per 2 s) and the followers' reads (one per
-  // lease duration each), with room for a retry.
+  // The leader's renewals and the two followers' reads, one per 2 s each
+  // (1.5/s), with room for a retry.
   EXPECT_LE(requests / seconds, 2.0);
 }
 
