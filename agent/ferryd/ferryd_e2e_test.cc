@@ -373,6 +373,33 @@ class FerrydLeaderTest : public FerrydFromApiTest {
                 absl::FormatDuration(absl::Now() - created).c_str());
   }
 
+  // Another holder than `holder`, once the Lease has one; "" if not within
+  // `timeout`.
+  std::string NextHolder(const std::string& holder, absl::Duration timeout) {
+    std::string next;
+    const bool taken = WaitFor(
+        [&] {
+          next = Holder();
+          return !next.empty() && next != holder;
+        },
+        timeout);
+    return taken ? next : "";
+  }
+
+  // Starts the node's agent again after `agent` ended.
+  void Restart(Process* agent) {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      if (agents_[i].get() != agent) continue;
+      absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
+      ASSERT_TRUE(restarted.ok()) << restarted.status();
+      agents_[i] = *std::move(restarted);
+      Process& started = *agents_[i];
+      ASSERT_TRUE(WaitFor([&] { return absl::StrContains(started.ReadLog(), "reconcile"); },
+                          absl::Seconds(30)))
+          << started.ReadLog();
+    }
+  }
+
   Process* AgentOf(const std::string& node) {
     for (size_t i = 0; i < agents_.size(); ++i) {
       if (topology_->nodes()[i].name == node) return agents_[i].get();
@@ -466,26 +493,15 @@ TEST_F(FerrydLeaderTest, ALeaderKilledIsReplacedAndNoAddressMoves) {
   ASSERT_NE(agent, nullptr) << leader;
   const absl::Time killed = absl::Now();
   ASSERT_TRUE(agent->Kill().ok());
-  std::string next;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        next = Holder();
-        return !next.empty() && next != leader;
-      },
-      absl::Seconds(45)))
-      << "no other agent took the Lease";
+  const std::string next = NextHolder(leader, absl::Seconds(45));
+  ASSERT_FALSE(next.empty()) << "no other agent took the Lease";
   std::printf("failover: %s took the Lease from %s %s after SIGKILL\n", next.c_str(),
               leader.c_str(), absl::FormatDuration(absl::Now() - killed).c_str());
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains(AgentOf(next)->ReadLog(), "this node leads"); },
                       absl::Seconds(10)));
   EXPECT_EQ(Ingress(), kVips) << "the new leader moved an address";
   // The killed agent comes back as a follower, its address unchanged.
-  for (size_t i = 0; i < agents_.size(); ++i) {
-    if (agents_[i].get() != agent) continue;
-    absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
-    ASSERT_TRUE(restarted.ok()) << restarted.status();
-    agents_[i] = *std::move(restarted);
-  }
+  ASSERT_NO_FATAL_FAILURE(Restart(agent));
   for (const absl::StatusOr<netns::TcpStreamReport>& report : streams.Reports()) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->completed) << report->error;
@@ -505,25 +521,14 @@ TEST_F(FerrydLeaderTest, ALeaderThatLeavesReleasesTheLeaseAtOnce) {
   ASSERT_NE(agent, nullptr) << leader;
   const absl::Time left = absl::Now();
   ASSERT_EQ(kill(agent->pid(), SIGINT), 0);
-  std::string next;
   // Released, not expired: well within the 15 s lease.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        next = Holder();
-        return !next.empty() && next != leader;
-      },
-      absl::Seconds(8)))
-      << agent->ReadLog();
+  const std::string next = NextHolder(leader, absl::Seconds(8));
+  ASSERT_FALSE(next.empty()) << agent->ReadLog();
   std::printf("handover: %s took the Lease %s after %s left (SIGINT)\n", next.c_str(),
               absl::FormatDuration(absl::Now() - left).c_str(), leader.c_str());
   EXPECT_EQ(Ingress(), kVips);
   ASSERT_TRUE(WaitFor([&] { return !agent->Running(); }, absl::Seconds(10)));
-  for (size_t i = 0; i < agents_.size(); ++i) {
-    if (agents_[i].get() != agent) continue;
-    absl::StatusOr<std::unique_ptr<Process>> restarted = StartAgent(topology_->nodes()[i]);
-    ASSERT_TRUE(restarted.ok()) << restarted.status();
-    agents_[i] = *std::move(restarted);
-  }
+  ASSERT_NO_FATAL_FAILURE(Restart(agent));
   ASSERT_NO_FATAL_FAILURE(WaitUntilProgrammed(2));
   ExpectServed(kVipV4, 100);
 }
