@@ -317,7 +317,7 @@ class FerrydLeaderTest : public FerrydFromApiTest {
   FerrydLeaderTest() { held_back_ = {"service.yaml"}; }
 
   absl::StatusOr<std::string> Kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", api_->kubeconfig().string()});
+    args.insert(args.begin(), {FERRY_KUBECTL, "--kubeconfig", api_->kubeconfig().string()});
     return netns::RunCommand(&topology_->gw(), args);
   }
 

@@ -12,8 +12,14 @@
 //    zebra), every node's ferryd peers with it as bgp.yaml says and
 //    advertises the VIPs, and the gateway spreads flows over the nodes by
 //    ECMP. l2.yaml is left out.
+// With --api (either variant) the cluster's objects come from the Kubernetes
+// API instead of a manifest directory: the test API server (test/apiserver)
+// runs in the gateway, kubectl applies the manifests to it, every ferryd
+// reads it with --kubeconfig, the elected leader writes the Services' status,
+// and the demo shows what kubectl shows.
 //
-//   ferry-demo [--bgp] [--ferryd PATH] [--ferryctl PATH] [--test-server PATH] [--examples DIR]
+//   ferry-demo [--bgp] [--api] [--ferryd PATH] [--ferryctl PATH] [--test-server PATH]
+//              [--examples DIR]
 //
 // Exits 0 only if every request was answered, every pod served both VIPs and
 // no reply of a pod on another node crossed the node its request entered by.
@@ -43,6 +49,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/datapath/maps.h"
+#include "agent/k8s/testing/api_server.h"
 #include "nlohmann/json.hpp"
 #include "test/e2e/examples.h"
 #include "test/e2e/netns.h"
@@ -97,6 +104,7 @@ struct Flags {
   std::string test_server = FERRY_TEST_SERVER_PATH;
   std::string examples = FERRY_EXAMPLES_DIR;
   Variant variant = kL2;
+  bool api = false;
 };
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
@@ -110,10 +118,14 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
       flags.variant = kBgp;
       continue;
     }
+    if (argv[i] == std::string("--api")) {
+      flags.api = true;
+      continue;
+    }
     auto path = paths.find(argv[i]);
     if (path == paths.end() || i + 1 >= argc) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected '", argv[i], "'; usage: ferry-demo [--bgp] [--ferryd PATH] "
+          "unexpected '", argv[i], "'; usage: ferry-demo [--bgp] [--api] [--ferryd PATH] "
           "[--ferryctl PATH] [--test-server PATH] [--examples DIR]"));
     }
     *path->second = argv[++i];
@@ -176,6 +188,11 @@ class Demo {
   // BGP: FRR in the gateway, every node a neighbor.
   absl::Status StartRouter();
   absl::Status StartAgents();
+  // --api: the test API server in the gateway, holding `manifests`
+  // (applied with kubectl); the agents' source arguments.
+  absl::StatusOr<std::vector<std::string>> StartApiServer(const std::vector<std::string>& manifests);
+  // kubectl against the test API server, from the gateway, printed.
+  void PrintKubectl(const std::vector<std::string>& command);
   absl::Status WaitUntilProgrammed();
   // L2: every node agrees which node announces each VIP; the requests to a
   // VIP enter by its announcer. BGP: every session is up and the gateway
@@ -196,6 +213,7 @@ class Demo {
   const Variant variant_;
   std::unique_ptr<Topology> topology_;
   std::unique_ptr<netns::BgpRouter> router_;  // stopped before the namespaces go
+  std::unique_ptr<k8s::testing::ApiServer> api_;  // --api
   Node* node1_ = nullptr;
   std::vector<std::unique_ptr<Process>> servers_;
   std::vector<std::unique_ptr<Process>> agents_;
@@ -281,15 +299,55 @@ absl::Status Demo::StartAgents() {
     return absl::NotFoundError(absl::StrCat("no manifests in ", flags_.examples, ": ", error.message()));
   }
   std::sort(copied.begin(), copied.end());
+  std::vector<std::string> source_args = {"--manifests", manifests.string()};
+  if (flags_.api) {
+    std::vector<std::string> files;
+    for (const std::string& name : copied) files.push_back((manifests / name).string());
+    absl::StatusOr<std::vector<std::string>> api_args = StartApiServer(files);
+    if (!api_args.ok()) return api_args.status();
+    source_args = *std::move(api_args);
+  }
   for (Node& node : topology_->nodes()) {
-    absl::StatusOr<std::unique_ptr<Process>> agent = netns::StartFerryd(
-        node, flags_.ferryd, manifests.string(), absl::StrCat("ferryd-", node.name));
+    absl::StatusOr<std::unique_ptr<Process>> agent = netns::StartFerrydFrom(
+        node, flags_.ferryd, source_args, absl::StrCat("ferryd-", node.name));
     if (!agent.ok()) return agent.status();
     agents_.push_back(std::move(*agent));
   }
-  std::printf("ferryd: started on %d nodes over %s (%s; not %s)\n", kNodes,
-              flags_.examples.c_str(), absl::StrJoin(copied, ", ").c_str(), variant_.left_out);
+  std::printf("ferryd: started on %d nodes over %s (%s; not %s)%s\n", kNodes,
+              flags_.examples.c_str(), absl::StrJoin(copied, ", ").c_str(), variant_.left_out,
+              flags_.api ? ", read from the API server" : "");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Demo::StartApiServer(
+    const std::vector<std::string>& manifests) {
+  const std::filesystem::path directory = std::filesystem::path(netns::ScratchDir()) / "apiserver";
+  std::filesystem::create_directories(directory);
+  // The agents' namespace: their Lease ferry-ipam and the Secrets BGPPeers name.
+  const std::filesystem::path agent_namespace = directory / "namespace.yaml";
+  std::FILE* file = std::fopen(agent_namespace.c_str(), "w");
+  if (file == nullptr) return absl::InternalError(absl::StrCat("writing ", agent_namespace.string()));
+  std::fputs("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ferry-system\n", file);
+  std::fclose(file);
+  std::vector<std::string> load = {agent_namespace.string()};
+  load.insert(load.end(), manifests.begin(), manifests.end());
+  absl::StatusOr<std::unique_ptr<k8s::testing::ApiServer>> server = k8s::testing::ApiServer::Start(
+      directory,
+      {.ns = &topology_->gw(), .address = topology_->gw_lan_v4().ToString(), .load = load});
+  if (!server.ok()) return server.status();
+  api_ = *std::move(server);
+  std::printf("gw: test API server on https://%s:%d (test/apiserver), the manifests applied with "
+              "kubectl\n", topology_->gw_lan_v4().ToString().c_str(), api_->port());
+  return std::vector<std::string>{"--kubeconfig", api_->kubeconfig().string(), "--namespace",
+                                  "ferry-system"};
+}
+
+void Demo::PrintKubectl(const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {FERRY_KUBECTL, "--kubeconfig", api_->kubeconfig().string()};
+  argv.insert(argv.end(), command.begin(), command.end());
+  std::printf("\n$ kubectl %s\n", absl::StrJoin(command, " ").c_str());
+  absl::StatusOr<std::string> output = netns::RunCommand(&topology_->gw(), argv);
+  std::printf("%s", output.ok() ? output->c_str() : (output.status().ToString() + "\n").c_str());
 }
 
 // A node is programmed when it has both VIPs' frontends, every pod as a
@@ -592,8 +650,12 @@ absl::Status Demo::Run() {
   if (absl::Status status = ServeVip(variant_.vip_v6, "IPv6"); !status.ok()) return status;
   PrintFerryctl({"status"}, 40);
   PrintFerryctl({"service", "list"}, 8);
-  PrintFerryctl({"ipam", "pools"}, 6);
-  PrintFerryctl({"ipam", "allocations"}, 8);
+  // From the API, LB-IPAM runs on the elected node only: the pools and
+  // allocations are shown by kubectl below.
+  if (!flags_.api) {
+    PrintFerryctl({"ipam", "pools"}, 6);
+    PrintFerryctl({"ipam", "allocations"}, 8);
+  }
   if (variant_.bgp) {
     PrintFerryctl({"bgp", "peers"}, 8);
     PrintFerryctl({"bgp", "routes"}, 8);
@@ -604,6 +666,12 @@ absl::Status Demo::Run() {
   PrintFerryctl({"bpf", "lb", "list"}, 16);
   PrintFerryctl({"bpf", "ct", "list"}, kConntrackLinesShown);
   PrintFerryctl({"bpf", "drops"}, 12);
+  if (flags_.api) {
+    PrintKubectl({"get", "services", "-o", "wide"});
+    PrintKubectl({"get", "loadbalancerippools"});
+    PrintKubectl({"-n", "ferry-system", "get", "leases"});
+    PrintKubectl({"get", "events"});
+  }
   return absl::OkStatus();
 }
 
@@ -617,6 +685,7 @@ absl::Status Demo::TearDown() {
     }
   }
   agents_.clear();
+  api_.reset();
   router_.reset();
   servers_.clear();
   topology_.reset();

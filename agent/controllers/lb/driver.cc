@@ -222,7 +222,7 @@ void LbDriver::UpdateViews(const model::Model& model, bool whole,
     }
     views_.insert_or_assign(
         ref, std::make_shared<const std::vector<agent::v1::LbService>>(ServiceEntries(
-                 ref, service->second, ipam_.ipam(),
+                 ref, service->second, ipam_.VipsOf(ref), ipam_.ipam(),
                  [this](absl::string_view name) { return lb_.Find(name); },
                  settings_.maglev_size, *ids_,
                  [this](uint32_t id) { return reconciler_.SlotCounts(id); })));

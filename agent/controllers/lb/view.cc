@@ -31,21 +31,27 @@ api::Backend BackendOf(const lb::Backend& backend, const lb::Ids& ids,
 
 std::vector<api::LbService> ServiceEntries(const model::ObjectRef& ref,
                                            const model::Service& service,
+                                           const std::vector<net::IpAddress>& vips,
                                            const IpamController& ipam, LbServiceNamed lb_service,
                                            uint32_t maglev_size, const lb::Ids& ids,
                                            SlotCountsOf slot_counts) {
   std::vector<api::LbService> entries;
   const ipam::Allocation* allocation =
       ipam.allocator().AllocationOf({.namespace_ = ref.namespace_, .name = ref.name});
-  const std::vector<ipam::Grant> grants =
-      allocation != nullptr ? allocation->grants : std::vector<ipam::Grant>{};
+  auto pool_of = [&](const net::IpAddress& vip) -> std::string {
+    if (allocation == nullptr) return "";
+    for (const ipam::Grant& grant : allocation->grants) {
+      if (grant.address == vip) return grant.pool;
+    }
+    return "";
+  };
   for (const model::ServicePort& port : service.ports) {
     for (net::IpFamily family : {net::IpFamily::kIPv4, net::IpFamily::kIPv6}) {
       api::LbService out;
-      for (const ipam::Grant& grant : grants) {
-        if (grant.address.family != family) continue;
-        out.add_vips(grant.address.ToString());
-        out.add_pools(grant.pool);
+      for (const net::IpAddress& vip : vips) {
+        if (vip.family != family) continue;
+        out.add_vips(vip.ToString());
+        out.add_pools(pool_of(vip));
       }
       if (out.vips().empty()) continue;
       out.set_namespace_(ref.namespace_);

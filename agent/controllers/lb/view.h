@@ -23,10 +23,13 @@ using SlotCountsOf =
 using LbServiceNamed = absl::FunctionRef<const lb::LbService*(absl::string_view name)>;
 
 // ListServices' entries of one Service: one per (port, family) that has VIPs
-// of that family (`ipam` gives them and their pools), with the backends and
-// weights of its LbService as programmed under `ids`.
+// of that family among `vips` (those the load balancer serves), each with
+// its pool when this node's LB-IPAM granted it (the leader's, in a cluster;
+// empty elsewhere), with the backends and weights of its LbService as
+// programmed under `ids`.
 std::vector<agent::v1::LbService> ServiceEntries(const model::ObjectRef& ref,
                                                  const model::Service& service,
+                                                 const std::vector<net::IpAddress>& vips,
                                                  const IpamController& ipam,
                                                  LbServiceNamed lb_service, uint32_t maglev_size,
                                                  const lb::Ids& ids, SlotCountsOf slot_counts);

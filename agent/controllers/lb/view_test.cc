@@ -58,7 +58,8 @@ class LbViewTest : public ::testing::Test {
     for (const auto& [ref, service] : loaded_.model.services()) {
       if (!Requested(request, ref)) continue;
       for (api::LbService& entry :
-           ServiceEntries(ref, service, ipam_, named, input_.maglev_size, ids_, slot_counts)) {
+           ServiceEntries(ref, service, ipam_.VipsOf(ref), ipam_, named, input_.maglev_size, ids_,
+                          slot_counts)) {
         *list.add_services() = std::move(entry);
       }
     }
@@ -120,6 +121,23 @@ TEST_F(LbViewTest, AServiceNotProgrammedYetSaysSo) {
   ASSERT_EQ(list.services_size(), 2);
   EXPECT_FALSE(list.services(0).programmed());
   EXPECT_EQ(list.services(0).backends(0).slots(), 0u);
+}
+
+TEST_F(LbViewTest, VipsThisNodeDidNotAllocateAreListedWithoutAPool) {
+  // A follower in a cluster: the VIPs come from the Service's status, and
+  // its own LB-IPAM allocated nothing.
+  const IpamController follower{[] { return absl::UnixEpoch(); }};
+  const auto& [ref, service] = *loaded_.model.services().begin();
+  auto named = [&](absl::string_view) -> const lb::LbService* { return nullptr; };
+  auto no_slots = [](uint32_t) -> const absl::flat_hash_map<uint32_t, uint32_t>* {
+    return nullptr;
+  };
+  const std::vector<api::LbService> entries =
+      ServiceEntries(ref, service, {net::IpAddress::Parse("198.19.0.10").value()}, follower,
+                     named, 251, ids_, no_slots);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_THAT(entries[0].vips(), ElementsAre("198.19.0.10"));
+  EXPECT_THAT(entries[0].pools(), ElementsAre(""));
 }
 
 }  // namespace
