@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "agent/datapath/datapath.h"
+#include "agent/k8s/testing/api_server.h"
 #include "test/e2e/netns.h"
 #include "tools/ferry-cp-bench/bench_node.h"
 
@@ -70,20 +71,55 @@ absl::Status WriteTextFile(const std::filesystem::path& path, absl::string_view 
   return absl::OkStatus();
 }
 
+// What the server's /stats counts for the idle figures: requests per
+// connection (by peer), watches started and lists (per path).
+struct ApiCounts {
+  std::map<std::string, int64_t> requests_by_peer;
+  int64_t watches_started = 0;
+  int64_t lists = 0;
+  int64_t connections_accepted = 0;
+  int open_watches = 0;
+  int watching_connections = 0;
+};
+
+int64_t SumOf(const nlohmann::json& counts_by_path) {
+  int64_t sum = 0;
+  for (const auto& [path, count] : counts_by_path.items()) sum += count.get<int64_t>();
+  return sum;
+}
+
+absl::StatusOr<ApiCounts> ReadApiCounts(k8s::testing::ApiServer& server) {
+  absl::StatusOr<nlohmann::json> stats = server.Stats();
+  if (!stats.ok()) return stats.status();
+  ApiCounts counts;
+  for (const nlohmann::json& connection : (*stats)["connections"]) {
+    counts.requests_by_peer[connection["peer"].get<std::string>()] =
+        connection["requests"].get<int64_t>();
+  }
+  counts.watches_started = SumOf((*stats)["watchesStarted"]);
+  counts.lists = SumOf((*stats)["lists"]);
+  counts.connections_accepted = (*stats)["acceptedConnections"].get<int64_t>();
+  counts.open_watches = (*stats)["watches"].get<int>();
+  counts.watching_connections = static_cast<int>(k8s::testing::WatchingConnections(*stats).size());
+  return counts;
+}
+
 class Run {
  public:
-  Run(const BenchConfig& config, uint32_t maglev_size)
+  Run(const BenchConfig& config, Source source, uint32_t maglev_size)
       : config_(config),
         pin_dir_(netns::PinDir(absl::StrCat("cp", maglev_size))),
         changed_service_(config.scenario.services / 2) {
+    result_.source = source;
     result_.maglev_size = maglev_size;
   }
 
-  // In this order: ferryd stops, its pins go, then the namespace (with the
-  // programs still attached to its uplink).
+  // In this order: ferryd stops, its pins go, the API server stops, then
+  // the namespace (with the programs still attached to its uplink).
   ~Run() {
     ferryd_.reset();
     (void)datapath::RemovePinDir(pin_dir_);
+    api_.reset();
     node_.reset();
   }
 
@@ -91,6 +127,9 @@ class Run {
     absl::StatusOr<std::unique_ptr<netns::Namespace>> node = CreateBenchNode(config_.scenario);
     if (!node.ok()) return node.status();
     node_ = std::move(*node);
+    if (FromApi()) {
+      if (absl::Status created = StartApiAndCreateObjects(); !created.ok()) return created;
+    }
     if (absl::Status started = StartFerryd(); !started.ok()) return started;
     if (absl::Status programmed = AwaitProgramming(); !programmed.ok()) return programmed;
     if (absl::Status idle = MeasureIdle(); !idle.ok()) return idle;
@@ -99,6 +138,11 @@ class Run {
       measured = ChangeOneBackend(/*replace=*/i % 2 == 0);
     }
     if (measured.ok()) measured = MeasureMemoryAndStop();
+    // The API server goes with this run; the manifests stay for the next.
+    if (FromApi()) {
+      if (!measured.ok()) return measured;
+      return result_;
+    }
     // The next run starts from the scenario as written, whatever happened.
     const int service = changed_service_;
     absl::Status restored =
@@ -110,15 +154,52 @@ class Run {
   }
 
  private:
+  bool FromApi() const { return result_.source == Source::kApi; }
+
+  // The test API server on the bench node's loopback, and the scenario
+  // created through its API, on one connection, before ferryd starts.
+  absl::Status StartApiAndCreateObjects() {
+    const std::filesystem::path directory =
+        std::filesystem::path(netns::ScratchDir()) / absl::StrCat("apiserver-", result_.maglev_size);
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) {
+      return absl::InternalError(absl::StrCat("creating ", directory.string(), ": ", error.message()));
+    }
+    absl::StatusOr<std::unique_ptr<k8s::testing::ApiServer>> server =
+        k8s::testing::ApiServer::Start(directory, {.ns = node_.get(), .address = "127.0.0.1"});
+    if (!server.ok()) return server.status();
+    api_ = *std::move(server);
+    ApiFigures& api = result_.api.emplace();
+    const std::vector<ApiCollection> collections = ApiObjects(config_.scenario);
+    const absl::Time start = absl::Now();
+    for (const ApiCollection& collection : collections) {
+      const std::vector<nlohmann::json> objects(collection.objects.begin(), collection.objects.end());
+      absl::Status put = api_->Put(collection.path, objects);
+      if (put.ok() && collection.status) put = api_->PutStatus(collection.path, objects);
+      if (!put.ok()) {
+        return absl::Status(put.code(), absl::StrCat("creating ", collection.path,
+                                                     " through the API: ", put.message()));
+      }
+      api.objects += objects.size();
+    }
+    api.create_time = absl::Now() - start;
+    return absl::OkStatus();
+  }
+
   absl::Status StartFerryd() {
-    const std::string name = absl::StrCat("ferryd-", result_.maglev_size);
+    const std::string name = absl::StrCat("ferryd-", SourceName(result_.source), "-",
+                                          result_.maglev_size);
     const std::string scratch = netns::ScratchDir();
-    const std::vector<std::string> argv = {
-        config_.ferryd.string(), "--node", NodeName(0), "--manifests",
-        config_.manifests.string(), "--uplink", kUplink, "--pin-dir", pin_dir_.string(),
+    const std::vector<std::string> source =
+        FromApi() ? std::vector<std::string>{"--kubeconfig", api_->kubeconfig().string()}
+                  : std::vector<std::string>{"--manifests", config_.manifests.string()};
+    std::vector<std::string> argv = {
+        config_.ferryd.string(), "--node", NodeName(0), "--uplink", kUplink, "--pin-dir", pin_dir_.string(),
         "--state-dir", absl::StrCat(scratch, "/", name, "-state"), "--api-socket",
         absl::StrCat(scratch, "/", name, ".sock"), "--maglev-size",
         absl::StrCat(result_.maglev_size), "--map-sizes", MapSizesFlag(config_.scenario)};
+    argv.insert(argv.end(), source.begin(), source.end());
     started_ = absl::Now();
     absl::StatusOr<std::unique_ptr<netns::Process>> ferryd =
         netns::Process::Start(*node_, argv, absl::StrCat(scratch, "/", name, ".log"));
@@ -174,18 +255,41 @@ class Run {
   }
 
   absl::Status MeasureIdle() {
+    absl::StatusOr<ApiCounts> api_before;
+    if (FromApi()) {
+      api_before = ReadApiCounts(*api_);
+      if (!api_before.ok()) return api_before.status();
+    }
     absl::StatusOr<absl::Duration> before = ReadCpuTime(ferryd_->pid());
     if (!before.ok()) return before.status();
     absl::SleepFor(config_.idle_window);
     absl::StatusOr<absl::Duration> after = ReadCpuTime(ferryd_->pid());
     if (!after.ok()) return after.status();
     result_.idle_cpu_share = absl::FDivDuration(*after - *before, config_.idle_window);
+    if (!FromApi()) return absl::OkStatus();
+    absl::StatusOr<ApiCounts> api_after = ReadApiCounts(*api_);
+    if (!api_after.ok()) return api_after.status();
+    ApiFigures& api = *result_.api;
+    api.idle_window = config_.idle_window;
+    // A connection opened in the window counts from zero; one closed in it
+    // loses its requests, which the accepted connections then show.
+    for (const auto& [peer, requests] : api_after->requests_by_peer) {
+      auto was = api_before->requests_by_peer.find(peer);
+      api.idle_requests += requests - (was == api_before->requests_by_peer.end() ? 0 : was->second);
+    }
+    api.idle_watches_started = api_after->watches_started - api_before->watches_started;
+    api.idle_lists = api_after->lists - api_before->lists;
+    api.idle_connections_accepted =
+        api_after->connections_accepted - api_before->connections_accepted;
+    api.open_watches = api_after->open_watches;
+    api.watching_connections = api_after->watching_connections;
     return absl::OkStatus();
   }
 
   // Replaces the first backend of one service by a pod no service uses
   // (`replace`), or puts it back, as kubectl would: the whole EndpointSlice
-  // file written aside, then renamed over the old one.
+  // file written aside, then renamed over the old one; or the whole
+  // EndpointSlice replaced through the API.
   absl::Status ChangeOneBackend(bool replace) {
     const ScenarioOptions& scenario = config_.scenario;
     const int service = changed_service_;
@@ -204,16 +308,9 @@ class Run {
     if (!table_before.ok()) return table_before.status();
     const size_t log_offset = ferryd_->ReadLog().size();
 
-    const std::filesystem::path file = config_.manifests / EndpointSliceFile(service);
-    const std::filesystem::path aside = config_.manifests / ("." + EndpointSliceFile(service) + ".new");
-    if (absl::Status written = WriteTextFile(aside, EndpointSliceManifest(service, pods));
-        !written.ok()) {
-      return written;
-    }
-    const absl::Time changed = absl::Now();
-    std::error_code error;
-    std::filesystem::rename(aside, file, error);
-    if (error) return absl::InternalError(absl::StrCat("renaming ", aside.string(), ": ", error.message()));
+    absl::StatusOr<absl::Time> changed = FromApi() ? PutEndpointSlice(service, pods)
+                                                   : RenameEndpointSliceIn(service, pods);
+    if (!changed.ok()) return changed.status();
 
     absl::Status last_mismatch;
     // When the probe read the new table: what follows (reading every
@@ -221,7 +318,7 @@ class Run {
     absl::Time seen_at;
     absl::Status applied = PollUntil(
         *ferryd_, absl::StrCat("the new backend in ", change.service, "'s table"),
-        changed + config_.timeout, kChangePoll, [&]() -> absl::StatusOr<bool> {
+        *changed + config_.timeout, kChangePoll, [&]() -> absl::StatusOr<bool> {
           absl::StatusOr<std::vector<uint32_t>> table = maps_->ReadMaglevTable(*service_id);
           seen_at = absl::Now();
           if (!table.ok()) return table.status();
@@ -237,7 +334,7 @@ class Run {
                                                                             "; the table: ",
                                                                             last_mismatch.message()));
     }
-    change.applied = seen_at - changed;
+    change.applied = seen_at - *changed;
 
     // Every pass the change caused, until ferryd has been quiet a while.
     absl::Time quiet_until = absl::Now() + kQuietAfterChange;
@@ -262,6 +359,28 @@ class Run {
     return absl::OkStatus();
   }
 
+  // Each returns when the change began.
+  absl::StatusOr<absl::Time> RenameEndpointSliceIn(int service, const std::vector<Pod>& pods) {
+    const std::filesystem::path file = config_.manifests / EndpointSliceFile(service);
+    const std::filesystem::path aside = config_.manifests / ("." + EndpointSliceFile(service) + ".new");
+    if (absl::Status written = WriteTextFile(aside, EndpointSliceManifest(service, pods));
+        !written.ok()) {
+      return written;
+    }
+    const absl::Time changed = absl::Now();
+    std::error_code error;
+    std::filesystem::rename(aside, file, error);
+    if (error) return absl::InternalError(absl::StrCat("renaming ", aside.string(), ": ", error.message()));
+    return changed;
+  }
+
+  absl::StatusOr<absl::Time> PutEndpointSlice(int service, const std::vector<Pod>& pods) {
+    const nlohmann::json slice = EndpointSliceObject(service, pods);
+    const absl::Time changed = absl::Now();
+    if (absl::Status put = api_->Put(kEndpointSlicesPath, {slice}); !put.ok()) return put;
+    return changed;
+  }
+
   absl::Status MeasureMemoryAndStop() {
     absl::StatusOr<ProcessMemory> memory = ReadProcessMemory(ferryd_->pid());
     if (!memory.ok()) return memory.status();
@@ -280,6 +399,7 @@ class Run {
   const int changed_service_;
   absl::Time started_;
   std::unique_ptr<netns::Namespace> node_;
+  std::unique_ptr<k8s::testing::ApiServer> api_;
   std::unique_ptr<netns::Process> ferryd_;
   std::optional<datapath::LbMaps> maps_;
   RunResult result_;
@@ -339,8 +459,16 @@ std::map<std::string, int> ExpectedChangeWrites() {
   return {{"backend_upserts", 1}, {"table_writes", 1}, {"backend_deletes", 1}};
 }
 
-absl::StatusOr<RunResult> RunOnce(const BenchConfig& config, uint32_t maglev_size) {
-  return Run(config, maglev_size).Measure();
+std::string SourceName(Source source) { return source == Source::kApi ? "api" : "manifests"; }
+
+double ApiFigures::IdleRequestsPerSecond() const {
+  return idle_window > absl::ZeroDuration()
+             ? static_cast<double>(idle_requests) / absl::ToDoubleSeconds(idle_window)
+             : 0;
+}
+
+absl::StatusOr<RunResult> RunOnce(const BenchConfig& config, Source source, uint32_t maglev_size) {
+  return Run(config, source, maglev_size).Measure();
 }
 
 }  // namespace ferry::cpbench

@@ -1,7 +1,8 @@
-// The bench's pure parts: its manifests, read by ferryd's own model and
-// controller, describe exactly the cluster the bench then checks the maps
-// against; its map sizes are flags ferryd accepts; its log parser reads
-// ferryd's reconcile line.
+// The bench's pure parts: its manifests and the objects it creates through
+// the API, read by ferryd's own model and controller, describe exactly the
+// cluster the bench then checks the maps against, and the same one; its map
+// sizes are flags ferryd accepts; its log parser reads ferryd's reconcile
+// line.
 #include <map>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include "agent/controllers/ipam/controller.h"
 #include "agent/controllers/lb/plan.h"
 #include "agent/ferryd/options.h"
+#include "agent/k8s/api_tracker.h"
 #include "agent/lb/services.h"
 #include "agent/model/manifest_dir.h"
 #include "gtest/gtest.h"
@@ -30,23 +32,91 @@ absl::StatusOr<ferry_node> Reachable(const net::IpAddress& to) {
   return node;
 }
 
-// The scenario through ferryd's manifest loader, LB-IPAM and LB controller.
-ferryd::ControllerOutput Controller(const ScenarioOptions& options) {
+// The scenario's manifests through ferryd's manifest loader.
+model::Model FromManifests(const ScenarioOptions& options) {
   std::map<std::string, absl::StatusOr<std::string>> files;
   for (const ManifestFile& file : Manifests(options)) files[file.name] = file.content;
   model::LoadResult loaded = model::LoadManifests(files, {});
   EXPECT_TRUE(loaded.file_errors.empty()) << loaded.file_errors.front();
   EXPECT_TRUE(loaded.object_errors.empty()) << loaded.object_errors.front();
+  return loaded.model;
+}
+
+// The scenario's API objects, with their status, as the API serves them to
+// ferryd's Kubernetes source (DecodeObject). The Namespaces are not Ferry's.
+model::Model FromApiObjects(const ScenarioOptions& options) {
+  model::Model model;
+  for (const ApiCollection& collection : ApiObjects(options)) {
+    for (const Json& object : collection.objects) {
+      const model::DecodedApiObject decoded = k8s::DecodeApiObject(nlohmann::json(object));
+      const std::string what = absl::StrCat(collection.path, " ", object["metadata"].dump());
+      for (const model::ValidationError& problem : decoded.problems) {
+        EXPECT_NE(problem.severity, model::Severity::kError) << what << ": " << problem.ToString();
+      }
+      if (object["kind"] == "Namespace") {
+        EXPECT_FALSE(decoded.object.has_value()) << what;
+        continue;
+      }
+      if (!decoded.object) {
+        ADD_FAILURE() << what << ": not decoded";
+        continue;
+      }
+      EXPECT_TRUE(model.Add(*decoded.object).ok()) << what;
+    }
+  }
+  return model;
+}
+
+// The model through ferryd's LB-IPAM and LB controller.
+ferryd::ControllerOutput Controller(const model::Model& model) {
   ferryd::IpamController ipam([] { return absl::UnixEpoch(); });
-  ipam.Update(loaded.model, {});
-  return ferryd::BuildLbInput(loaded.model, NodeName(0), 1021, Reachable,
+  ipam.Update(model, {});
+  return ferryd::BuildLbInput(model, NodeName(0), 1021, Reachable,
                               [&](const model::ObjectRef& service) { return ipam.VipsOf(service); });
+}
+
+TEST(ScenarioTest, TheApiObjectsAreTheManifestsObjects) {
+  const ScenarioOptions options{.services = 300, .backends_per_service = 10, .nodes = 3};
+  const model::Model from_manifests = FromManifests(options);
+  EXPECT_EQ(from_manifests.services().size(), 300u);
+  EXPECT_EQ(from_manifests.endpoint_slices().size(), 300u);
+  EXPECT_EQ(from_manifests.nodes().size(), 4u);
+  EXPECT_EQ(from_manifests.pools().size(), 1u);
+  EXPECT_TRUE(FromApiObjects(options) == from_manifests);
+}
+
+TEST(ScenarioTest, TheApiObjectsCreateNamespacesFirstAndCarryTheNodesStatus) {
+  const std::vector<ApiCollection> collections = ApiObjects({.services = 2, .nodes = 1});
+  ASSERT_EQ(collections.size(), 5u);
+  EXPECT_EQ(collections[0].path, "/api/v1/namespaces");
+  EXPECT_EQ(collections[1].path, "/api/v1/nodes");
+  EXPECT_TRUE(collections[1].status);
+  EXPECT_EQ(collections[1].objects[1]["status"]["addresses"][0]["address"], NodeAddress(1));
+  EXPECT_EQ(collections[4].path, kEndpointSlicesPath);
+  // The test API server, like kube's, allocates node ports unless told not
+  // to; 10,000 Services would not fit its range.
+  EXPECT_EQ(collections[3].objects[0]["spec"]["allocateLoadBalancerNodePorts"], false);
+}
+
+TEST(ToYamlTest, WritesBlockYamlWithEveryStringQuoted) {
+  const Json object = {{"s", "80"},
+                       {"t", "true"},
+                       {"n", 80},
+                       {"b", false},
+                       {"empty", Json::object()},
+                       {"none", Json::array()},
+                       {"list", {{{"a", 1}, {"b", {"x", "y"}}}, {{"c", {{"d", "e"}}}}}},
+                       {"nested", {{"k.io/name", "a: b"}}}};
+  EXPECT_EQ(ToYaml(object),
+            "s: \"80\"\nt: \"true\"\nn: 80\nb: false\nempty: {}\nnone: []\nlist:\n"
+            "- a: 1\n  b:\n  - \"x\"\n  - \"y\"\n- c:\n    d: \"e\"\nnested:\n"
+            "  k.io/name: \"a: b\"\n");
 }
 
 TEST(ScenarioTest, EveryServiceReachesFerrydWithItsOwnDistinctBackends) {
   const ScenarioOptions options{.services = 1500, .backends_per_service = 10, .nodes = 3};
   ASSERT_TRUE(ValidateScenario(options).ok());
-  ferryd::ControllerOutput out = Controller(options);
+  ferryd::ControllerOutput out = Controller(FromManifests(options));
   EXPECT_TRUE(out.problems.empty()) << out.problems.front();
   ASSERT_EQ(out.input.services.size(), 1500u);
   EXPECT_EQ(out.input.nodes.size(), 4u);

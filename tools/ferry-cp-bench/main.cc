@@ -1,15 +1,19 @@
-// ferry-cp-bench: the control plane's cost at scale (DESIGN.md §8). Writes
-// manifests for S LoadBalancer Services x B backends, starts ferryd on them
-// in a network namespace of its own, and measures, for each Maglev table
-// size: the time to the first full programming, the time to apply a
-// one-backend change (and that it wrote only that service's entries),
-// ferryd's peak RSS, and the kernel memory of every map.
+// ferry-cp-bench: the control plane's cost at scale (DESIGN.md §8). Makes
+// S LoadBalancer Services x B backends, as manifests or through the
+// Kubernetes API of the test API server (test/apiserver, in the bench
+// node's namespace), starts ferryd on them in a network namespace of its
+// own, and measures, for each source and Maglev table size: the time to the
+// first full programming, the time to apply a one-backend change (and that
+// it wrote only that service's entries), ferryd's peak RSS and idle CPU,
+// the kernel memory of every map, and from the API the objects' creation
+// and the requests ferryd makes while idle.
 //
 // Needs root. Everything it creates carries netns::RunPrefix() and is
 // removed at the end, on failure and on SIGINT/SIGTERM.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -36,6 +40,9 @@ ABSL_FLAG(std::string, ferryd, FERRYD_PATH, "the ferryd binary");
 ABSL_FLAG(int, timeout_seconds, 900, "longest wait for the programming or the change");
 ABSL_FLAG(int, idle_seconds, 6, "window over which ferryd's idle CPU use is measured");
 ABSL_FLAG(int, changes, 6, "one-backend changes to time (a backend replaced, put back, ...)");
+ABSL_FLAG(std::vector<std::string>, source, std::vector<std::string>({"manifests"}),
+          "where ferryd reads the scenario: manifests, api (the test API server), or both "
+          "(manifests,api), side by side in one report");
 ABSL_FLAG(bool, json, false, "print the report as JSON");
 
 namespace ferry::cpbench {
@@ -93,29 +100,53 @@ absl::StatusOr<std::vector<uint32_t>> MaglevSizes() {
   return sizes;
 }
 
-absl::StatusOr<Report> RunBench(const BenchConfig& config, const std::vector<uint32_t>& sizes) {
+absl::StatusOr<std::vector<Source>> Sources() {
+  std::vector<Source> sources;
+  for (const std::string& text : absl::GetFlag(FLAGS_source)) {
+    if (text == SourceName(Source::kManifests)) {
+      sources.push_back(Source::kManifests);
+    } else if (text == SourceName(Source::kApi)) {
+      sources.push_back(Source::kApi);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--source: \"", text, "\" is neither manifests nor api"));
+    }
+  }
+  if (sources.empty()) return absl::InvalidArgumentError("--source is empty");
+  return sources;
+}
+
+absl::StatusOr<Report> RunBench(const BenchConfig& config, const std::vector<Source>& sources,
+                                const std::vector<uint32_t>& sizes) {
   Report report;
   report.scenario = config.scenario;
-  absl::StatusOr<ManifestStats> written = WriteManifests(config.manifests, config.scenario);
-  if (!written.ok()) return written.status();
-  report.manifests = *written;
-  for (uint32_t size : sizes) {
-    std::fprintf(stderr, "ferry-cp-bench: Maglev size %u: starting ferryd\n", size);
-    absl::StatusOr<RunResult> run = RunOnce(config, size);
-    if (!run.ok()) {
-      return absl::Status(run.status().code(),
-                          absl::StrCat("Maglev size ", size, ": ", run.status().message()));
+  if (std::find(sources.begin(), sources.end(), Source::kManifests) != sources.end()) {
+    absl::StatusOr<ManifestStats> written = WriteManifests(config.manifests, config.scenario);
+    if (!written.ok()) return written.status();
+    report.manifests = *written;
+  }
+  for (Source source : sources) {
+    for (uint32_t size : sizes) {
+      const std::string run_name = absl::StrCat(SourceName(source), ", Maglev size ", size);
+      std::fprintf(stderr, "ferry-cp-bench: %s: starting ferryd\n", run_name.c_str());
+      absl::StatusOr<RunResult> run = RunOnce(config, source, size);
+      if (!run.ok()) {
+        return absl::Status(run.status().code(),
+                            absl::StrCat(run_name, ": ", run.status().message()));
+      }
+      report.runs.push_back(*std::move(run));
     }
-    report.runs.push_back(*std::move(run));
   }
   return report;
 }
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "ferry-cp-bench [--services N] [--backends N] [--nodes N] [--maglev_sizes M,...] [--json]\n"
-      "Programs N services x N backends through ferryd in a namespace of its own and reports\n"
-      "the time to program, the time to apply one change, ferryd's memory and the maps'.\n"
+      "ferry-cp-bench [--services N] [--backends N] [--nodes N] [--maglev_sizes M,...]\n"
+      "               [--source manifests,api] [--json]\n"
+      "Programs N services x N backends through ferryd in a namespace of its own, from\n"
+      "manifests or the Kubernetes API, and reports the time to program, the time to apply\n"
+      "one change, ferryd's memory and the maps', and the API requests ferryd makes.\n"
       "Exit status: 0 measured and checked, 1 error, 2 a check failed.");
   absl::ParseCommandLine(argc, argv);
   CleanUpOnSignals();
@@ -131,7 +162,10 @@ int Main(int argc, char** argv) {
       .changes = absl::GetFlag(FLAGS_changes),
   };
   absl::StatusOr<std::vector<uint32_t>> sizes = MaglevSizes();
-  absl::Status valid = sizes.ok() ? ValidateScenario(config.scenario) : sizes.status();
+  absl::StatusOr<std::vector<Source>> sources = Sources();
+  absl::Status valid = !sizes.ok()     ? sizes.status()
+                       : !sources.ok() ? sources.status()
+                                       : ValidateScenario(config.scenario);
   if (valid.ok() && config.changes < 1) valid = absl::InvalidArgumentError("--changes must be at least 1");
   if (!valid.ok()) {
     std::fprintf(stderr, "ferry-cp-bench: %s\n", std::string(valid.message()).c_str());
@@ -139,7 +173,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
-  absl::StatusOr<Report> report = RunBench(config, *sizes);
+  absl::StatusOr<Report> report = RunBench(config, *sources, *sizes);
   const std::lock_guard<std::mutex> finish(finishing);
   const absl::Status cleaned = netns::CleanUpRun(netns::RunPrefix());
   if (!report.ok()) {

@@ -12,8 +12,6 @@
 namespace ferry::cpbench {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
 std::string Mib(uint64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
 
 std::string Seconds(absl::Duration duration) {
@@ -51,6 +49,25 @@ Json PassesJson(const std::vector<ReconcilePass>& passes) {
   return out;
 }
 
+// A figure only runs from the API have: "-" in the others' columns.
+std::string ApiCell(const RunResult& run, std::string (*cell)(const ApiFigures&)) {
+  return run.api ? cell(*run.api) : std::string("-");
+}
+
+Json ApiJson(const std::optional<ApiFigures>& api) {
+  if (!api) return Json();
+  return {{"objects_created", api->objects},
+          {"create_seconds", absl::ToDoubleSeconds(api->create_time)},
+          {"idle_window_seconds", absl::ToDoubleSeconds(api->idle_window)},
+          {"idle_requests", api->idle_requests},
+          {"idle_requests_per_second", api->IdleRequestsPerSecond()},
+          {"idle_watches_started", api->idle_watches_started},
+          {"idle_lists", api->idle_lists},
+          {"idle_connections_accepted", api->idle_connections_accepted},
+          {"open_watches", api->open_watches},
+          {"watching_connections", api->watching_connections}};
+}
+
 Json RunJson(const RunResult& run) {
   Json maps = Json::array();
   for (const datapath::PinnedMapInfo& map : run.maps.maps) {
@@ -74,6 +91,7 @@ Json RunJson(const RunResult& run) {
                        {"only_that_service", change.only_that_service}});
   }
   return {
+      {"source", SourceName(run.source)},
       {"maglev_size", run.maglev_size},
       {"to_datapath_loaded_seconds",
        run.to_datapath_loaded ? Json(absl::ToDoubleSeconds(*run.to_datapath_loaded)) : Json()},
@@ -95,6 +113,7 @@ Json RunJson(const RunResult& run) {
         {"maglev_tables", run.maps.maglev_tables},
         {"by_map", maps}}},
       {"ferryd_exit_status", run.ferryd_exit_status},
+      {"api", ApiJson(run.api)},
   };
 }
 
@@ -117,10 +136,11 @@ std::string FormatJson(const Report& report) {
         {"backends", static_cast<int64_t>(scenario.services) * scenario.backends_per_service},
         {"backend_nodes", scenario.nodes},
         {"families", {"IPv4"}}}},
-      {"manifests",
-       {{"files", report.manifests.files},
-        {"bytes", report.manifests.bytes},
-        {"write_seconds", absl::ToDoubleSeconds(report.manifests.write_time)}}},
+      {"manifests", report.manifests ? Json{{"files", report.manifests->files},
+                                             {"bytes", report.manifests->bytes},
+                                             {"write_seconds", absl::ToDoubleSeconds(
+                                                                   report.manifests->write_time)}}
+                                       : Json()},
       {"runs", runs},
       {"checks_passed", ChecksPassed(report)},
   };
@@ -130,20 +150,31 @@ std::string FormatJson(const Report& report) {
 std::string FormatText(const Report& report) {
   const ScenarioOptions& scenario = report.scenario;
   std::string out = absl::StrFormat(
-      "ferry-cp-bench: %d services x %d backends (%d backends on %d nodes), IPv4\n"
-      "manifests: %d files, %s, written in %s\n\n",
+      "ferry-cp-bench: %d services x %d backends (%d backends on %d nodes), IPv4\n",
       scenario.services, scenario.backends_per_service,
-      scenario.services * scenario.backends_per_service, scenario.nodes, report.manifests.files,
-      Mib(report.manifests.bytes), Seconds(report.manifests.write_time));
+      scenario.services * scenario.backends_per_service, scenario.nodes);
+  if (report.manifests) {
+    absl::StrAppendFormat(&out, "manifests: %d files, %s, written in %s\n",
+                          report.manifests->files, Mib(report.manifests->bytes),
+                          Seconds(report.manifests->write_time));
+  }
+  out += "\n";
 
   using Cell = std::function<std::string(const RunResult&)>;
   const std::pair<const char*, Cell> rows[] = {
+      {"source", [](const RunResult& r) { return SourceName(r.source); }},
       {"Maglev table size", [](const RunResult& r) { return absl::StrCat(r.maglev_size); }},
+      {"objects created through the API",
+       [](const RunResult& r) {
+         return ApiCell(r, [](const ApiFigures& a) {
+           return absl::StrCat(a.objects, " in ", Seconds(a.create_time));
+         });
+       }},
       {"start -> datapath loaded",
        [](const RunResult& r) {
          return r.to_datapath_loaded ? Seconds(*r.to_datapath_loaded) : std::string("?");
        }},
-      {"start -> first pass begins (manifests read)",
+      {"start -> first pass begins (objects read)",
        [](const RunResult& r) { return Seconds(r.to_first_pass); }},
       {"start -> fully programmed", [](const RunResult& r) { return Seconds(r.to_programmed); }},
       {"  programming passes (ferryd's log)",
@@ -166,6 +197,25 @@ std::string FormatText(const Report& report) {
       {"ferryd RSS at the end", [](const RunResult& r) { return Mib(r.memory.rss_bytes); }},
       {"ferryd CPU while idle (of one core)",
        [](const RunResult& r) { return absl::StrFormat("%.1f%%", 100 * r.idle_cpu_share); }},
+      {"API requests while idle (per second)",
+       [](const RunResult& r) {
+         return ApiCell(r, [](const ApiFigures& a) {
+           return absl::StrFormat("%.2f (%d in %s)", a.IdleRequestsPerSecond(), a.idle_requests,
+                                  Seconds(a.idle_window));
+         });
+       }},
+      {"  of which watches started, lists",
+       [](const RunResult& r) {
+         return ApiCell(r, [](const ApiFigures& a) {
+           return absl::StrCat(a.idle_watches_started, ", ", a.idle_lists);
+         });
+       }},
+      {"  open watches (on TCP connections)",
+       [](const RunResult& r) {
+         return ApiCell(r, [](const ApiFigures& a) {
+           return absl::StrCat(a.open_watches, " (", a.watching_connections, ")");
+         });
+       }},
       {"kernel memory of all maps", [](const RunResult& r) { return Mib(r.maps.total_bytes); }},
       {"  Maglev tables", [](const RunResult& r) {
          return absl::StrCat(Mib(r.maps.maglev_bytes), " (", r.maps.maglev_tables, ")");
@@ -173,18 +223,19 @@ std::string FormatText(const Report& report) {
   };
   for (const auto& [label, cell] : rows) {
     absl::StrAppendFormat(&out, "%-44s", label);
-    for (const RunResult& run : report.runs) absl::StrAppendFormat(&out, "  %20s", cell(run));
+    for (const RunResult& run : report.runs) absl::StrAppendFormat(&out, "  %22s", cell(run));
     out += "\n";
   }
   for (const RunResult& run : report.runs) {
     out += "\n";
     for (const ChangeResult& change : run.changes) {
-      absl::StrAppendFormat(&out, "M=%d: %s: %s -> %s in %s; %d passes (%s) wrote: %s\n",
-                            run.maglev_size, change.service, change.removed, change.added,
+      absl::StrAppendFormat(&out, "%s M=%d: %s: %s -> %s in %s; %d passes (%s) wrote: %s\n",
+                            SourceName(run.source), run.maglev_size, change.service, change.removed, change.added,
                             Seconds(change.applied), change.passes.size(),
                             Seconds(TotalTook(change.passes)), WritesText(change.writes_by_kind));
     }
-    absl::StrAppendFormat(&out, "M=%d: kernel memory by map:\n", run.maglev_size);
+    absl::StrAppendFormat(&out, "%s M=%d: kernel memory by map:\n", SourceName(run.source),
+                          run.maglev_size);
     std::vector<datapath::PinnedMapInfo> maps = run.maps.maps;
     std::sort(maps.begin(), maps.end(), [](const auto& a, const auto& b) {
       return a.memlock_bytes + a.inner_memlock_bytes > b.memlock_bytes + b.inner_memlock_bytes;

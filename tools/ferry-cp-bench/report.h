@@ -1,8 +1,9 @@
-// The bench's figures, for a person (aligned text, one column per Maglev
-// table size) or a program (--json).
+// The bench's figures, for a person (aligned text, one column per source
+// and Maglev table size) or a program (--json).
 #ifndef FERRY_TOOLS_FERRY_CP_BENCH_REPORT_H_
 #define FERRY_TOOLS_FERRY_CP_BENCH_REPORT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace ferry::cpbench {
 
 struct Report {
   ScenarioOptions scenario;
-  ManifestStats manifests;
+  std::optional<ManifestStats> manifests;  // when a run read them
   std::vector<RunResult> runs;
 };
 

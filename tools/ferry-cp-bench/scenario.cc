@@ -27,61 +27,80 @@ int PortOf(const ScenarioOptions& options, int service) {
 
 std::string PodAddress(int node, int host) { return absl::StrCat("198.18.", 16 + node, ".", host); }
 
-std::string ServiceManifest(int service) {
-  return absl::StrFormat(R"(apiVersion: v1
-kind: Service
-metadata:
-  name: %s
-  namespace: bench
-  annotations:
-    ferry.dev/ips: %s
-spec:
-  type: LoadBalancer
-  ipFamilyPolicy: SingleStack
-  ipFamilies:
-  - IPv4
-  externalTrafficPolicy: Cluster
-  ports:
-  - name: http
-    protocol: TCP
-    port: %d
-    targetPort: http
-)",
-                         ServiceName(service), VipOf(service), kServicePort);
+Json ServiceObject(int service) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata",
+           {{"name", ServiceName(service)},
+            {"namespace", kNamespace},
+            {"annotations", {{"ferry.dev/ips", VipOf(service)}}}}},
+          {"spec",
+           {{"type", "LoadBalancer"},
+            {"ipFamilyPolicy", "SingleStack"},
+            {"ipFamilies", {"IPv4"}},
+            {"externalTrafficPolicy", "Cluster"},
+            // Ferry needs no node ports, and 10,000 Services would not fit
+            // in an API server's node port range.
+            {"allocateLoadBalancerNodePorts", false},
+            {"ports",
+             {{{"name", "http"}, {"protocol", "TCP"}, {"port", kServicePort},
+               {"targetPort", "http"}}}}}}};
 }
 
-std::string NodesManifest(const ScenarioOptions& options) {
-  std::string out;
-  for (int node = 0; node <= options.nodes; ++node) {
-    absl::StrAppendFormat(&out, R"(---
-apiVersion: v1
-kind: Node
-metadata:
-  name: %s
-spec:
-  podCIDRs:
-  - 198.18.%d.0/24
-status:
-  addresses:
-  - type: InternalIP
-    address: %s
-)",
-                          NodeName(node), 16 + node, NodeAddress(node));
-  }
-  return out;
+Json NodeObject(int node) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata", {{"name", NodeName(node)}}},
+          {"spec", {{"podCIDRs", {absl::StrCat("198.18.", 16 + node, ".0/24")}}}},
+          {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", NodeAddress(node)}}}}}}};
 }
 
 // Every VIP is requested by its Service's ferry.dev/ips annotation; the
 // allocator hands out only addresses of a pool that selects the Service.
-std::string PoolManifest() {
-  return R"(apiVersion: ferry.dev/v1alpha1
-kind: LoadBalancerIPPool
-metadata:
-  name: bench
-spec:
-  blocks:
-  - cidr: 198.19.0.0/16
-)";
+Json PoolObject() {
+  return {{"apiVersion", "ferry.dev/v1alpha1"},
+          {"kind", "LoadBalancerIPPool"},
+          {"metadata", {{"name", "bench"}}},
+          {"spec", {{"blocks", {{{"cidr", "198.19.0.0/16"}}}}}}};
+}
+
+Json NamespaceObject(const std::string& name) {
+  return {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
+}
+
+bool IsScalar(const Json& value) { return !value.is_object() && !value.is_array(); }
+
+// Block YAML of `value`'s entries, each line indented by `indent`. Strings
+// are written as JSON strings (YAML double-quoted scalars): never read back
+// as a number, a boolean or null.
+void AppendYaml(const Json& value, int indent, std::string& out) {
+  const std::string pad(indent, ' ');
+  auto append_value = [&](const Json& item, int nested_indent) {
+    if (IsScalar(item) || item.empty()) {
+      absl::StrAppend(&out, " ", item.dump(), "\n");
+    } else {
+      out += "\n";
+      AppendYaml(item, nested_indent, out);
+    }
+  };
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      absl::StrAppend(&out, pad, key, ":");
+      // Lists under a key at the key's indent, as kubectl writes them.
+      append_value(item, item.is_array() ? indent : indent + 2);
+    }
+    return;
+  }
+  for (const Json& item : value) {
+    if (IsScalar(item) || item.empty()) {
+      absl::StrAppend(&out, pad, "- ", item.dump(), "\n");
+      continue;
+    }
+    // The item's first line starts after its "- ".
+    const size_t first = out.size();
+    AppendYaml(item, indent + 2, out);
+    out.replace(first + indent, 2, "- ");
+  }
 }
 
 }  // namespace
@@ -145,44 +164,67 @@ Pod ReplacementPod(const ScenarioOptions& options, int service) {
   return {.address = PodAddress(first.node, kReplacementHost), .port = first.port, .node = first.node};
 }
 
-std::string EndpointSliceManifest(int service, const std::vector<Pod>& pods) {
-  std::string out = absl::StrFormat(R"(apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: %s-ipv4
-  namespace: bench
-  labels:
-    kubernetes.io/service-name: %s
-addressType: IPv4
-ports:
-- name: http
-  protocol: TCP
-  port: %d
-endpoints:
-)",
-                                    ServiceName(service), ServiceName(service), pods.front().port);
+Json EndpointSliceObject(int service, const std::vector<Pod>& pods) {
+  Json endpoints = Json::array();
   for (const Pod& pod : pods) {
-    absl::StrAppendFormat(&out, R"(- addresses:
-  - %s
-  conditions:
-    ready: true
-    serving: true
-    terminating: false
-  nodeName: %s
-)",
-                          pod.address, NodeName(pod.node));
+    endpoints.push_back(
+        {{"addresses", {pod.address}},
+         {"conditions", {{"ready", true}, {"serving", true}, {"terminating", false}}},
+         {"nodeName", NodeName(pod.node)}});
   }
+  return {{"apiVersion", "discovery.k8s.io/v1"},
+          {"kind", "EndpointSlice"},
+          {"metadata",
+           {{"name", absl::StrCat(ServiceName(service), "-ipv4")},
+            {"namespace", kNamespace},
+            {"labels", {{"kubernetes.io/service-name", ServiceName(service)}}}}},
+          {"addressType", "IPv4"},
+          {"ports", {{{"name", "http"}, {"protocol", "TCP"}, {"port", pods.front().port}}}},
+          {"endpoints", endpoints}};
+}
+
+std::string EndpointSliceManifest(int service, const std::vector<Pod>& pods) {
+  return ToYaml(EndpointSliceObject(service, pods));
+}
+
+std::string ToYaml(const Json& object) {
+  std::string out;
+  AppendYaml(object, 0, out);
   return out;
+}
+
+std::vector<ApiCollection> ApiObjects(const ScenarioOptions& options) {
+  ApiCollection namespaces{.path = "/api/v1/namespaces",
+                           .objects = {NamespaceObject(kNamespace),
+                                       NamespaceObject(kAgentNamespace)}};
+  ApiCollection nodes{.path = "/api/v1/nodes", .objects = {}, .status = true};
+  for (int node = 0; node <= options.nodes; ++node) nodes.objects.push_back(NodeObject(node));
+  ApiCollection pools{.path = "/apis/ferry.dev/v1alpha1/loadbalancerippools",
+                      .objects = {PoolObject()}};
+  ApiCollection services{.path = "/api/v1/services", .objects = {}};
+  ApiCollection slices{.path = kEndpointSlicesPath, .objects = {}};
+  services.objects.reserve(options.services);
+  slices.objects.reserve(options.services);
+  for (int service = 0; service < options.services; ++service) {
+    services.objects.push_back(ServiceObject(service));
+    slices.objects.push_back(EndpointSliceObject(service, BackendsOf(options, service)));
+  }
+  return {std::move(namespaces), std::move(nodes), std::move(pools), std::move(services),
+          std::move(slices)};
 }
 
 std::vector<ManifestFile> Manifests(const ScenarioOptions& options) {
   std::vector<ManifestFile> files;
   files.reserve(2 + 2 * options.services);
-  files.push_back({.name = "nodes.yaml", .content = NodesManifest(options)});
-  files.push_back({.name = "pools.yaml", .content = PoolManifest()});
+  std::string nodes;
+  for (int node = 0; node <= options.nodes; ++node) {
+    absl::StrAppend(&nodes, "---\n", ToYaml(NodeObject(node)));
+  }
+  files.push_back({.name = "nodes.yaml", .content = std::move(nodes)});
+  files.push_back({.name = "pools.yaml", .content = ToYaml(PoolObject())});
   for (int service = 0; service < options.services; ++service) {
     files.push_back({.name = absl::StrCat(ServiceName(service), ".yaml"),
-                     .content = ServiceManifest(service)});
+                     .content = ToYaml(ServiceObject(service))});
     files.push_back({.name = EndpointSliceFile(service),
                      .content = EndpointSliceManifest(service, BackendsOf(options, service))});
   }

@@ -1,5 +1,7 @@
 // The cluster the control-plane bench programs: S LoadBalancer Services
-// with B backends each, written as the manifests ferryd reads. Pure: the
+// with B backends each, as the objects ferryd reads: manifests (YAML) for
+// --manifests, or JSON to create through the Kubernetes API. Each object is
+// made once, as JSON; its manifest is that JSON written as YAML. Pure: the
 // same options always give the same files, so a unit test can check them
 // against ferryd's own model and controller.
 //
@@ -17,8 +19,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "nlohmann/json.hpp"
 
 namespace ferry::cpbench {
+
+using Json = nlohmann::ordered_json;
 
 inline constexpr int kMaxNodes = 15;  // pod CIDRs 198.18.17.0/24 .. 198.18.31.0/24
 
@@ -70,6 +75,29 @@ struct ManifestFile {
 // service its Service file and EndpointSlice file.
 std::vector<ManifestFile> Manifests(const ScenarioOptions& options);
 std::string EndpointSliceManifest(int service, const std::vector<Pod>& pods);
+
+// The Services' and EndpointSlices' namespace; the agent's (ferryd's
+// --namespace default), which the API needs for its Leases and Secrets.
+inline constexpr char kNamespace[] = "bench";
+inline constexpr char kAgentNamespace[] = "ferry-system";
+inline constexpr char kEndpointSlicesPath[] = "/apis/discovery.k8s.io/v1/endpointslices";
+
+// The objects of one API collection, to create in order. `status`: the
+// objects carry a status, which a create drops, so it is written to the
+// status subresource after (as the kubelet writes a Node's addresses).
+struct ApiCollection {
+  std::string path;  // cluster-wide: "/api/v1/services"
+  std::vector<Json> objects;
+  bool status = false;
+};
+
+// The scenario through the API: the namespaces, the nodes, the pool, then
+// the Services and their EndpointSlices. The same objects as Manifests().
+std::vector<ApiCollection> ApiObjects(const ScenarioOptions& options);
+Json EndpointSliceObject(int service, const std::vector<Pod>& pods);
+
+// Block YAML, in the object's key order, that reads back as `object`.
+std::string ToYaml(const Json& object);
 
 }  // namespace ferry::cpbench
 

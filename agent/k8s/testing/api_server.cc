@@ -210,18 +210,26 @@ absl::StatusOr<nlohmann::json> ApiServer::Admin(const std::string& request) {
 
 absl::StatusOr<nlohmann::json> ApiServer::Stats() { return AdminRequest("GET", "stats"); }
 
+std::string ApiServer::ObjectUrl(const std::string& path, const nlohmann::json& object) const {
+  return absl::StrCat(api_url_, Collection(path, object["metadata"].value("namespace", "")), "/",
+                      object["metadata"]["name"].get<std::string>());
+}
+
 absl::Status ApiServer::PutOne(const std::string& path, const nlohmann::json& object) {
   const std::string collection =
       api_url_ + Collection(path, object["metadata"].value("namespace", ""));
   absl::StatusOr<Reply> created = Request(api_, "POST", collection, object.dump());
   if (!created.ok()) return created.status();
   if (created->status == 201 || created->status == 200) return absl::OkStatus();
-  const std::string url =
-      absl::StrCat(collection, "/", object["metadata"]["name"].get<std::string>());
   if (created->status != 409 || !absl::StrContains(created->body, "AlreadyExists")) {
     return absl::InternalError(
         absl::StrCat("POST ", collection, ": HTTP ", created->status, " ", created->body));
   }
+  return Replace(ObjectUrl(path, object), "", object);
+}
+
+absl::Status ApiServer::Replace(const std::string& url, const std::string& subresource,
+                                const nlohmann::json& object) {
   absl::StatusOr<Reply> existing = Request(api_, "GET", url, "");
   if (!existing.ok()) return existing.status();
   if (existing->status != 200) {
@@ -231,11 +239,11 @@ absl::Status ApiServer::PutOne(const std::string& path, const nlohmann::json& ob
   nlohmann::json replacement = object;
   replacement["metadata"]["resourceVersion"] =
       nlohmann::json::parse(existing->body)["metadata"]["resourceVersion"];
-  absl::StatusOr<Reply> replaced = Request(api_, "PUT", url, replacement.dump());
+  absl::StatusOr<Reply> replaced = Request(api_, "PUT", url + subresource, replacement.dump());
   if (!replaced.ok()) return replaced.status();
   if (replaced->status != 200) {
-    return absl::InternalError(
-        absl::StrCat("PUT ", url, ": HTTP ", replaced->status, " ", replaced->body));
+    return absl::InternalError(absl::StrCat("PUT ", url, subresource, ": HTTP ", replaced->status,
+                                            " ", replaced->body));
   }
   return absl::OkStatus();
 }
@@ -244,6 +252,18 @@ absl::Status ApiServer::Put(const std::string& path, const std::vector<nlohmann:
   return InServersNamespace([&] {
     for (const nlohmann::json& object : objects) {
       if (absl::Status put = PutOne(path, object); !put.ok()) return put;
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ApiServer::PutStatus(const std::string& path,
+                                  const std::vector<nlohmann::json>& objects) {
+  return InServersNamespace([&] {
+    for (const nlohmann::json& object : objects) {
+      if (absl::Status put = Replace(ObjectUrl(path, object), "/status", object); !put.ok()) {
+        return put;
+      }
     }
     return absl::OkStatus();
   });

@@ -52,6 +52,9 @@ class ApiServer {
   // object's namespace is added to a cluster-wide path), or replaces it when
   // it exists; in order.
   absl::Status Put(const std::string& path, const std::vector<nlohmann::json>& objects);
+  // Writes each object's status through its status subresource (a create
+  // drops status, as kube's does); the objects exist.
+  absl::Status PutStatus(const std::string& path, const std::vector<nlohmann::json>& objects);
   absl::Status Delete(const std::string& path, const std::string& namespace_,
                       const std::string& name);
   absl::Status Stop();
@@ -77,6 +80,11 @@ class ApiServer {
   absl::StatusOr<nlohmann::json> AdminRequest(const std::string& method,
                                               const std::string& request);
   absl::Status PutOne(const std::string& path, const nlohmann::json& object);
+  // PUT of `object` to `url` + `subresource`, at the resourceVersion a GET
+  // of `url` reads.
+  absl::Status Replace(const std::string& url, const std::string& subresource,
+                       const nlohmann::json& object);
+  std::string ObjectUrl(const std::string& path, const nlohmann::json& object) const;
 
   std::filesystem::path directory_;
   std::unique_ptr<netns::Process> process_;
