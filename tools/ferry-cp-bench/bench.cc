@@ -377,7 +377,7 @@ class Run {
   absl::StatusOr<absl::Time> PutEndpointSlice(int service, const std::vector<Pod>& pods) {
     const nlohmann::json slice = EndpointSliceObject(service, pods);
     const absl::Time changed = absl::Now();
-    if (absl::Status put = api_->Put(kEndpointSlicesPath, {slice}); !put.ok()) return put;
+    if (absl::Status put = api_->Update(kEndpointSlicesPath, slice); !put.ok()) return put;
     return changed;
   }
 

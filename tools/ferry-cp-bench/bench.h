@@ -62,9 +62,8 @@ std::map<std::string, int> ExpectedChangeWrites();
 struct ChangeResult {
   std::string service;
   std::string removed, added;  // the pods' "address:port"
-  // The file renamed in, or the API call begun (the harness's create
-  // attempt, its GET of the resourceVersion, then the PUT) -> the service's
-  // table names the new pod.
+  // The file renamed in, or the PUT of the whole EndpointSlice sent
+  // through the API -> the service's table names the new pod.
   absl::Duration applied;
   // Every pass ferryd logged from the change until it was quiet again.
   std::vector<ReconcilePass> passes;

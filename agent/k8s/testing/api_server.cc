@@ -239,13 +239,21 @@ absl::Status ApiServer::Replace(const std::string& url, const std::string& subre
   nlohmann::json replacement = object;
   replacement["metadata"]["resourceVersion"] =
       nlohmann::json::parse(existing->body)["metadata"]["resourceVersion"];
-  absl::StatusOr<Reply> replaced = Request(api_, "PUT", url + subresource, replacement.dump());
+  return PutAt(url + subresource, replacement);
+}
+
+absl::Status ApiServer::PutAt(const std::string& url, const nlohmann::json& object) {
+  absl::StatusOr<Reply> replaced = Request(api_, "PUT", url, object.dump());
   if (!replaced.ok()) return replaced.status();
   if (replaced->status != 200) {
-    return absl::InternalError(absl::StrCat("PUT ", url, subresource, ": HTTP ", replaced->status,
-                                            " ", replaced->body));
+    return absl::InternalError(
+        absl::StrCat("PUT ", url, ": HTTP ", replaced->status, " ", replaced->body));
   }
   return absl::OkStatus();
+}
+
+absl::Status ApiServer::Update(const std::string& path, const nlohmann::json& object) {
+  return InServersNamespace([&] { return PutAt(ObjectUrl(path, object), object); });
 }
 
 absl::Status ApiServer::Put(const std::string& path, const std::vector<nlohmann::json>& objects) {

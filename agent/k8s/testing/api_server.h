@@ -52,6 +52,10 @@ class ApiServer {
   // object's namespace is added to a cluster-wide path), or replaces it when
   // it exists; in order.
   absl::Status Put(const std::string& path, const std::vector<nlohmann::json>& objects);
+  // One PUT of the object as it is: with no metadata.resourceVersion, an
+  // update without precondition (as kube allows for most resources). For a
+  // test that times the write itself.
+  absl::Status Update(const std::string& path, const nlohmann::json& object);
   // Writes each object's status through its status subresource (a create
   // drops status, as kube's does); the objects exist.
   absl::Status PutStatus(const std::string& path, const std::vector<nlohmann::json>& objects);
@@ -84,6 +88,7 @@ class ApiServer {
   // of `url` reads.
   absl::Status Replace(const std::string& url, const std::string& subresource,
                        const nlohmann::json& object);
+  absl::Status PutAt(const std::string& url, const nlohmann::json& object);
   std::string ObjectUrl(const std::string& path, const nlohmann::json& object) const;
 
   std::filesystem::path directory_;
