@@ -129,6 +129,7 @@ void IpamWriter::Write(absl::Time now, const model::Model& model, IpamController
   retry_due_ = absl::InfiniteFuture();
 
   for (const auto& [ref, service] : model.services()) {
+    if (status_in_flight_ >= settings_.max_status_in_flight) break;  // an answer resumes it
     const ipam::Allocation* allocation =
         ipam.allocator().AllocationOf({.namespace_ = ref.namespace_, .name = ref.name});
     if (allocation == nullptr) continue;
@@ -192,8 +193,10 @@ void IpamWriter::Write(absl::Time now, const model::Model& model, IpamController
 void IpamWriter::SendStatus(const model::ObjectRef& ref, const std::string& path,
                             const std::string& body, const std::string& resource_version) {
   targets_[ref].in_flight = true;
+  ++status_in_flight_;
   Call({.method = "PATCH", .path = path, .body = body, .content_type = k8s::kMergePatch},
        [this, ref, body, resource_version](const k8s::ApiResponse& response) {
+         --status_in_flight_;
          OnStatusAnswer(ref, body, resource_version, response);
        });
 }

@@ -43,6 +43,10 @@ struct IpamWriterSettings {
   k8s::LeaderElectionConfig election;  // identity: the node's name
   absl::Duration backoff_min = absl::Seconds(1);
   absl::Duration backoff_max = absl::Seconds(30);
+  // Status writes out at once: 10,000 Services allocated in one pass must
+  // not become 10,000 requests (each a curl handle and its buffers) in
+  // flight; each answer lets the next one go.
+  int max_status_in_flight = 64;
 };
 
 struct IpamWriterStats {
@@ -117,6 +121,7 @@ class IpamWriter {
   bool dirty_ = true;
   absl::Time retry_due_ = absl::InfiniteFuture();
   int in_flight_ = 0;
+  int status_in_flight_ = 0;  // of in_flight_, the status writes
   IpamWriterStats stats_;
 };
 
