@@ -26,6 +26,7 @@ void EventRecorder::Record(const EventNote& event, absl::Time now) {
   }
   series.note = event.note;
   series.last = now;
+  next_at_ = absl::InfinitePast();  // Take looks again
 }
 
 bool EventRecorder::TakeToken(absl::Time now) {
@@ -96,6 +97,9 @@ ApiRequest EventRecorder::Update(const Key& key, const Series& series) const {
 
 std::vector<ApiRequest> EventRecorder::Take(absl::Time now) {
   std::vector<ApiRequest> requests;
+  // Called at every wake of the loop: nothing is due before next_at_, and
+  // the walk over every series is for when something is.
+  if (now < next_at_) return requests;
   for (auto it = series_.begin(); it != series_.end();) {
     Series& series = it->second;
     if (DueAt(series) <= now && TakeToken(now)) {
@@ -111,10 +115,11 @@ std::vector<ApiRequest> EventRecorder::Take(absl::Time now) {
       ++it;
     }
   }
+  next_at_ = ComputeNextAt();
   return requests;
 }
 
-absl::Time EventRecorder::NextAt() const {
+absl::Time EventRecorder::ComputeNextAt() const {
   absl::Time next = absl::InfiniteFuture();
   for (const auto& [key, series] : series_) {
     next = std::min(next, std::max(DueAt(series), TokenAt()));

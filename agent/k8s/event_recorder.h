@@ -59,7 +59,7 @@ class EventRecorder {
   // merge patches of series.
   std::vector<ApiRequest> Take(absl::Time now);
   // When Take has something to give; InfiniteFuture when nothing waits.
-  absl::Time NextAt() const;
+  absl::Time NextAt() const { return next_at_; }
 
  private:
   using Key = std::tuple<ObjectReference, std::string, std::string>;  // object, type, reason
@@ -79,11 +79,16 @@ class EventRecorder {
   ApiRequest Create(const Key& key, const Series& series) const;
   ApiRequest Update(const Key& key, const Series& series) const;
   std::string NamespaceOf(const ObjectReference& object) const;
+  // What NextAt says, from the series as Take left them: linear in the
+  // series, so computed when Take walks them, not at every wake.
+  absl::Time ComputeNextAt() const;
 
   const EventRecorderOptions options_;
   std::map<Key, Series> series_;
   double tokens_ = -1;  // -1: full, not yet used
   absl::Time tokens_at_ = absl::InfinitePast();
+  // InfinitePast after Record: Take must look.
+  absl::Time next_at_ = absl::InfiniteFuture();
 };
 
 // An events.k8s.io MicroTime: RFC 3339 with microseconds, UTC.
