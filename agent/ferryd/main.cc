@@ -59,7 +59,10 @@ absl::StatusOr<Inputs> OpenInputs(const ferry::ferryd::Options& options) {
                                          .server_override = options.api_server})
           : ferry::k8s::LoadKubeconfig(options.kubeconfig, options.kube_context);
   if (!config.ok()) return config.status();
-  if (!options.api_server.empty()) config->server = options.api_server;
+  // In cluster, InClusterConfig took it already.
+  if (!options.kubeconfig.empty() && !options.api_server.empty()) {
+    config->server = options.api_server;
+  }
   absl::StatusOr<std::unique_ptr<ferry::k8s::KubernetesSource>> source =
       ferry::k8s::KubernetesSource::Open(
           *config, {.timing = {}, .secrets_namespace = options.kube_namespace},

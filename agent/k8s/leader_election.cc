@@ -115,8 +115,8 @@ LeaderElection::Step LeaderElection::Next(absl::Time now) {
     return step;
   };
   if (!known_) return start(Step::kRead);
-  const int32_t our_seconds =
-      static_cast<int32_t>(absl::ToInt64Seconds(absl::Ceil(config_.lease_duration, absl::Seconds(1))));
+  const int32_t our_seconds = static_cast<int32_t>(
+      absl::ToInt64Seconds(absl::Ceil(config_.lease_duration, absl::Seconds(1))));
   if (!exists_) {
     desired_ = {.holder = config_.identity,
                 .lease_duration_seconds = our_seconds,
